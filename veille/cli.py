@@ -1,0 +1,285 @@
+"""Thin command-line layer: parse options, call the pipeline, print its report. See `veille --help`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from veille import __version__, pipeline
+from veille.errors import ConfigError, InputError, VeilleError
+from veille.models import KINDS, REGIONS, ItemQuery
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own exit code 2 is ours too; keep one line
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"veille: error: {message}\n")
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _date_arg(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write YYYY-MM-DD") from None
+
+
+def _week_arg(text: str) -> Any:
+    from veille.digest.weeks import Week
+
+    try:
+        return Week.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="veille", description="Market watch for the water-treatment industry.")
+    parser.add_argument("--config", type=Path, default=Path("."), metavar="DIR",
+                        help="folder holding sources.yaml and members.yaml (default: current directory)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    parser.add_argument("--version", action="version", version=f"veille {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    sub.add_parser("check", help="validate sources.yaml, members.yaml and topics; exit 2 on errors")
+
+    p = sub.add_parser("collect", help="fetch sources, store and tag new items")
+    p.add_argument("--source", action="append", default=[], metavar="NAME", help="only this source (repeatable)")
+
+    p = sub.add_parser("try", help="fetch one source and print its items, storing nothing")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--json", action="store_true", help="one JSON object per item instead of a table")
+
+    p = sub.add_parser("inspect", help="parse a saved payload with a connector; one JSON object per item")
+    p.add_argument("type", metavar="TYPE")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--options", default=None, metavar="MAPPING",
+                   help="connector options as JSON or YAML, e.g. '{item: li.news, title: h3}'")
+    p.add_argument("--kind", choices=KINDS, default="news", help="kind given to the items (default: news)")
+
+    p = sub.add_parser("digest", help="build (and send) the digest of an ISO week")
+    p.add_argument("--week", type=_week_arg, metavar="YYYY-Www", help="default: the last complete week")
+    p.add_argument("--member", action="append", default=[], metavar="ID", help="a member's own digest (repeatable)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--send", action="store_true", help="email it (SMTP, or .eml files in the outbox)")
+    mode.add_argument("--dry-run", action="store_true", help="build the files, list the emails, send nothing")
+    p.add_argument("--resend", action="store_true", help="send again to recipients who already got this week")
+    p.add_argument("--reports", type=Path, metavar="DIR", help="output folder (default: <config>/reports)")
+
+    p = sub.add_parser("report", help="print or write the stored items matching filters")
+    p.add_argument("--topic", action="append", default=[], metavar="T", help="topic ID (repeatable: all must match)")
+    p.add_argument("--kind", action="append", default=[], choices=KINDS, metavar="K", help="kind ID (repeatable)")
+    p.add_argument("--member", metavar="ID", help="items matching this member's profile")
+    p.add_argument("--region", action="append", default=[], choices=REGIONS, metavar="R", help="region group")
+    p.add_argument("--source", action="append", default=[], metavar="NAME", help="source name (repeatable)")
+    p.add_argument("--since", type=_date_arg, metavar="YYYY-MM-DD", help="published on or after this day")
+    p.add_argument("--until", type=_date_arg, metavar="YYYY-MM-DD", help="published before this day")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N items")
+    p.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
+
+    p = sub.add_parser("eval", help="measure tagging against a labelled JSONL file")
+    p.add_argument("file", type=Path, metavar="FILE.jsonl")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
+
+    p = sub.add_parser("retag", help="re-apply the taxonomy and member profiles to stored items")
+    p.add_argument("--since", type=_date_arg, metavar="YYYY-MM-DD")
+
+    sub.add_parser("sources", help="health table of the configured sources")
+    sub.add_parser("run", help="run the scheduler: collect each source on its interval, send the weekly digest")
+
+    p = sub.add_parser("demo", help="run the whole job on bundled data over loopback HTTP and SMTP")
+    p.add_argument("--reports", type=Path, default=Path("reports"), metavar="DIR",
+                   help="where to write the demo's reports (default: ./reports)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(COMMANDS[args.command](args))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            _err(str(problem))
+        _err(f"{len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''} in the configuration; nothing was run.")
+        return EXIT_BAD_INPUT
+    except VeilleError as exc:
+        _err(f"error: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except Exception as exc:  # the last resort: one line, traceback on request
+        if args.debug:
+            traceback.print_exc()
+        _err(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        return EXIT_FAILED
+
+
+def _local_midnight(ctx: pipeline.Context, day: date | None) -> datetime | None:
+    return datetime.combine(day, time(0), tzinfo=ctx.settings.zone) if day else None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = pipeline.load_config(args.config)
+    from veille.config import read_settings
+
+    read_settings(args.config)
+    enabled = sum(s.enabled for s in config.sources)
+    print(f"ok: {len(config.sources)} sources ({enabled} enabled), {len(config.members)} members, "
+          f"{len(config.topics)} topics, {len(config.digest.recipients)} digest recipients")
+    return EXIT_OK
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from veille.progress import collect_progress
+
+    ctx = pipeline.open_context(args.config)
+    try:
+        with collect_progress(len(pipeline.select_sources(ctx.config, args.source))) as on_done:
+            report = pipeline.collect_sources(ctx, args.source, on_done=on_done)
+    finally:
+        ctx.close()
+    for source in report.sources:
+        if source.status == "failed":
+            _err(f"failed: {source.name}: {source.error}")
+    print(report.line())
+    return EXIT_FAILED if report.sources and report.ok == 0 else EXIT_OK
+
+
+def cmd_try(args: argparse.Namespace) -> int:
+    from veille.export.formats import to_table
+
+    ctx = pipeline.open_context(args.config)
+    try:
+        outcome, items = pipeline.try_source(ctx, args.name)
+    finally:
+        ctx.close()
+    if not outcome.ok:
+        _err(f"failed: {args.name}: {outcome.error}")
+        return EXIT_FAILED
+    if args.json:
+        for item in items:
+            print(json.dumps(item.to_json(), ensure_ascii=False))
+    else:
+        print(to_table(items), end="")
+    print(f"{args.name}: {outcome.status}, {len(items)} items in {outcome.seconds:.1f}s (nothing stored)",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    options = None
+    if args.options:
+        try:
+            options = yaml.safe_load(args.options)
+        except yaml.YAMLError as exc:
+            raise InputError(f"--options is not JSON or YAML: {exc}") from exc
+        if not isinstance(options, dict):
+            raise InputError("--options must be a mapping, e.g. '{item: li, title: a}'")
+    for item in pipeline.inspect_file(args.type, args.file, options, args.kind):
+        print(json.dumps(item.to_json(), ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    ctx = pipeline.open_context(args.config)
+    mode = "send" if args.send else "dry-run" if args.dry_run else "build"
+    try:
+        report = pipeline.build_digest(ctx, week=args.week, member_ids=args.member, mode=mode,
+                                       reports_dir=args.reports or args.config / "reports", resend=args.resend)
+    finally:
+        ctx.close()
+    print(f"digest {report.week}: {report.items} items")
+    for path in report.files:
+        print(f"  wrote {path}")
+    for email in report.emails:
+        where = f" → {email.path}" if email.path else ""
+        print(f"  {email.status}: {email.recipient} [{email.digest}] {email.subject}{where}")
+    if report.error:
+        _err(f"error: {report.error}; the digest files are kept")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    ctx = pipeline.open_context(args.config)
+    try:
+        query = ItemQuery(topics=tuple(args.topic), kinds=tuple(args.kind), member=args.member,
+                          regions=tuple(args.region), sources=tuple(args.source),
+                          since=_local_midnight(ctx, args.since), until=_local_midnight(ctx, args.until),
+                          limit=args.limit)
+        items, text = pipeline.report_items(ctx, query, args.format)
+    finally:
+        ctx.close()
+    if args.output:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write {args.output}: {exc.strerror}") from exc
+        print(f"wrote {len(items)} items to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from veille.evaluate import evaluate_file, format_scores
+
+    config = pipeline.load_config(args.config)
+    scores = evaluate_file(args.file, config)
+    print(json.dumps(scores, indent=2) if args.json else format_scores(scores))
+    return EXIT_OK
+
+
+def cmd_retag(args: argparse.Namespace) -> int:
+    ctx = pipeline.open_context(args.config)
+    try:
+        count = pipeline.retag(ctx, _local_midnight(ctx, args.since))
+    finally:
+        ctx.close()
+    print(f"retagged {count} items")
+    return EXIT_OK
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from veille.export.health import health_table
+
+    ctx = pipeline.open_context(args.config)
+    try:
+        print(health_table(ctx.config.sources, ctx.store.fetch_states(), ctx.settings.zone), end="")
+    finally:
+        ctx.close()
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from veille.schedule import run_scheduler
+
+    return run_scheduler(args.config)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from veille.demo.runner import run_demo
+
+    return run_demo(args.reports)
+
+
+COMMANDS = {
+    "check": cmd_check, "collect": cmd_collect, "try": cmd_try, "inspect": cmd_inspect, "digest": cmd_digest,
+    "report": cmd_report, "eval": cmd_eval, "retag": cmd_retag, "sources": cmd_sources, "run": cmd_run,
+    "demo": cmd_demo,
+}

@@ -1,0 +1,99 @@
+"""RSS 0.9x/1.0/2.0 and Atom feeds, through feedparser (which survives most real-world defects)."""
+
+from __future__ import annotations
+
+import calendar
+import gzip
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from veille.collect.connectors import Connector, NoOptions
+from veille.collect.normalize import TITLE_CAP, canonical_url, item_id, parse_date, plain_text
+from veille.errors import TerminalSourceError
+from veille.models import Item, Source
+
+MAX_UNCOMPRESSED = 20 * 1024 * 1024
+
+
+def _decompress(content: bytes) -> bytes:
+    """Gunzip a saved .gz payload (HTTP bodies arrive already decoded)."""
+    if content[:2] != b"\x1f\x8b":
+        return content
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(content)) as f:
+            data = f.read(MAX_UNCOMPRESSED + 1)
+    except (OSError, EOFError) as exc:
+        raise TerminalSourceError(f"corrupt gzip payload: {exc}") from exc
+    if len(data) > MAX_UNCOMPRESSED:
+        raise TerminalSourceError("gzip payload expands beyond the size cap")
+    return data
+
+
+def _time(entry: Any, *keys: str) -> datetime | None:
+    """Return the first of the entry's `*_parsed` times, else our own reading of the raw text."""
+    for key in keys:
+        value = entry.get(key)
+        if value:
+            return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    for key in keys:  # feedparser knows English dates only: "Seg, 24 Set 2018" is left to us
+        value = parse_date(entry.get(key.removesuffix("_parsed")))
+        if value:
+            return value
+    return None
+
+
+def _lang(value: str | None, fallback: str | None) -> str | None:
+    if value and len(value) >= 2 and value[:2].isalpha():
+        return value[:2].lower()
+    return fallback
+
+
+def parse(source: Source, content: bytes, url: str, content_type: str = "") -> Iterator[Item]:
+    """Yield one item per feed entry; raise TerminalSourceError when the payload is not a usable feed.
+
+    A feed with defects (bad encoding, illegal nesting) is read as far as feedparser can; a payload
+    that gives no usable entry and is malformed or not a feed at all is an error, not an empty feed.
+    """
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(_decompress(content), response_headers=headers, sanitize_html=False,
+                              resolve_relative_uris=True)
+    items = list(_items(source, parsed))
+    if not items and (parsed.bozo or not parsed.version):
+        reason = parsed.get("bozo_exception") or "no RSS or Atom root element"
+        raise TerminalSourceError(f"not a readable RSS/Atom feed: {reason}")
+    yield from items
+
+
+def _items(source: Source, parsed: Any) -> Iterator[Item]:
+    feed_lang = _lang(parsed.feed.get("language"), source.lang)
+    for entry in parsed.entries:
+        link = canonical_url(entry.get("link"))
+        summary_html = entry.get("summary") or ""
+        if not summary_html and entry.get("content"):
+            summary_html = entry["content"][0].get("value", "")
+        summary = plain_text(summary_html)
+        title = plain_text(entry.get("title"), TITLE_CAP) or plain_text(summary, 120)
+        if not title and not link:
+            continue
+        key = entry.get("id") or entry.get("guid") or link or title
+        yield Item(
+            id=item_id(source.name, str(key)),
+            source=source.name,
+            kind=source.kind,
+            title=title or link or "",
+            url=link,
+            summary=summary,
+            lang=source.lang or _lang(entry.get("language"), feed_lang),
+            country=source.country,
+            published_at=_time(entry, "published_parsed", "updated_parsed", "created_parsed"),
+            updated_at=_time(entry, "updated_parsed"),
+        )
+
+
+CONNECTOR = Connector("feed", NoOptions, parse)

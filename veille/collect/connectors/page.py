@@ -1,0 +1,99 @@
+"""HTML listing pages (news lists, tender boards) read with CSS selectors through BeautifulSoup."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from urllib.parse import urljoin
+
+import soupsieve
+from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from veille.collect.connectors import Connector
+from veille.collect.normalize import TITLE_CAP, canonical_url, item_id, parse_date, plain_text
+from veille.errors import TerminalSourceError
+from veille.models import Item, Source
+
+# Local times written on pages are read in the publisher's country time zone.
+COUNTRY_ZONES = {"FR": "Europe/Paris", "BE": "Europe/Brussels", "CA": "America/Toronto", "BR": "America/Sao_Paulo",
+                 "SA": "Asia/Riyadh", "AE": "Asia/Dubai", "QA": "Asia/Qatar", "OM": "Asia/Muscat",
+                 "KW": "Asia/Kuwait", "BH": "Asia/Bahrain", "ES": "Europe/Madrid", "PT": "Europe/Lisbon"}
+
+
+class PageOptions(BaseModel):
+    """CSS selectors of a listing: `item` selects each entry, the others are relative to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item: str
+    title: str
+    link: str = "a"
+    date: str | None = None
+    summary: str | None = None
+    deadline: str | None = None
+    buyer: str | None = None
+    timezone: str | None = None
+
+    @field_validator("item", "title", "link", "date", "summary", "deadline", "buyer")
+    @classmethod
+    def _selector(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                soupsieve.compile(value)
+            except soupsieve.SelectorSyntaxError as exc:
+                raise ValueError(f"{value!r} is not a valid CSS selector: {str(exc.args[0]).splitlines()[0]}") from None
+        return value
+
+
+def _text(node: Tag, selector: str | None) -> tuple[str, Tag | None]:
+    if not selector:
+        return "", None
+    found = node.select_one(selector)
+    return (found.get_text(" ", strip=True), found) if found else ("", None)
+
+
+def _date_text(node: Tag, selector: str | None) -> str:
+    """Return the text of a date element, preferring a machine-readable `datetime` attribute."""
+    text, found = _text(node, selector)
+    if found is not None and found.get("datetime"):
+        return str(found["datetime"])
+    return text
+
+
+def parse(source: Source, content: bytes, url: str, content_type: str = "") -> Iterator[Item]:
+    """Yield one item per element matching the `item` selector."""
+    options = PageOptions(**source.options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(content, "lxml")
+    entries = soup.select(options.item)
+    if not entries and not soup.find(True):
+        raise TerminalSourceError("empty or unreadable HTML page")
+    zone = options.timezone or COUNTRY_ZONES.get(source.country or "")
+    for node in entries:
+        title_text, _ = _text(node, options.title)
+        link_node = node if node.name == "a" and options.link == "a" else node.select_one(options.link)
+        href = link_node.get("href") if link_node is not None else None
+        link = canonical_url(urljoin(url, str(href))) if href else None
+        title = plain_text(title_text, TITLE_CAP)
+        if not title:
+            continue
+        summary_text, _ = _text(node, options.summary)
+        buyer, _ = _text(node, options.buyer)
+        yield Item(
+            id=item_id(source.name, link or title),
+            source=source.name,
+            kind=source.kind,
+            title=title,
+            url=link,
+            summary=plain_text(summary_text),
+            lang=source.lang or (soup.html.get("lang", "")[:2].lower() or None if soup.html else None),
+            country=source.country,
+            published_at=parse_date(_date_text(node, options.date), zone),
+            deadline_at=parse_date(_date_text(node, options.deadline), zone),
+            buyer=plain_text(buyer, TITLE_CAP) or None,
+        )
+
+
+CONNECTOR = Connector("page", PageOptions, parse)

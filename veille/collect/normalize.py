@@ -1,0 +1,113 @@
+"""Turn raw entry fields into clean item fields: plain text, canonical URL, stable id, UTC dates."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+from dateutil import parser as dateparser
+
+SUMMARY_CAP = 1000
+TITLE_CAP = 300
+_TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|igshid|yclid|xtor|at_medium|"
+                       r"at_campaign|ns_source|ns_mchannel|ns_campaign|cmpid|wt\.mc_id)$", re.I)
+_SPACE = re.compile(r"\s+")
+_MARKUP = re.compile(r"<[a-zA-Z/!]|&[#a-zA-Z0-9]+;")
+
+
+def plain_text(value: str | None, cap: int = SUMMARY_CAP) -> str:
+    """Return `value` as whitespace-normalised plain text (markup removed), at most `cap` characters."""
+    if not value:
+        return ""
+    if _MARKUP.search(value):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+            soup = BeautifulSoup(value, "html.parser")
+        for tag in soup(["script", "style", "noscript", "template", "iframe", "object"]):
+            tag.decompose()
+        value = soup.get_text(" ")
+    text = _SPACE.sub(" ", value).strip()
+    if len(text) > cap:
+        text = text[: cap - 1].rsplit(" ", 1)[0] + "…"
+    return text
+
+
+def canonical_url(url: str | None) -> str | None:
+    """Return `url` with scheme and host lower-cased, no fragment, default port or tracking parameters."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        host = f"{host}:{port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if not _TRACKING.match(k)])
+    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+
+
+def item_id(source: str, key: str) -> str:
+    """Return the stable id of an entry: a hash of its source name and its guid (or URL)."""
+    return hashlib.sha256(f"{source}\x1f{key}".encode()).hexdigest()[:24]
+
+
+def to_utc(value: datetime | None, zone: str | None = None) -> datetime | None:
+    """Return `value` in UTC; a naive time is read in `zone` (the source's time zone), else UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(zone) if zone else UTC)
+    return value.astimezone(UTC)
+
+
+class _MultilingualDates(dateparser.parserinfo):
+    """Month and weekday names in French, Portuguese and Spanish besides English."""
+
+    MONTHS = [  # noqa: RUF012 - dateutil's own class-attribute API
+        ("Jan", "January", "janvier", "janv", "janeiro", "enero", "ene"),
+        ("Feb", "February", "février", "fevrier", "févr", "fevr", "fevereiro", "fev", "febrero"),
+        ("Mar", "March", "mars", "março", "marco", "marzo"),
+        ("Apr", "April", "avril", "avr", "abril", "abr"),
+        ("May", "mai", "maio", "mayo"),
+        ("Jun", "June", "juin", "junho", "junio"),
+        ("Jul", "July", "juillet", "juil", "julho", "julio"),
+        ("Aug", "August", "août", "aout", "agosto", "ago"),
+        ("Sep", "Sept", "September", "septembre", "setembro", "set", "septiembre"),
+        ("Oct", "October", "octobre", "outubro", "out", "octubre"),
+        ("Nov", "November", "novembre", "novembro", "noviembre"),
+        ("Dec", "December", "décembre", "decembre", "déc", "dezembro", "dez", "diciembre", "dic"),
+    ]
+    JUMP = [*dateparser.parserinfo.JUMP, "le", "du", "de", "del", "à", "h"]  # noqa: RUF012
+
+
+_DATES = _MultilingualDates(dayfirst=True)
+
+
+def parse_date(text: str | None, zone: str | None = None) -> datetime | None:
+    """Return the UTC time written in `text` (ISO, RFC 822, '12/11/2026', '12 novembre 2026'…), or None."""
+    if not text or not text.strip():
+        return None
+    text = text.strip()
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            value = dateparser.parse(text, parserinfo=_DATES, fuzzy=True)
+        except (ValueError, OverflowError):
+            return None
+    return to_utc(value, zone)

@@ -1,0 +1,90 @@
+"""Collect many sources concurrently; one failing source never stops the others."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from veille.collect.connectors import REGISTRY
+from veille.collect.http import Fetcher, HttpSettings, Validators
+from veille.errors import SourceError, TerminalSourceError
+from veille.models import Item, Source
+
+SOURCE_DEADLINE = 300.0  # seconds for one source, all its pages included
+
+
+@dataclass
+class SourceOutcome:
+    """What collecting one source gave: items, or the reason it failed."""
+
+    source: Source
+    status: str  # ok | not-modified | failed
+    items: list[Item] = field(default_factory=list)
+    error: str | None = None
+    transient: bool = False
+    validators: Validators = field(default_factory=Validators)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+async def collect_one(source: Source, fetcher: Fetcher, validators: Validators) -> SourceOutcome:
+    """Fetch and parse one source; errors become a failed outcome, never an exception."""
+    started = time.monotonic()
+    connector = REGISTRY[source.type]
+    try:
+        responses = await asyncio.wait_for(connector.fetch(source, fetcher, validators), SOURCE_DEADLINE)
+        fresh = [r for r in responses if not r.not_modified]
+        if not fresh:
+            return SourceOutcome(source, "not-modified", validators=validators, seconds=time.monotonic() - started)
+        items: list[Item] = []
+        for response in fresh:
+            items += await asyncio.to_thread(
+                lambda r=response: list(connector.parse(source, r.content, r.url, r.content_type)))
+        return SourceOutcome(source, "ok", items, validators=fresh[-1].validators,
+                             seconds=time.monotonic() - started)
+    except SourceError as exc:
+        return SourceOutcome(source, "failed", error=str(exc), transient=exc.transient,
+                             seconds=time.monotonic() - started)
+    except TimeoutError:
+        return SourceOutcome(source, "failed", error=f"gave up after {SOURCE_DEADLINE:g}s", transient=True,
+                             seconds=time.monotonic() - started)
+    except Exception as exc:  # a hostile or broken payload must not take the run down
+        return SourceOutcome(source, "failed", error=f"{type(exc).__name__} while parsing: {exc}",
+                             transient=False, seconds=time.monotonic() - started)
+
+
+async def collect_async(sources: Iterable[Source], validators: Mapping[str, Validators],
+                        settings: HttpSettings | None = None,
+                        on_done: Callable[[SourceOutcome], None] | None = None,
+                        transport: httpx.AsyncBaseTransport | None = None) -> list[SourceOutcome]:
+    """Collect every source concurrently (bounded overall and per host); return one outcome each."""
+    async with Fetcher(settings, transport) as fetcher:
+        async def run(source: Source) -> SourceOutcome:
+            outcome = await collect_one(source, fetcher, validators.get(source.name, Validators()))
+            if on_done:
+                on_done(outcome)
+            return outcome
+
+        return list(await asyncio.gather(*(run(s) for s in sources)))
+
+
+def collect(sources: Iterable[Source], validators: Mapping[str, Validators],
+            settings: HttpSettings | None = None,
+            on_done: Callable[[SourceOutcome], None] | None = None) -> list[SourceOutcome]:
+    """Synchronous wrapper of `collect_async`."""
+    return asyncio.run(collect_async(list(sources), validators, settings, on_done))
+
+
+def parse_payload(source: Source, content: bytes, url: str = "", content_type: str = "") -> list[Item]:
+    """Parse a saved payload with the source's connector (for `veille inspect`)."""
+    connector = REGISTRY.get(source.type)
+    if connector is None:
+        raise TerminalSourceError(f"unknown connector type {source.type!r}; known: {', '.join(sorted(REGISTRY))}")
+    return list(connector.parse(source, content, url or source.url, content_type))

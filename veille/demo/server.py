@@ -1,0 +1,127 @@
+"""A small HTTP server on 127.0.0.1 serving payload files, for the demo and the tests.
+
+It behaves like a real publisher: ETag / Last-Modified with 304 answers, gzip when asked, and a few
+faults on request: /status/503, /slow/<seconds>/<file>, /redirect/<n>/<file>, /huge/<bytes>.
+It records every request it receives so tests can assert on what the collector sent.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+TYPES = {".rss": "application/rss+xml; charset=utf-8", ".xml": "application/xml", ".atom": "application/atom+xml",
+         ".html": "text/html; charset=utf-8", ".json": "application/json", ".csv": "text/csv; charset=utf-8"}
+FIXED_MTIME = 1_762_000_000  # a stable Last-Modified for payloads that do not change
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class FixtureServer:
+    """Serve the files of `root` on 127.0.0.1 until `stop()`; usable as a context manager."""
+
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0):
+        self.root = Path(root)
+        self.requests: list[Request] = []
+        self.overrides: dict[str, bytes] = {}  # path -> body, to change a payload between runs
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:  # quiet: tests and demo print their own lines
+                pass
+
+            def do_GET(self) -> None:
+                server._handle(self)
+
+            def do_POST(self) -> None:
+                server._handle(self)
+
+        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def start(self) -> FixtureServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> FixtureServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def requests_to(self, path: str) -> list[Request]:
+        return [r for r in self.requests if r.path.split("?")[0] == path]
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        self.requests.append(Request(h.command, h.path, {k.lower(): v for k, v in h.headers.items()}, body))
+        parts = h.path.split("?")[0].strip("/").split("/")
+        if parts[0] == "status" and len(parts) > 1 and parts[1].isdigit():
+            return self._send(h, int(parts[1]), b"fault on request\n", "text/plain")
+        if parts[0] == "slow" and len(parts) > 2:
+            time.sleep(float(parts[1]))
+            parts = parts[2:]
+        if parts[0] == "redirect" and len(parts) > 2:
+            hops = int(parts[1])
+            target = "/" + "/".join(parts[2:]) if hops <= 1 else f"/redirect/{hops - 1}/" + "/".join(parts[2:])
+            return self._send(h, 302, b"", "text/plain", {"Location": target})
+        if parts[0] == "huge" and len(parts) > 1:
+            return self._send(h, 200, b"<rss>" + b" " * int(parts[1]) + b"</rss>", "application/rss+xml")
+        path = "/" + "/".join(parts)
+        content = self.overrides.get(path)
+        if content is None:
+            file = (self.root / "/".join(parts)).resolve()
+            if self.root.resolve() not in file.parents or not file.is_file():
+                return self._send(h, 404, b"not found\n", "text/plain")
+            content = file.read_bytes()
+        etag = '"' + hashlib.sha256(content).hexdigest()[:20] + '"'
+        modified = formatdate(FIXED_MTIME, usegmt=True)
+        if h.headers.get("If-None-Match") == etag:
+            return self._send(h, 304, b"", None, {"ETag": etag, "Last-Modified": modified})
+        headers = {"ETag": etag, "Last-Modified": modified}
+        if "gzip" in (h.headers.get("Accept-Encoding") or ""):
+            content = gzip.compress(content)
+            headers["Content-Encoding"] = "gzip"
+        ctype = TYPES.get(Path(path).suffix, "application/octet-stream")
+        self._send(h, 200, content, ctype, headers)
+
+    @staticmethod
+    def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str | None,
+              headers: dict[str, str] | None = None) -> None:
+        h.send_response(status)
+        if ctype:
+            h.send_header("Content-Type", ctype)
+        for key, value in (headers or {}).items():
+            h.send_header(key, value)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(body)

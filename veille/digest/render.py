@@ -1,0 +1,117 @@
+"""Render a digest to HTML (CSS inlined, sanitised) and plain text with Jinja2 (pure functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import css_inline
+import jinja2
+import nh3
+from markupsafe import Markup
+
+from veille.digest.summarize import Summary, Table
+from veille.digest.weeks import Week
+from veille.models import KIND_ORDER, Item
+
+KIND_LABELS = {"tender": "Calls for tenders", "regulation": "Regulation", "funding": "Funding calls",
+               "news": "News", "event": "Events"}
+SUMMARY_CHARS = 320
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("veille.digest", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "html.j2"]),
+    trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+)
+# What the HTML body may contain after rendering: our own markup, nothing a source could add.
+_ALLOWED_TAGS = {"div", "p", "h1", "h2", "h3", "table", "tr", "th", "td", "a", "span", "strong", "em", "br"}
+_ALLOWED_ATTRS = {"*": {"class"}, "a": {"href"}}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    heading: str
+    html: str
+    text: str
+
+
+def _date(value: datetime | None, zone: ZoneInfo, with_time: bool = False) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(zone)
+    return local.strftime("%a %d %b %Y %H:%M" if with_time else "%a %d %b %Y")
+
+
+def _item_view(item: Item, zone: ZoneInfo, topic_labels: Mapping[str, str],
+               member_names: Mapping[str, str], member_id: str | None) -> dict[str, object]:
+    summary = item.summary if len(item.summary) <= SUMMARY_CHARS else item.summary[:SUMMARY_CHARS - 1] + "…"
+    return {
+        "title": item.title, "url": item.url, "source": item.source,
+        "date": _date(item.published_at or item.collected_at, zone),
+        "country": item.country, "buyer": item.buyer,
+        "deadline": _date(item.deadline_at, zone, with_time=True),
+        "summary": summary,
+        "topics": [topic_labels.get(t, t) for t in sorted(item.topics, key=lambda t: -item.topics[t].score)],
+        "members": [member_names.get(m, m) for m in sorted(item.members)],
+        "reasons": item.members[member_id].reasons if member_id and member_id in item.members else [],
+    }
+
+
+def _sort_key(item: Item) -> tuple[object, ...]:
+    when = item.published_at or item.collected_at
+    if item.kind == "tender":  # soonest deadline first, unknown deadlines last
+        return (item.deadline_at is None, item.deadline_at or when, item.title)
+    return (0, -(when.timestamp() if when else 0), item.title)
+
+
+def _text_table(table: Table) -> str:
+    cells = [table.columns, *[[str(c) for c in row] for row in table.rows]]
+    widths = [max(len(str(row[i])) for row in cells) for i in range(len(table.columns))]
+    lines = ["  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths,
+                                                                                                    strict=True)))
+             for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join("  " + line.rstrip() for line in lines) if table.rows else "  nothing this week"
+
+
+def render_digest(items: Sequence[Item], summary: Summary, week: Week, zone: ZoneInfo, *,
+                  topic_labels: Mapping[str, str], member_names: Mapping[str, str],
+                  closing: Sequence[Item] = (), member_id: str | None = None,
+                  now: datetime, title: str = "Water market watch") -> Rendered:
+    """Return the HTML and text digest of one week (for the working group, or one member)."""
+    start, end = week.bounds(zone)
+    last_day = end.astimezone(zone).date().fromordinal(end.astimezone(zone).date().toordinal() - 1)
+    member = member_names.get(member_id, member_id) if member_id else None
+    heading = f"{title} — week {week}" + (f" — {member}" if member else "")
+    listed = [i for i in items if i.topics or i.members]  # the rest is counted, not listed
+    sections = []
+    for kind in sorted({i.kind for i in listed}, key=lambda k: KIND_ORDER.get(k, 99)):
+        chosen = sorted((i for i in listed if i.kind == kind), key=_sort_key)
+        sections.append({"label": KIND_LABELS.get(kind, kind),
+                         "entries": [_item_view(i, zone, topic_labels, member_names, member_id) for i in chosen]})
+    tables = [
+        {"title": "Items per topic and kind", **vars(summary.by_kind_topic)},
+        {"title": "This week against the previous one", **vars(summary.week_over_week)},
+        {"title": "Items per region", **vars(summary.by_region)},
+        {"title": "Top sources", **vars(summary.top_sources)},
+    ]
+    for table, raw in zip(tables, (summary.by_kind_topic, summary.week_over_week, summary.by_region,
+                                   summary.top_sources), strict=True):
+        table["text"] = _text_table(raw)
+    context = {
+        "heading": heading, "member": member, "summary": summary, "tables": tables, "sections": sections,
+        "period": f"{start.astimezone(zone):%a %d %b} – {last_day:%a %d %b %Y}",
+        "closing": [_item_view(i, zone, topic_labels, member_names, None) for i in closing
+                    if i.topics or i.members],
+        "unlisted": len(items) - len(listed),
+        "generated": _date(now, zone, with_time=True), "tz": str(zone),
+    }
+    body = _ENV.get_template("body.html.j2").render(context)
+    clean = nh3.clean(body, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRS, url_schemes={"http", "https"},
+                      link_rel="noopener noreferrer")
+    page = _ENV.get_template("page.html.j2").render(heading=heading, body=Markup(clean))
+    html = css_inline.inline(page)
+    text = _ENV.get_template("digest.txt.j2").render(context)
+    return Rendered(heading, html, text)

@@ -1,0 +1,1 @@
+"""The export stage: one list of items, several renderers (table, CSV, JSON, HTML)."""

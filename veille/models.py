@@ -1,0 +1,290 @@
+"""The shared vocabulary of every stage: sources, members, topics, items."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+KINDS: tuple[str, ...] = ("tender", "news", "regulation", "funding", "event")
+KIND_ORDER = {k: i for i, k in enumerate(("tender", "regulation", "funding", "news", "event"))}
+REGIONS: tuple[str, ...] = ("FR", "EU", "CA", "BR", "GULF", "OTHER")
+GULF = frozenset({"SA", "AE", "QA", "KW", "OM", "BH"})
+# EU member states and the EEA: the "EU" region group (France has its own group).
+EU_EEA = frozenset(
+    "AT BE BG HR CY CZ DK EE FI DE GR EL HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split()
+)
+
+Kind = Literal["tender", "news", "regulation", "funding", "event"]
+Region = Literal["FR", "EU", "CA", "BR", "GULF", "OTHER"]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> int:
+    """Return the number of seconds in a duration such as `30m`, `6h` or `1d`."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration; write a number and a unit: 30m, 6h, 1d")
+    seconds = int(match.group(1)) * _SECONDS[match.group(2)]
+    if seconds < 60:
+        raise ValueError(f"{text!r} is shorter than one minute")
+    return seconds
+
+
+def region_of(country: str | None) -> str | None:
+    """Return the region group (FR, EU, CA, BR, GULF, OTHER) of an ISO alpha-2 country code."""
+    if not country:
+        return None
+    code = country.upper()
+    if code == "FR":
+        return "FR"
+    if code in EU_EEA:
+        return "EU"
+    if code in ("CA", "BR"):
+        return code
+    if code in GULF:
+        return "GULF"
+    return "OTHER"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    """One entry of sources.yaml."""
+
+    name: str = Field(min_length=1)
+    kind: Kind
+    type: str
+    url: str
+    lang: str | None = None
+    country: str | None = None
+    topics: tuple[str, ...] = ()
+    every: str = "6h"
+    enabled: bool = True
+    allow_private_network: bool = False
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/?#]+[^\s]*$", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("lang")
+    @classmethod
+    def _lang(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z]{2}", value):
+            raise ValueError(f"{value!r} is not an ISO 639-1 code such as fr, en, pt")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Z]{2}", value):
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 code such as FR, CA, BR")
+        return value
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def every_seconds(self) -> int:
+        return parse_duration(self.every)
+
+
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+def _check_emails(values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        if not _EMAIL.match(value):
+            raise ValueError(f"{value!r} is not an email address")
+    return values
+
+
+class Member(_Strict):
+    """One entry of members.yaml: what a member of the cluster wants to see."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
+    emails: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    cpv: tuple[str, ...] = ()
+    regions: tuple[Region, ...] = ()
+    kinds: tuple[Kind, ...] = ()
+    exclude: tuple[str, ...] = ()
+    min_score: float = 1.0
+    digest: bool = False
+
+    _emails = field_validator("emails")(classmethod(lambda cls, v: _check_emails(v)))
+
+    @field_validator("cpv")
+    @classmethod
+    def _cpv(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if not re.fullmatch(r"\d{2,8}", str(value)):
+                raise ValueError(f"{value!r} is not a CPV code prefix (2 to 8 digits)")
+        return tuple(str(v) for v in values)
+
+
+class DigestSettings(_Strict):
+    """The `digest:` block of members.yaml."""
+
+    recipients: tuple[str, ...] = ()
+    send_at: str = "mon 07:30"
+    subject: str = "Veille eau — semaine {week}"
+
+    _recipients = field_validator("recipients")(classmethod(lambda cls, v: _check_emails(v)))
+
+    @field_validator("send_at")
+    @classmethod
+    def _send_at(cls, value: str) -> str:
+        if not re.fullmatch(r"(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"{value!r} is not a weekly time such as 'mon 07:30'")
+        return value
+
+
+class Topic(_Strict):
+    """One topic of the taxonomy with its multilingual keyword rules."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    terms: tuple[str, ...] = ()
+    weak_terms: tuple[str, ...] = ()
+    abbreviations: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything read from the configuration folder, validated."""
+
+    directory: str
+    sources: tuple[Source, ...]
+    members: tuple[Member, ...]
+    digest: DigestSettings
+    topics: tuple[Topic, ...]
+
+    def source(self, name: str) -> Source | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+    def member(self, member_id: str) -> Member | None:
+        return next((m for m in self.members if m.id == member_id), None)
+
+    @property
+    def topic_ids(self) -> tuple[str, ...]:
+        return tuple(t.id for t in self.topics)
+
+
+@dataclass
+class TopicTag:
+    score: float
+    evidence: list[str]
+
+
+@dataclass
+class MemberMatch:
+    score: float
+    reasons: list[str]
+
+
+@dataclass
+class Item:
+    """One row of the watch: a tender, a news article, a regulatory text…"""
+
+    id: str
+    source: str
+    kind: str
+    title: str
+    url: str | None = None
+    summary: str = ""
+    lang: str | None = None
+    country: str | None = None
+    published_at: datetime | None = None
+    collected_at: datetime | None = None
+    updated_at: datetime | None = None
+    notice_id: str | None = None
+    notice_type: str | None = None
+    buyer: str | None = None
+    deadline_at: datetime | None = None
+    cpv: list[str] = field(default_factory=list)
+    value_amount: float | None = None
+    value_currency: str | None = None
+    procedure: str | None = None
+    topics: dict[str, TopicTag] = field(default_factory=dict)
+    members: dict[str, MemberMatch] = field(default_factory=dict)
+    cluster_id: str | None = None
+
+    @property
+    def region(self) -> str | None:
+        return region_of(self.country)
+
+    def content_key(self) -> tuple[Any, ...]:
+        """The fields whose change makes a stored item 'updated'."""
+        return (
+            self.title, self.summary, self.url, self.published_at, self.deadline_at,
+            self.notice_type, self.buyer, tuple(self.cpv), self.value_amount, self.country,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the item as the JSON object of the `veille inspect` contract."""
+
+        def ts(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "id": self.id, "source": self.source, "kind": self.kind, "title": self.title,
+            "summary": self.summary, "url": self.url, "lang": self.lang, "country": self.country,
+            "region": self.region, "published_at": ts(self.published_at),
+            "collected_at": ts(self.collected_at), "updated_at": ts(self.updated_at),
+            "notice_id": self.notice_id, "notice_type": self.notice_type, "buyer": self.buyer,
+            "deadline_at": ts(self.deadline_at), "cpv": list(self.cpv),
+            "value_amount": self.value_amount, "value_currency": self.value_currency,
+            "procedure": self.procedure,
+            "topics": {k: {"score": v.score, "evidence": v.evidence} for k, v in self.topics.items()},
+            "members": {k: {"score": v.score, "reasons": v.reasons} for k, v in self.members.items()},
+            "cluster_id": self.cluster_id,
+        }
+
+
+@dataclass(frozen=True)
+class FetchState:
+    """What the store remembers of a source between runs."""
+
+    source: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_fetch_at: datetime | None = None
+    last_ok_at: datetime | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    failures: int = 0
+    items_total: int = 0
+
+
+@dataclass(frozen=True)
+class ItemQuery:
+    """A filtered view of stored items: every field is optional and they combine with AND."""
+
+    topics: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    member: str | None = None
+    regions: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    deadline_from: datetime | None = None
+    deadline_until: datetime | None = None
+    limit: int | None = None

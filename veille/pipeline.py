@@ -1,0 +1,328 @@
+"""The only module that knows the stage order: config → collect → store → tag → digest.
+
+The CLI, the scheduler, the demo and the tests all call these functions; each returns a report object
+and prints nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from veille import config as config_module
+from veille.collect import REGISTRY, HttpSettings, SourceOutcome, Validators, collect, options_model, parse_payload
+from veille.digest.deliver import SmtpSettings, build_message, send, write_outbox
+from veille.digest.render import render_digest
+from veille.digest.summarize import frame, summarize
+from veille.digest.weeks import Week
+from veille.errors import DeliveryError, InputError
+from veille.export import formats
+from veille.models import Config, Item, ItemQuery, Source
+from veille.store import Store
+from veille.tag import Tagger
+
+CLOSING_SOON = timedelta(days=14)
+
+
+@dataclass
+class Context:
+    """A validated configuration, its settings, an open store and a compiled tagger."""
+
+    config: Config
+    settings: config_module.Settings
+    store: Store
+    tagger: Tagger
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def load_config(directory: Path) -> Config:
+    """Validate the configuration folder (raises ConfigError listing every problem)."""
+    return config_module.load(directory, options_model)
+
+
+def open_context(directory: Path, env: Mapping[str, str] | None = None) -> Context:
+    """Validate the configuration, read the VEILLE_* settings (from `env` or the environment), open the store."""
+    config = load_config(directory)
+    settings = config_module.read_settings(directory, env)
+    store = Store.open(settings.db_url)
+    return Context(config, settings, store, Tagger.build(config.topics, config.members))
+
+
+# --- collect ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class SourceReport:
+    name: str
+    status: str
+    items: int = 0
+    new: int = 0
+    updated: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class CollectReport:
+    sources: list[SourceReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> int:
+        return sum(s.status != "failed" for s in self.sources)
+
+    @property
+    def failed(self) -> int:
+        return sum(s.status == "failed" for s in self.sources)
+
+    @property
+    def new(self) -> int:
+        return sum(s.new for s in self.sources)
+
+    @property
+    def updated(self) -> int:
+        return sum(s.updated for s in self.sources)
+
+    def line(self) -> str:
+        not_modified = sum(s.status == "not-modified" for s in self.sources)
+        return (f"{len(self.sources)} sources: {self.ok} ok ({not_modified} not modified), {self.failed} failed; "
+                f"items: {self.new} new, {self.updated} updated")
+
+
+def http_settings(ctx: Context) -> HttpSettings:
+    return HttpSettings(timeout=ctx.settings.http_timeout)
+
+
+def select_sources(config: Config, names: Sequence[str]) -> list[Source]:
+    """Return the named sources (even disabled ones), or every enabled source when none is named."""
+    if not names:
+        return [s for s in config.sources if s.enabled]
+    unknown = [n for n in names if config.source(n) is None]
+    if unknown:
+        known = ", ".join(s.name for s in config.sources)
+        raise InputError(f"unknown source {', '.join(map(repr, unknown))}; configured sources: {known}")
+    return [s for s in config.sources if s.name in names]
+
+
+def collect_sources(ctx: Context, names: Sequence[str] = (), *,
+                    on_done: Callable[[SourceOutcome], None] | None = None,
+                    http: HttpSettings | None = None, now: datetime | None = None) -> CollectReport:
+    """Fetch the sources, store new and changed items, tag them; return what happened per source."""
+    sources = select_sources(ctx.config, names)
+    states = ctx.store.fetch_states()
+    validators = {n: Validators(s.etag, s.last_modified) for n, s in states.items()}
+    run_id = ctx.store.start_run("collect")
+    outcomes = collect(sources, validators, http or http_settings(ctx), on_done)
+    report = CollectReport()
+    collected_at = now or datetime.now(UTC)
+    for outcome in outcomes:
+        report.sources.append(_store_outcome(ctx, outcome, collected_at))
+    status = "failed" if sources and report.ok == 0 else "ok"
+    ctx.store.finish_run(run_id, status, {"line": report.line(), "sources": [vars(s) for s in report.sources]})
+    return report
+
+
+def _store_outcome(ctx: Context, outcome: SourceOutcome, collected_at: datetime) -> SourceReport:
+    source = outcome.source
+    if not outcome.ok:
+        ctx.store.record_fetch(source.name, ok=False, status="failed", error=outcome.error)
+        return SourceReport(source.name, "failed", error=outcome.error, seconds=outcome.seconds)
+    for item in outcome.items:
+        item.collected_at = collected_at
+    new, updated = ctx.store.upsert_items(outcome.items)
+    changed = new + updated
+    for item in changed:
+        ctx.tagger.tag(item, source.topics)
+    ctx.store.save_tags(changed)
+    ctx.store.record_fetch(source.name, ok=True, status=outcome.status,
+                           etag=outcome.validators.etag, last_modified=outcome.validators.last_modified)
+    return SourceReport(source.name, outcome.status, len(outcome.items), len(new), len(updated),
+                        seconds=outcome.seconds)
+
+
+def try_source(ctx: Context, name: str, http: HttpSettings | None = None) -> tuple[SourceOutcome, list[Item]]:
+    """Fetch one source and tag its items without storing anything (an admin's dry run)."""
+    source = select_sources(ctx.config, [name])[0]
+    outcome = collect([source], {}, http or http_settings(ctx))[0]
+    for item in outcome.items:
+        ctx.tagger.tag(item, source.topics)
+    return outcome, outcome.items
+
+
+def inspect_file(type_name: str, path: Path, options: dict[str, object] | None = None,
+                 kind: str = "news") -> list[Item]:
+    """Parse a saved payload with connector `type_name`; raises InputError on unreadable input."""
+    if type_name not in REGISTRY:
+        raise InputError(f"unknown type {type_name!r}; known types: {', '.join(sorted(REGISTRY))}")
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        source = Source(name=path.name, kind=kind, type=type_name, url=f"https://inspect.invalid/{path.name}",
+                        options=options or {})
+        REGISTRY[type_name].options(**(options or {}))
+    except ValueError as exc:
+        raise InputError(f"bad options for type {type_name!r}: {exc}") from exc
+    try:
+        return parse_payload(source, content)
+    except Exception as exc:
+        raise InputError(f"{path}: {exc}") from exc
+
+
+# --- digest ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Email:
+    recipient: str
+    digest: str  # "full" or a member id
+    subject: str
+    status: str  # sent | outbox | already-sent | would-send | failed
+    path: str | None = None
+
+
+@dataclass
+class DigestReport:
+    week: str
+    items: int
+    files: list[Path] = field(default_factory=list)
+    emails: list[Email] = field(default_factory=list)
+    error: str | None = None
+
+
+def smtp_settings(ctx: Context) -> SmtpSettings | None:
+    s = ctx.settings
+    if not s.smtp_host:
+        return None
+    return SmtpSettings(s.smtp_host, s.smtp_port, s.smtp_user, s.smtp_password, s.smtp_tls)
+
+
+def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence[str] = (),
+                 mode: str = "build", reports_dir: Path = Path("reports"), resend: bool = False,
+                 now: datetime | None = None) -> DigestReport:
+    """Build a week's digest files and, in `send` mode, email them; `dry-run` sends nothing.
+
+    Without `member_ids`: the full digest for the working group plus one for each member whose
+    profile says `digest: true`. With them: only those members' filtered digests.
+    """
+    now = now or datetime.now(UTC)
+    zone = ctx.settings.zone
+    week = week or Week.last_complete(now, zone)
+    for member_id in member_ids:
+        if ctx.config.member(member_id) is None:
+            known = ", ".join(m.id for m in ctx.config.members)
+            raise InputError(f"unknown member {member_id!r}; members: {known}")
+    start, end = week.bounds(zone)
+    prev_start, prev_end = week.previous().bounds(zone)
+    items = ctx.store.items(ItemQuery(since=start, until=end))
+    previous = ctx.store.items(ItemQuery(since=prev_start, until=prev_end))
+    closing = sorted(ctx.store.items(ItemQuery(kinds=("tender",), deadline_from=now,
+                                               deadline_until=now + CLOSING_SOON)),
+                     key=lambda i: i.deadline_at or now)
+    out_dir = reports_dir / str(week)
+    report = DigestReport(str(week), len(items))
+    digests: list[tuple[str, list[str], Path]] = []  # (digest id, recipients, folder)
+    if not member_ids:
+        digests.append(("full", list(ctx.config.digest.recipients), out_dir))
+        member_ids = [m.id for m in ctx.config.members if m.digest]
+    digests += [(m, list(ctx.config.member(m).emails), out_dir / "members" / m)  # type: ignore[union-attr]
+                for m in member_ids]
+    topic_labels = {t.id: t.label for t in ctx.config.topics}
+    member_names = {m.id: m.name for m in ctx.config.members}
+    messages: list[tuple[str, EmailMessage]] = []
+    for digest_id, recipients, folder in digests:
+        member = None if digest_id == "full" else digest_id
+
+        def keep(i: Item, member: str | None = member) -> bool:
+            return member is None or member in i.members
+
+        chosen, before = [i for i in items if keep(i)], [i for i in previous if keep(i)]
+        rendered = render_digest(
+            chosen, summarize(chosen, before, ctx.config.topic_ids), week, zone, topic_labels=topic_labels,
+            member_names=member_names, closing=[i for i in closing if keep(i)], member_id=member, now=now)
+        report.files += _write_files(folder, rendered.html, rendered.text, chosen)
+        subject = ctx.config.digest.subject.format(week=week) + (f" — {member_names[member]}" if member else "")
+        for recipient in recipients:
+            messages.append((digest_id, build_message(sender=ctx.settings.mail_from, recipient=recipient,
+                                                      subject=subject, text=rendered.text, html=rendered.html,
+                                                      now=now)))
+    if mode == "send":
+        _deliver(ctx, report, messages, out_dir / "outbox", resend)
+    else:
+        report.emails = [Email(str(m["To"]), d, str(m["Subject"]), "would-send") for d, m in messages]
+    return report
+
+
+def _write_files(folder: Path, html: str, text: str, items: list[Item]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / "digest.html", folder / "digest.txt", folder / "items.csv"]
+    paths[0].write_text(html, encoding="utf-8")
+    paths[1].write_text(text, encoding="utf-8")
+    frame(items).assign(
+        topics=lambda d: d["topics"].str.join(";"), members=lambda d: d["members"].str.join(";"),
+        cpv=lambda d: d["cpv"].str.join(";"),
+    ).to_csv(paths[2], index=False)
+    return paths
+
+
+def _deliver(ctx: Context, report: DigestReport, messages: list[tuple[str, EmailMessage]], outbox: Path,
+             resend: bool) -> None:
+    week = report.week
+    smtp = smtp_settings(ctx)
+    pending: list[tuple[str, EmailMessage]] = []
+    for digest_id, message in messages:
+        to, subject = str(message["To"]), str(message["Subject"])
+        if smtp is None:
+            path = write_outbox(outbox if digest_id == "full" else outbox / digest_id, message)
+            report.emails.append(Email(to, digest_id, subject, "outbox", str(path)))
+        elif not resend and to in ctx.store.delivered(week, digest_id):
+            report.emails.append(Email(to, digest_id, subject, "already-sent"))
+        else:
+            pending.append((digest_id, message))
+    if not pending or smtp is None:
+        return
+    by_message = {id(m): d for d, m in pending}
+
+    def sent(message: EmailMessage) -> None:
+        digest_id = by_message[id(message)]
+        ctx.store.record_delivery(week, str(message["To"]), digest_id, "smtp", str(message["Message-ID"]))
+        report.emails.append(Email(str(message["To"]), digest_id, str(message["Subject"]), "sent"))
+
+    try:
+        send([m for _, m in pending], smtp, sent)
+    except DeliveryError as exc:
+        report.error = str(exc)
+        done = {(e.recipient, e.digest) for e in report.emails if e.status == "sent"}
+        report.emails += [Email(str(m["To"]), d, str(m["Subject"]), "failed") for d, m in pending
+                          if (str(m["To"]), d) not in done]
+
+
+# --- reports, retag, health ---------------------------------------------------------------------------
+
+
+def report_items(ctx: Context, query: ItemQuery, fmt: str) -> tuple[list[Item], str]:
+    """Return the items matching `query` and their rendering in `fmt`."""
+    if query.member and ctx.config.member(query.member) is None:
+        raise InputError(f"unknown member {query.member!r}; members: {', '.join(m.id for m in ctx.config.members)}")
+    unknown = [t for t in query.topics if t not in ctx.config.topic_ids]
+    if unknown:
+        raise InputError(f"unknown topic {unknown[0]!r}; topics: {', '.join(ctx.config.topic_ids)}")
+    items = ctx.store.items(query)
+    filters = {"topics": ", ".join(query.topics), "kind": ", ".join(query.kinds), "member": query.member,
+               "region": ", ".join(query.regions), "since": query.since, "until": query.until}
+    return items, formats.render(items, fmt, filters)
+
+
+def retag(ctx: Context, since: datetime | None = None) -> int:
+    """Re-apply the taxonomy and member profiles to stored items; return how many were retagged."""
+    items = ctx.store.items(ItemQuery(since=since))
+    sources = {s.name: s.topics for s in ctx.config.sources}
+    for item in items:
+        ctx.tagger.tag(item, sources.get(item.source, ()))
+    ctx.store.save_tags(items)
+    return len(items)

@@ -1,0 +1,117 @@
+"""`veille run`: APScheduler jobs that call pipeline functions, with job state kept in the database.
+
+Each enabled source is collected on its `every` interval (right away when new); the digest is built
+and sent weekly at `digest.send_at`. Jobs live in the `apscheduler_jobs` table: after a restart a
+missed weekly send still runs (within 12 hours), and the deliveries table stops it from being sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from veille import pipeline
+
+log = logging.getLogger("veille.schedule")
+WEEKLY_JOB = "digest:weekly"
+WEEKLY_GRACE = 12 * 3600
+
+
+def collect_job(config_dir: str, name: str) -> None:
+    """Collect one source (a scheduler job: loads the configuration afresh each time)."""
+    ctx = pipeline.open_context(Path(config_dir))
+    try:
+        report = pipeline.collect_sources(ctx, [name])
+    finally:
+        ctx.close()
+    for source in report.sources:
+        if source.status == "failed":
+            log.warning("source %s failed: %s", source.name, source.error)
+    log.info("collect %s: %s", name, report.line())
+
+
+def digest_job(config_dir: str) -> None:
+    """Build and send last week's digest (recipients already served are skipped)."""
+    directory = Path(config_dir)
+    ctx = pipeline.open_context(directory)
+    try:
+        report = pipeline.build_digest(ctx, mode="send", reports_dir=directory / "reports")
+    finally:
+        ctx.close()
+    sent = sum(e.status in ("sent", "outbox") for e in report.emails)
+    log.info("digest %s: %d items, %d emails delivered", report.week, report.items, sent)
+    if report.error:
+        log.error("digest %s: %s", report.week, report.error)
+
+
+def weekly_trigger(send_at: str, zone: Any) -> CronTrigger:
+    day, clock = send_at.split()
+    hour, minute = clock.split(":")
+    return CronTrigger(day_of_week=day, hour=int(hour), minute=int(minute), timezone=zone)
+
+
+def configure(scheduler: BackgroundScheduler, ctx: pipeline.Context, config_dir: Path,
+              now: datetime | None = None) -> None:
+    """Add, update or remove jobs so they match the configuration; keep the timing of unchanged ones."""
+    now = now or datetime.now(UTC)
+    wanted = {f"collect:{s.name}": s for s in ctx.config.sources if s.enabled}
+    for job in scheduler.get_jobs():
+        if job.id.startswith("collect:") and job.id not in wanted:
+            job.remove()
+    for job_id, source in wanted.items():
+        job = scheduler.get_job(job_id)
+        if job is not None and int(job.trigger.interval.total_seconds()) == source.every_seconds:
+            continue
+        scheduler.add_job(collect_job, IntervalTrigger(seconds=source.every_seconds, timezone=UTC),
+                          args=[str(config_dir), source.name], id=job_id, name=f"collect {source.name}",
+                          replace_existing=True, next_run_time=now)
+    trigger = weekly_trigger(ctx.config.digest.send_at, ctx.settings.zone)
+    job = scheduler.get_job(WEEKLY_JOB)
+    if job is None or str(job.trigger) != str(trigger):
+        scheduler.add_job(digest_job, trigger, args=[str(config_dir)], id=WEEKLY_JOB, name="weekly digest",
+                          replace_existing=True, misfire_grace_time=WEEKLY_GRACE)
+
+
+def build_scheduler(ctx: pipeline.Context) -> BackgroundScheduler:
+    return BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=ctx.settings.db_url)},
+        executors={"default": ThreadPoolExecutor(4)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        timezone=ctx.settings.zone,
+    )
+
+
+def run_scheduler(config_dir: Path, stop: threading.Event | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or `stop` is set); return the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    ctx = pipeline.open_context(config_dir)  # validates the configuration before anything is scheduled
+    stop = stop or threading.Event()
+    scheduler = build_scheduler(ctx)
+    scheduler.start(paused=True)
+    try:
+        configure(scheduler, ctx, config_dir)
+    finally:
+        ctx.close()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signum, lambda *_: stop.set())
+    scheduler.resume()
+    for job in scheduler.get_jobs():
+        log.info("scheduled %s, next run %s", job.name, job.next_run_time)
+    log.info("veille is running; stop with Ctrl-C or SIGTERM")
+    stop.wait()
+    log.info("stopping: waiting for running jobs to finish")
+    scheduler.shutdown(wait=True)
+    log.info("stopped")
+    return 0

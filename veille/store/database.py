@@ -1,0 +1,244 @@
+"""The store: every query veille makes, on SQLite or PostgreSQL (selected by the SQLAlchemy URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from veille.errors import ConfigError, Problem, VeilleError
+from veille.models import FetchState, Item, ItemQuery, MemberMatch, TopicTag
+from veille.store import schema
+from veille.store.migrations import migrate
+
+T = schema
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """A handle on the database; create it with `Store.open(url)`."""
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect to `url`, bring the schema up to date and return the store."""
+        try:
+            engine = sa.create_engine(url, future=True)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise ConfigError([Problem("environment", None, "VEILLE_DB", f"unusable database URL: {exc}")]) from exc
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        try:
+            migrate(engine)
+        except SQLAlchemyError as exc:
+            raise VeilleError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
+                              f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from exc
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- fetch state -----------------------------------------------------------------------------
+
+    def fetch_states(self) -> dict[str, FetchState]:
+        counts = dict(self._scalar_rows(sa.select(T.items.c.source, sa.func.count()).group_by(T.items.c.source)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(T.fetch_state)).mappings().all()
+        return {r["source"]: FetchState(
+            source=r["source"], etag=r["etag"], last_modified=r["last_modified"], last_fetch_at=r["last_fetch_at"],
+            last_ok_at=r["last_ok_at"], last_status=r["last_status"], last_error=r["last_error"],
+            failures=r["failures"], items_total=counts.get(r["source"], 0)) for r in rows}
+
+    def record_fetch(self, source: str, *, ok: bool, status: str, etag: str | None = None,
+                     last_modified: str | None = None, error: str | None = None) -> None:
+        """Remember the outcome of fetching `source` (validators only change on success)."""
+        now = _now()
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(T.fetch_state).where(T.fetch_state.c.source == source)).mappings().first()
+            values: dict[str, Any] = {"last_fetch_at": now, "last_status": status}
+            if ok:
+                values |= {"last_ok_at": now, "last_error": None, "failures": 0}
+                if status != "not-modified":
+                    values |= {"etag": etag, "last_modified": last_modified}
+            else:
+                values |= {"last_error": error, "failures": (row["failures"] if row else 0) + 1}
+            if row:
+                conn.execute(T.fetch_state.update().where(T.fetch_state.c.source == source).values(**values))
+            else:
+                conn.execute(T.fetch_state.insert().values(source=source, **{"failures": 0, **values}))
+
+    # --- items -----------------------------------------------------------------------------------
+
+    def upsert_items(self, items: Sequence[Item]) -> tuple[list[Item], list[Item]]:
+        """Store new items and update changed ones; return (new, updated). Unchanged items are skipped."""
+        if not items:
+            return [], []
+        new: list[Item] = []
+        updated: list[Item] = []
+        with self.engine.begin() as conn:
+            existing = {row["id"]: row for row in conn.execute(
+                sa.select(T.items).where(T.items.c.id.in_([i.id for i in items]))).mappings()}
+            for item in _unique(items):
+                row = existing.get(item.id)
+                if row is None:
+                    conn.execute(T.items.insert().values(**_item_row(item)))
+                    new.append(item)
+                elif _row_key(row) != item.content_key():
+                    values = _item_row(item)
+                    values["collected_at"] = row["collected_at"]
+                    values["updated_at"] = item.updated_at or _now()
+                    conn.execute(T.items.update().where(T.items.c.id == item.id).values(**values))
+                    updated.append(item)
+        return new, updated
+
+    def save_tags(self, items: Iterable[Item]) -> None:
+        """Replace the topics and member matches stored for each item."""
+        items = list(items)
+        if not items:
+            return
+        ids = [i.id for i in items]
+        with self.engine.begin() as conn:
+            conn.execute(T.item_topics.delete().where(T.item_topics.c.item_id.in_(ids)))
+            conn.execute(T.item_members.delete().where(T.item_members.c.item_id.in_(ids)))
+            topics = [{"item_id": i.id, "topic": t, "score": tag.score, "evidence": tag.evidence}
+                      for i in items for t, tag in i.topics.items()]
+            members = [{"item_id": i.id, "member": m, "score": match.score, "reasons": match.reasons}
+                       for i in items for m, match in i.members.items()]
+            if topics:
+                conn.execute(T.item_topics.insert(), topics)
+            if members:
+                conn.execute(T.item_members.insert(), members)
+
+    def items(self, query: ItemQuery = ItemQuery()) -> list[Item]:
+        """Return the stored items matching `query`, newest first, with their tags."""
+        stmt = sa.select(T.items)
+        c = T.items.c
+        if query.kinds:
+            stmt = stmt.where(c.kind.in_(query.kinds))
+        if query.regions:
+            stmt = stmt.where(c.region.in_(query.regions))
+        if query.sources:
+            stmt = stmt.where(c.source.in_(query.sources))
+        if query.since:
+            stmt = stmt.where(c.seen_at >= query.since)
+        if query.until:
+            stmt = stmt.where(c.seen_at < query.until)
+        if query.deadline_from:
+            stmt = stmt.where(c.deadline_at >= query.deadline_from)
+        if query.deadline_until:
+            stmt = stmt.where(c.deadline_at < query.deadline_until)
+        for topic in query.topics:  # every topic asked for must be present
+            stmt = stmt.where(c.id.in_(sa.select(T.item_topics.c.item_id).where(T.item_topics.c.topic == topic)))
+        if query.member:
+            stmt = stmt.where(c.id.in_(
+                sa.select(T.item_members.c.item_id).where(T.item_members.c.member == query.member)))
+        stmt = stmt.order_by(c.seen_at.desc(), c.id)
+        if query.limit:
+            stmt = stmt.limit(query.limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+            found = [_row_item(r) for r in rows]
+            self._attach_tags(conn, found)
+        return found
+
+    def _attach_tags(self, conn: sa.Connection, items: list[Item]) -> None:
+        by_id = {i.id: i for i in items}
+        ids = list(by_id)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for r in conn.execute(sa.select(T.item_topics).where(T.item_topics.c.item_id.in_(chunk))
+                                  .order_by(T.item_topics.c.topic)).mappings():
+                by_id[r["item_id"]].topics[r["topic"]] = TopicTag(r["score"], list(r["evidence"]))
+            for r in conn.execute(sa.select(T.item_members).where(T.item_members.c.item_id.in_(chunk))
+                                  .order_by(T.item_members.c.member)).mappings():
+                by_id[r["item_id"]].members[r["member"]] = MemberMatch(r["score"], list(r["reasons"]))
+
+    def count_items(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(T.items)).scalar() or 0)
+
+    # --- runs and deliveries ---------------------------------------------------------------------
+
+    def start_run(self, job: str) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(T.runs.insert().values(job=job, started_at=_now(), status="running", summary={}))
+            return int(result.inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(T.runs.update().where(T.runs.c.id == run_id)
+                         .values(finished_at=_now(), status=status, summary=summary))
+
+    def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(T.runs).order_by(T.runs.c.id.desc()).limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def delivered(self, week: str, digest: str) -> set[str]:
+        """Return the recipients who already received `digest` (full or a member id) for `week`."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(T.deliveries.c.recipient).where(
+                T.deliveries.c.week == week, T.deliveries.c.digest == digest))
+            return {r[0] for r in rows}
+
+    def record_delivery(self, week: str, recipient: str, digest: str, method: str, message_id: str | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(T.deliveries.delete().where(
+                T.deliveries.c.week == week, T.deliveries.c.recipient == recipient, T.deliveries.c.digest == digest))
+            conn.execute(T.deliveries.insert().values(week=week, recipient=recipient, digest=digest,
+                                                      sent_at=_now(), method=method, message_id=message_id))
+
+    def _scalar_rows(self, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(stmt)]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _unique(items: Iterable[Item]) -> list[Item]:
+    seen: dict[str, Item] = {}
+    for item in items:
+        seen.setdefault(item.id, item)  # a feed repeating a guid: the first occurrence wins
+    return list(seen.values())
+
+
+def _item_row(item: Item) -> dict[str, Any]:
+    collected = item.collected_at or _now()
+    return {
+        "id": item.id, "source": item.source, "kind": item.kind, "title": item.title, "summary": item.summary,
+        "url": item.url, "lang": item.lang, "country": item.country, "region": item.region,
+        "published_at": item.published_at, "collected_at": collected, "updated_at": item.updated_at,
+        "seen_at": item.published_at or collected, "notice_id": item.notice_id, "notice_type": item.notice_type,
+        "buyer": item.buyer, "deadline_at": item.deadline_at, "cpv": list(item.cpv),
+        "value_amount": item.value_amount, "value_currency": item.value_currency, "procedure": item.procedure,
+        "cluster_id": item.cluster_id,
+    }
+
+
+def _row_item(row: Any) -> Item:
+    return Item(
+        id=row["id"], source=row["source"], kind=row["kind"], title=row["title"], url=row["url"],
+        summary=row["summary"] or "", lang=row["lang"], country=row["country"], published_at=row["published_at"],
+        collected_at=row["collected_at"], updated_at=row["updated_at"], notice_id=row["notice_id"],
+        notice_type=row["notice_type"], buyer=row["buyer"], deadline_at=row["deadline_at"],
+        cpv=list(row["cpv"] or []), value_amount=row["value_amount"], value_currency=row["value_currency"],
+        procedure=row["procedure"], cluster_id=row["cluster_id"],
+    )
+
+
+def _row_key(row: Any) -> tuple[Any, ...]:
+    return _row_item(row).content_key()

@@ -1,0 +1,33 @@
+"""Schema changes, applied in order and recorded in `schema_version` (never edit a released one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from veille.store import schema
+
+
+def _v1_initial(conn: sa.Connection) -> None:
+    schema.metadata.create_all(conn)
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
+    (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
+]
+
+
+def migrate(engine: sa.Engine) -> int:
+    """Apply pending migrations; return the schema version now in the database."""
+    with engine.begin() as conn:
+        schema.schema_version.create(conn, checkfirst=True)
+        current = conn.execute(sa.select(sa.func.max(schema.schema_version.c.version))).scalar() or 0
+        for version, name, apply in MIGRATIONS:
+            if version > current:
+                apply(conn)
+                conn.execute(schema.schema_version.insert().values(
+                    version=version, name=name, applied_at=datetime.now(UTC)))
+                current = version
+    return current

@@ -1,0 +1,138 @@
+"""Member keyword expressions: phrases combined with AND, OR, NOT and parentheses (pure functions).
+
+    ultrafiltration OR "hollow fibre"
+    membrane AND (eau OR water) AND NOT "membrane d'étanchéité"
+
+A bare list entry is one phrase; operators are upper-case words; quotes group a phrase. Matching
+uses the same folding as topic rules (case, accents, plurals).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from veille.tag.text import Folded, compile_phrases
+
+_TOKEN = re.compile(r'\s*(?:(\()|(\))|"([^"]*)"|([^\s()"]+))')
+_OPERATORS = {"AND", "OR", "NOT"}
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class And:
+    operands: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    operands: tuple[Expr, ...]
+
+
+Expr = Phrase | Not | And | Or
+
+
+def _tokens(text: str) -> list[str | Phrase]:
+    out: list[str | Phrase] = []
+    words: list[str] = []
+    for m in _TOKEN.finditer(text):
+        opening, closing, quoted, word = m.groups()
+        if word is not None and word not in _OPERATORS:
+            words.append(word)
+            continue
+        if words:
+            out.append(Phrase(" ".join(words)))
+            words = []
+        if quoted is not None:
+            out.append(Phrase(quoted))
+        else:
+            out.append(opening or closing or word)
+    if words:
+        out.append(Phrase(" ".join(words)))
+    return out
+
+
+def parse(text: str) -> Expr:
+    """Return the expression tree of a keyword entry; a malformed one falls back to a plain phrase."""
+    tokens = _tokens(text)
+    pos = 0
+
+    def peek() -> str | Phrase | None:
+        return tokens[pos] if pos < len(tokens) else None
+
+    def take() -> str | Phrase:
+        nonlocal pos
+        pos += 1
+        return tokens[pos - 1]
+
+    def parse_or() -> Expr:
+        parts = [parse_and()]
+        while peek() == "OR":
+            take()
+            parts.append(parse_and())
+        return parts[0] if len(parts) == 1 else Or(tuple(parts))
+
+    def parse_and() -> Expr:
+        parts = [parse_not()]
+        while peek() not in (None, "OR", ")"):
+            if peek() == "AND":
+                take()
+            parts.append(parse_not())
+        return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+    def parse_not() -> Expr:
+        if peek() == "NOT":
+            take()
+            return Not(parse_not())
+        token = take()
+        if token == "(":
+            inner = parse_or()
+            if take() != ")":
+                raise ValueError("unclosed parenthesis")
+            return inner
+        if isinstance(token, Phrase):
+            return token
+        raise ValueError(f"unexpected {token!r}")
+
+    try:
+        expr = parse_or()
+        if pos != len(tokens):
+            raise ValueError("trailing tokens")
+        return expr
+    except (ValueError, IndexError):
+        return Phrase(text)
+
+
+def evaluate(expr: Expr, fields: dict[str, Folded]) -> list[str] | None:
+    """Return the evidence ("'PVDF' in title") if `expr` holds on the fields, else None."""
+    if isinstance(expr, Phrase):
+        pattern = compile_phrases((expr.text,))
+        for name, folded in fields.items():
+            m = pattern.search(folded.text) if pattern else None
+            if m:
+                return [f"'{folded.original_slice(*m.span())}' in {name}"]
+        return None
+    if isinstance(expr, Not):
+        return [] if evaluate(expr.operand, fields) is None else None
+    if isinstance(expr, And):
+        evidence: list[str] = []
+        for operand in expr.operands:
+            found = evaluate(operand, fields)
+            if found is None:
+                return None
+            evidence += found
+        return evidence
+    for operand in expr.operands:
+        found = evaluate(operand, fields)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,118 @@
+"""Accent- and case-insensitive, word-bounded, plural-tolerant phrase matching (pure functions)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A text folded for matching, with the original index of each folded character."""
+
+    original: str
+    text: str
+    index: tuple[int, ...]
+
+    def span_of(self, start: int, end: int) -> tuple[int, int]:
+        """Return the original span of the folded span [start, end)."""
+        return self.index[start], self.index[end - 1] + 1
+
+    def original_slice(self, start: int, end: int) -> str:
+        a, b = self.span_of(start, end)
+        return self.original[a:b]
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    out = []
+    for part in unicodedata.normalize("NFKD", char):
+        if unicodedata.combining(part):
+            continue
+        for low in part.casefold():
+            out.append(low if low.isalnum() else " ")
+    return "".join(out)
+
+
+def fold(text: str) -> Folded:
+    """Return `text` lower-cased, without accents, every non-alphanumeric character a space."""
+    chars: list[str] = []
+    index: list[int] = []
+    for i, char in enumerate(text):
+        folded = char if char.isascii() and char.isalnum() and char.islower() else _fold_char(char)
+        for f in folded:
+            chars.append(f)
+            index.append(i)
+    return Folded(text, "".join(chars), tuple(index))
+
+
+def fold_phrase(phrase: str) -> str:
+    return " ".join(fold(phrase).text.split())
+
+
+def _word_pattern(word: str) -> str:
+    """Return a regex for `word` that also accepts its usual FR/EN/PT/ES plural or singular."""
+    if len(word) <= 2 or word.isdigit():
+        return re.escape(word)
+    if word.endswith(("aux", "eux")) and len(word) > 4:
+        return re.escape(word[:-1]) + "[xl]?"
+    if word.endswith("coes"):
+        return re.escape(word[:-4]) + "(?:coes|cao)"
+    if word.endswith("cao"):
+        return re.escape(word[:-3]) + "(?:cao|coes)"
+    if word.endswith("al") and len(word) > 4:
+        return re.escape(word[:-2]) + "(?:al|aux|ais|ales)"
+    if word.endswith("ies") and len(word) > 5:
+        return re.escape(word[:-3]) + "(?:y|ies)"
+    if word.endswith("y") and len(word) > 4 and word[-2] not in "aeiou":
+        return re.escape(word[:-1]) + "(?:y|ies)"
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 4:
+        word = word[:-1]
+    if word.endswith("e"):
+        return re.escape(word) + "s?"  # "boue" must not match "bouees" (folded "bouées")
+    if word.endswith(("au", "eu")):
+        return re.escape(word) + "[xs]?"
+    return re.escape(word) + "(?:s|es)?"
+
+
+def phrase_pattern(phrase: str) -> str:
+    words = fold_phrase(phrase).split()
+    return " ".join(_word_pattern(w) for w in words)
+
+
+@lru_cache(maxsize=512)
+def compile_phrases(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Return one regex matching any of `phrases` (longest first), word-bounded on folded text."""
+    patterns = sorted({phrase_pattern(p) for p in phrases if fold_phrase(p)}, key=len, reverse=True)
+    if not patterns:
+        return None
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(patterns) + r")(?![a-z0-9])")
+
+
+@lru_cache(maxsize=512)
+def compile_tokens(tokens: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Return a case-sensitive whole-token regex for abbreviations (UF, STEP…), plural 's' allowed."""
+    if not tokens:
+        return None
+    alts = "|".join(re.escape(t) for t in sorted(set(tokens), key=len, reverse=True))
+    return re.compile(r"(?<![A-Za-z0-9])(?:" + alts + r")s?(?![A-Za-z0-9])")
+
+
+def mask(folded: str, pattern: re.Pattern[str] | None) -> tuple[str, list[tuple[int, int]]]:
+    """Blank out every match of `pattern` in `folded`; return the new text and the blanked spans."""
+    if pattern is None:
+        return folded, []
+    spans = [m.span() for m in pattern.finditer(folded)]
+    if not spans:
+        return folded, []
+    chars = list(folded)
+    for a, b in spans:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars), spans
+
+
+def overlaps(span: tuple[int, int], spans: Iterable[tuple[int, int]]) -> bool:
+    return any(span[0] < b and a < span[1] for a, b in spans)
