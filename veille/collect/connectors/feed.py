@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import gzip
 import io
+import xml.sax
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -35,12 +36,13 @@ def _decompress(content: bytes) -> bytes:
 
 def _time(entry: Any, *keys: str) -> datetime | None:
     """Return the first of the entry's `*_parsed` times, else our own reading of the raw text."""
+    # dict.get: feedparser's own get() maps a missing `updated` onto `published` with a warning
     for key in keys:
-        value = entry.get(key)
+        value = dict.get(entry, key)
         if value:
             return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
     for key in keys:  # feedparser knows English dates only: "Seg, 24 Set 2018" is left to us
-        value = parse_date(entry.get(key.removesuffix("_parsed")))
+        value = parse_date(dict.get(entry, key.removesuffix("_parsed")))
         if value:
             return value
     return None
@@ -64,7 +66,8 @@ def parse(source: Source, content: bytes, url: str, content_type: str = "") -> I
     parsed = feedparser.parse(_decompress(content), response_headers=headers, sanitize_html=False,
                               resolve_relative_uris=True)
     items = list(_items(source, parsed))
-    if not items and (parsed.bozo or not parsed.version):
+    malformed = isinstance(parsed.get("bozo_exception"), xml.sax.SAXException)
+    if not items and (malformed or not parsed.version):
         reason = parsed.get("bozo_exception") or "no RSS or Atom root element"
         raise TerminalSourceError(f"not a readable RSS/Atom feed: {reason}")
     yield from items

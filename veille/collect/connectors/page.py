@@ -56,8 +56,10 @@ def _text(node: Tag, selector: str | None) -> tuple[str, Tag | None]:
 def _date_text(node: Tag, selector: str | None) -> str:
     """Return the text of a date element, preferring a machine-readable `datetime` attribute."""
     text, found = _text(node, selector)
-    if found is not None and found.get("datetime"):
-        return str(found["datetime"])
+    if found is not None:
+        stamped = found if found.get("datetime") else found.find(attrs={"datetime": True})
+        if isinstance(stamped, Tag):
+            return str(stamped["datetime"])
     return text
 
 

@@ -1,0 +1,77 @@
+"""The HTTP fetcher over a real loopback server: headers, gzip, conditional GET, caps, refusals."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from veille import USER_AGENT
+from veille.collect.http import Fetcher, HttpSettings, Validators
+from veille.errors import TerminalSourceError, TransientSourceError
+
+
+def fetch(url: str, settings: HttpSettings | None = None, **kwargs):
+    async def go():
+        async with Fetcher(settings) as fetcher:
+            return await fetcher.fetch(url, **kwargs)
+
+    return asyncio.run(go())
+
+
+def test_user_agent_and_gzip(http):
+    """Requests name the project in User-Agent, accept gzip, and the body arrives decoded."""
+    response = fetch(http.url("eau.rss"), allow_private=True)
+    request = http.requests_to("/eau.rss")[0]
+    assert request.headers["user-agent"] == USER_AGENT and "veille" in USER_AGENT
+    assert "gzip" in request.headers["accept-encoding"]
+    assert response.content.startswith(b"<?xml") and response.status == 200
+    assert response.validators.etag and response.validators.last_modified
+
+
+def test_conditional_get_gets_304(http):
+    """With the stored ETag and Last-Modified, the server answers 304 Not Modified."""
+    first = fetch(http.url("eau.rss"), allow_private=True)
+    second = fetch(http.url("eau.rss"), allow_private=True, validators=first.validators)
+    sent = http.requests_to("/eau.rss")[1].headers
+    assert sent["if-none-match"] == first.validators.etag
+    assert sent["if-modified-since"] == first.validators.last_modified
+    assert second.not_modified and second.content == b""
+
+
+def test_private_addresses_are_refused_by_default(http):
+    """Loopback is refused unless the source allows private networks; nothing reaches the server."""
+    with pytest.raises(TerminalSourceError, match="private or loopback"):
+        fetch(http.url("eau.rss"))
+    assert http.requests == []
+
+
+def test_redirects_are_followed_and_capped(http):
+    ok = fetch(http.url("redirect/2/eau.rss"), allow_private=True)
+    assert ok.status == 200 and b"<rss" in ok.content
+    with pytest.raises(TerminalSourceError, match="more than 2 redirects"):
+        fetch(http.url("redirect/5/eau.rss"), HttpSettings(max_redirects=2), allow_private=True)
+
+
+def test_response_size_is_capped(http):
+    with pytest.raises(TerminalSourceError, match="byte cap"):
+        fetch(http.url("huge/200000"), HttpSettings(max_bytes=50_000), allow_private=True)
+
+
+def test_timeouts_and_server_errors_are_transient(http):
+    with pytest.raises(TransientSourceError, match="timed out"):
+        fetch(http.url("slow/2/eau.rss"), HttpSettings(timeout=0.5), allow_private=True)
+    with pytest.raises(TransientSourceError, match="HTTP 503"):
+        fetch(http.url("status/503"), allow_private=True)
+    with pytest.raises(TerminalSourceError, match="HTTP 404"):
+        fetch(http.url("missing.rss"), allow_private=True)
+
+
+def test_connection_refused_is_transient():
+    with pytest.raises(TransientSourceError, match="connection failed"):
+        fetch("http://127.0.0.1:9/feed.rss", allow_private=True)
+
+
+def test_validators_unused_without_state(http):
+    fetch(http.url("eau.rss"), allow_private=True, validators=Validators())
+    assert "if-none-match" not in http.requests_to("/eau.rss")[0].headers

@@ -1,0 +1,130 @@
+"""`veille collect` end to end over a loopback HTTP server: store, idempotence, 304, updates, failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MEMBERS, SITE, feed_source, write_config
+from veille.models import ItemQuery
+from veille.store import Store
+
+
+def _store(directory: Path) -> Store:
+    return Store.open(f"sqlite:///{directory / 'veille.db'}")
+
+
+@pytest.fixture
+def config(tmp_path, http):
+    page = {"name": "board", "kind": "tender", "type": "page", "url": http.url("tenders.html"), "country": "FR",
+            "allow_private_network": True,
+            "options": {"item": "div.row", "title": "h3", "link": "h3 a", "date": "span.date", "deadline": "span.fin"}}
+    return write_config(tmp_path / "cfg", [
+        feed_source("eau", http.url("eau.rss"), country="FR"),
+        feed_source("water", http.url("water.atom"), topics=["wastewater"]),
+        page,
+    ], MEMBERS)
+
+
+def test_collect_stores_tags_and_summarises(veille, config):
+    """Items are stored with plain text, canonical URLs, UTC times, topics and member reasons."""
+    result = veille("--config", config, "collect")
+    assert result.code == 0, result.err
+    assert result.out.strip() == "3 sources: 3 ok (0 not modified), 0 failed; items: 9 new, 0 updated"
+    store = _store(config)
+    items = {i.title: i for i in store.items()}
+    assert len(items) == 9
+    uf = items["Usine d'eau potable : ultrafiltration sur fibres creuses à Castanet"]
+    assert uf.url == "https://fixture.veille.invalid/eau/uf-castanet?id=7"
+    assert uf.summary == "Les membranes retiendront virus et bactéries."
+    assert uf.published_at.isoformat() == "2026-11-09T07:00:00+00:00"
+    assert uf.lang == "fr" and uf.country == "FR" and uf.region == "FR"
+    assert {"membranes", "drinking_water"} <= set(uf.topics)
+    assert "'ultrafiltration' in title" in uf.topics["membranes"].evidence
+    assert any(r.startswith("topic membranes: ") for r in uf.members["polymem"].reasons)
+    assert "keyword 'ultrafiltration': 'ultrafiltration' in title" in uf.members["polymem"].reasons
+    hostile = next(i for i in items.values() if "PFAS" in i.title)
+    assert "<" not in hostile.title and "steal" not in hostile.title and hostile.url is None
+    relative = items["Sewer overflow rules tightened in Ontario"]
+    assert relative.url == http_url(config, "/water/ontario-sewers")
+    assert relative.topics["wastewater"].evidence[-1] == "source topic"
+    assert items["Résultats trimestriels d'un éditeur de logiciels"].topics == {}
+    assert sum(i.deadline_at is not None for i in store.items(ItemQuery(kinds=("tender",)))) == 2
+
+
+def http_url(config: Path, path: str) -> str:
+    import yaml
+
+    base = yaml.safe_load((config / "sources.yaml").read_text())["sources"][0]["url"].rsplit("/", 1)[0]
+    return base + path
+
+
+def test_second_run_is_conditional_and_stores_nothing(veille, config, http):
+    """The second run sends If-None-Match, gets 304 everywhere and stores nothing twice."""
+    veille("--config", config, "collect")
+    result = veille("--config", config, "collect")
+    assert result.out.strip() == "3 sources: 3 ok (3 not modified), 0 failed; items: 0 new, 0 updated"
+    assert [r.headers.get("if-none-match") is not None for r in http.requests_to("/eau.rss")] == [False, True]
+    assert _store(config).count_items() == 9
+
+
+def test_changed_entry_is_updated_not_duplicated(veille, config, http):
+    """An entry whose title changes is updated in place; a new entry is added; nothing is duplicated."""
+    veille("--config", config, "collect")
+    text = (SITE / "eau.rss").read_text(encoding="utf-8")
+    changed = text.replace("à Castanet", "à Castanet-Tolosan").replace(
+        "</channel>", "<item><title>Dessalement à Sète</title><guid>fx-9</guid>"
+                      "<link>https://fixture.veille.invalid/eau/sete</link></item></channel>")
+    http.overrides["/eau.rss"] = changed.encode()
+    result = veille("--config", config, "collect")
+    assert "items: 1 new, 1 updated" in result.out
+    store = _store(config)
+    assert store.count_items() == 10
+    titles = [i.title for i in store.items(ItemQuery(sources=("eau",)))]
+    assert "Usine d'eau potable : ultrafiltration sur fibres creuses à Castanet-Tolosan" in titles
+    assert "desalination" in next(i for i in store.items() if i.title == "Dessalement à Sète").topics
+
+
+def test_one_source_times_out_while_others_succeed(veille, tmp_path, http, monkeypatch):
+    """A slow source fails with a timeout message; the others are stored; exit code stays 0."""
+    monkeypatch.setenv("VEILLE_HTTP_TIMEOUT", "1")
+    directory = write_config(tmp_path, [feed_source("slow", http.url("slow/3/eau.rss")),
+                                        feed_source("water", http.url("water.atom")),
+                                        feed_source("broken", http.url("broken.rss")),
+                                        feed_source("error", http.url("status/500"))])
+    result = veille("--config", directory, "collect")
+    assert result.code == 0
+    assert "4 sources: 1 ok (0 not modified), 3 failed; items: 2 new, 0 updated" in result.out
+    assert "failed: slow: timed out after 1s" in result.err
+    assert "failed: broken: not a readable RSS/Atom feed" in result.err
+    assert "failed: error: HTTP 500" in result.err
+    assert _store(directory).count_items() == 2
+    states = _store(directory).fetch_states()
+    assert states["slow"].failures == 1 and states["water"].failures == 0
+
+
+def test_all_sources_failing_exits_1(veille, tmp_path, http):
+    directory = write_config(tmp_path, [feed_source("error", http.url("status/502"))])
+    result = veille("--config", directory, "collect")
+    assert result.code == 1 and "0 ok" in result.out
+
+
+def test_source_option_selects_and_validates(veille, config, http):
+    """--source collects only the named source; an unknown name exits 2 listing the known ones."""
+    result = veille("--config", config, "collect", "--source", "water")
+    assert result.out.strip().startswith("1 sources: 1 ok")
+    assert http.requests_to("/eau.rss") == []
+    result = veille("--config", config, "collect", "--source", "nope")
+    assert result.code == 2 and "unknown source 'nope'" in result.err and "water" in result.err
+
+
+def test_try_prints_and_stores_nothing(veille, config):
+    """`veille try NAME` shows the items with their topics and members, and stores nothing."""
+    result = veille("--config", config, "try", "eau")
+    assert result.code == 0
+    assert "ultrafiltration" in result.out and "polymem" in result.out
+    assert "4 items" in result.err and "nothing stored" in result.err
+    assert _store(config).count_items() == 0
+    result = veille("--config", config, "try", "eau", "--json")
+    assert result.out.count("\n") == 4 and '"topics"' in result.out

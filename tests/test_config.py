@@ -1,0 +1,108 @@
+"""Configuration: the shipped files validate; each kind of mistake is refused with file, line and field."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import feed_source, write_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_configuration_is_valid(veille):
+    """`veille check` on the repository's sources.yaml and members.yaml exits 0."""
+    result = veille("--config", ROOT, "check")
+    assert result.code == 0, result.err
+    assert "12 members" in result.out
+
+
+def _broken_copy(tmp_path: Path, old: str, new: str, file: str = "sources.yaml") -> Path:
+    for name in ("sources.yaml", "members.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    text = (tmp_path / file).read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / file).write_text(text.replace(old, new, 1), encoding="utf-8")
+    return tmp_path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+@pytest.mark.parametrize(("old", "new", "needle", "message"), [
+    ("    lang: en\n    every: 6h\n", "    lang: en\n    colour: blue\n    every: 6h\n", "colour: blue",
+     "unknown key 'colour'"),
+    ("topics: [membranes]", "topics: [membrane]", "topics: [membrane]", "unknown topic 'membrane'"),
+    ("kind: regulation", "kind: law", "kind: law", "'law' is not valid"),
+    ("url: https://www.wateronline.com/rss", "url: www.wateronline.com/rss", "url: www.wateronline",
+     "is not an http(s) URL"),
+    ("name: water-online", "name: waterworld", "name: waterworld\n", "duplicate source name 'waterworld'"),
+    ("every: 12h", "every: twice a day", "every: twice a day", "is not a duration"),
+    ("type: feed", "type: rss", "type: rss", "unknown connector type 'rss'"),
+])
+def test_bad_sources_exit_2_with_file_and_line(veille, tmp_path, old, new, needle, message):
+    """Each mistake in sources.yaml is reported as sources.yaml:<line> with the field, exit 2."""
+    directory = _broken_copy(tmp_path, old, new)
+    result = veille("--config", directory, "check")
+    assert result.code == 2
+    lines = [line for line in result.err.splitlines() if message in line]
+    assert lines, result.err
+    text = (directory / "sources.yaml").read_text()
+    occurrences = [i for i, line in enumerate(text.splitlines(), 1) if needle.strip() in line]
+    assert any(lines[0].startswith(f"sources.yaml:{n}:") for n in occurrences), (lines[0], occurrences)
+
+
+def test_malformed_yaml_names_the_line(veille, tmp_path):
+    """A YAML syntax error gives file:line and exit 2."""
+    directory = _broken_copy(tmp_path, "topics: [membranes]", "topics: [membranes")
+    result = veille("--config", directory, "check")
+    assert result.code == 2
+    assert "sources.yaml:" in result.err and "malformed YAML" in result.err
+
+
+def test_bad_member_fields(veille, tmp_path):
+    """Unknown region, bad email and unknown topic in members.yaml are each located."""
+    directory = _broken_copy(tmp_path, "regions: [FR, EU, GULF, OTHER]", "regions: [FR, EUROPE]", "members.yaml")
+    text = (directory / "members.yaml").read_text().replace("veille@polymem.example.org", "not-an-email")
+    text = text.replace("topics: [algae]", "topics: [algea]")
+    (directory / "members.yaml").write_text(text)
+    result = veille("--config", directory, "check")
+    assert result.code == 2
+    path = directory / "members.yaml"
+    assert f"members.yaml:{_line_of(path, 'EUROPE')}: members[1].regions[1]" in result.err
+    assert f"members.yaml:{_line_of(path, 'not-an-email')}:" in result.err
+    assert f"members.yaml:{_line_of(path, 'algea')}: members[6].topics[0]: unknown topic 'algea'" in result.err
+
+
+def test_every_command_refuses_bad_config_before_fetching(veille, tmp_path, http):
+    """collect on a bad configuration fetches nothing, creates no database and exits 2."""
+    directory = write_config(tmp_path / "cfg", [feed_source("a", http.url("eau.rss")),
+                                                feed_source("a", http.url("water.atom"))])
+    for command in (["collect"], ["digest", "--send"], ["report"], ["run"]):
+        result = veille("--config", directory, *command)
+        assert result.code == 2, command
+        assert "duplicate source name 'a'" in result.err
+    assert http.requests == []
+    assert not (directory / "veille.db").exists()
+
+
+def test_topics_yaml_overrides_and_extends(veille, tmp_path, http):
+    """A topics.yaml next to the config replaces a topic's rules and may add new topics."""
+    directory = write_config(tmp_path, [feed_source("a", http.url("eau.rss"), topics=["pumps"])])
+    (directory / "topics.yaml").write_text(
+        "topics:\n  pumps:\n    label: Pumps\n    terms: [pompe, pump]\n")
+    assert veille("--config", directory, "check").code == 0
+    (directory / "topics.yaml").write_text("topics:\n  pumps:\n    label: Pumps\n    termz: [pompe]\n")
+    result = veille("--config", directory, "check")
+    assert result.code == 2 and "topics.yaml:4: topics.pumps.termz: unknown key 'termz'" in result.err
+
+
+def test_bad_environment_setting(veille, tmp_path, monkeypatch, http):
+    """A bad VEILLE_SMTP_TLS value is refused with exit 2, naming the variable."""
+    directory = write_config(tmp_path, [feed_source("a", http.url("eau.rss"))])
+    monkeypatch.setenv("VEILLE_SMTP_TLS", "maybe")
+    result = veille("--config", directory, "check")
+    assert result.code == 2 and "VEILLE_SMTP_TLS" in result.err
