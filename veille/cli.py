@@ -108,7 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors (2) return their code
+        return int(exc.code or 0)
     try:
         return int(COMMANDS[args.command](args))
     except ConfigError as exc:

@@ -144,7 +144,7 @@ class DigestSettings(_Strict):
 
     recipients: tuple[str, ...] = ()
     send_at: str = "mon 07:30"
-    subject: str = "Veille eau — semaine {week}"
+    subject: str = "Water market watch — week {week}"
 
     _recipients = field_validator("recipients")(classmethod(lambda cls, v: _check_emails(v)))
 

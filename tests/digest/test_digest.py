@@ -1,0 +1,146 @@
+"""`veille digest` end to end: collected items → files → email received by a real SMTP server."""
+
+from __future__ import annotations
+
+import csv
+import re
+import email
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MEMBERS, feed_source, write_config
+from veille.store import Store
+
+
+@pytest.fixture
+def collected(tmp_path, http, veille):
+    directory = write_config(tmp_path / "cfg", [feed_source("eau", http.url("eau.rss"), country="FR"),
+                                                feed_source("water", http.url("water.atom"))], MEMBERS)
+    assert veille("--config", directory, "collect").code == 0
+    return directory
+
+
+def _smtp_env(monkeypatch, smtp) -> None:
+    monkeypatch.setenv("VEILLE_SMTP_HOST", smtp.host)
+    monkeypatch.setenv("VEILLE_SMTP_PORT", str(smtp.port))
+    monkeypatch.setenv("VEILLE_SMTP_TLS", "none")
+    monkeypatch.setenv("VEILLE_MAIL_FROM", "veille@wsm.example.org")
+
+
+def test_week_boundaries_select_items(collected, veille):
+    """Items of 15 Nov 23:30 Paris are in W46; those of 3 Nov are in W45, the previous week."""
+    result = veille("--config", collected, "digest", "--week", "2026-W46")
+    assert result.code == 0, result.err
+    assert "digest 2026-W46: 5 items" in result.out
+    rows = list(csv.DictReader((collected / "reports/2026-W46/items.csv").open(encoding="utf-8")))
+    titles = {r["title"] for r in rows}
+    assert "Un capteur de biofilm pour les canalisations d'eau potable" in titles  # Sunday 23:30 Paris
+    assert "Sewer overflow rules tightened in Ontario" not in titles  # week 45
+    text = (collected / "reports/2026-W46/digest.txt").read_text(encoding="utf-8")
+    assert re.search(r"\n  all\s+5\s+1\s+4\n", text)  # this week, previous week, change
+    assert "1 item with no topic and no member match is counted but not listed" in text
+
+
+def test_send_delivers_multipart_email(collected, veille, smtp, monkeypatch):
+    """The working group and the member who asked get an email: text + HTML, links, topics, no script."""
+    _smtp_env(monkeypatch, smtp)
+    result = veille("--config", collected, "digest", "--week", "2026-W46", "--send")
+    assert result.code == 0, result.err
+    received = {rcpts[0]: email.message_from_bytes(raw, policy=policy.default)
+                for rcpts, raw in smtp.handler.messages}
+    assert set(received) == {"group@wsm.example.org", "veille@polymem.example.org"}
+    message = received["group@wsm.example.org"]
+    assert message["Subject"] == "Water market watch — week 2026-W46"
+    assert message["From"] == "veille@wsm.example.org"
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Usine d'eau potable : ultrafiltration sur fibres creuses à Castanet" in text
+    assert "https://fixture.veille.invalid/eau/uf-castanet?id=7" in text
+    assert 'href="https://fixture.veille.invalid/eau/uf-castanet?id=7"' in html
+    assert "Membranes &amp; filtration" in html and "Membranes & filtration" in text
+    assert "for Polymem" in html
+    # nothing from a source can inject markup, script or external resources
+    lowered = html.lower()
+    assert "<script" not in lowered and "javascript:" not in lowered and "onerror" not in lowered
+    assert "<style" not in lowered and 'style="' in lowered  # CSS inlined
+    assert "src=" not in lowered and "<link" not in lowered
+    assert "&lt;img src=x onerror=alert(1)&gt;" not in html  # the hostile title was reduced to text upstream
+    assert "PFAS dans l'eau du robinet" in text
+    member = received["veille@polymem.example.org"]
+    member_text = member.get_body(("plain",)).get_content()
+    assert "Polymem" in member["Subject"] and "why: topic membranes" in member_text
+    assert "Résultats trimestriels" not in member_text  # matches no profile
+
+
+def test_second_send_skips_recipients_already_served(collected, veille, smtp, monkeypatch):
+    _smtp_env(monkeypatch, smtp)
+    veille("--config", collected, "digest", "--week", "2026-W46", "--send")
+    result = veille("--config", collected, "digest", "--week", "2026-W46", "--send")
+    assert result.out.count("already-sent:") == 2
+    assert len(smtp.handler.messages) == 2
+    veille("--config", collected, "digest", "--week", "2026-W46", "--send", "--resend")
+    assert len(smtp.handler.messages) == 4
+
+
+def test_without_smtp_emails_go_to_outbox(collected, veille):
+    result = veille("--config", collected, "digest", "--week", "2026-W46", "--send")
+    assert result.code == 0
+    outbox = collected / "reports/2026-W46/outbox"
+    eml = outbox / "group@wsm.example.org.eml"
+    message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert message.is_multipart() and message.get_body(("html",)) is not None
+    assert (outbox / "polymem" / "veille@polymem.example.org.eml").exists()
+
+
+def test_dry_run_sends_nothing(collected, veille, smtp, monkeypatch):
+    _smtp_env(monkeypatch, smtp)
+    result = veille("--config", collected, "digest", "--week", "2026-W46", "--dry-run")
+    assert result.code == 0 and "would-send: group@wsm.example.org" in result.out
+    assert smtp.handler.messages == []
+
+
+def test_member_digest_on_request(collected, veille):
+    result = veille("--config", collected, "digest", "--week", "2026-W46", "--member", "neosens")
+    assert result.code == 0
+    text = (collected / "reports/2026-W46/members/neosens/digest.txt").read_text(encoding="utf-8")
+    assert "capteur de biofilm" in text and "ultrafiltration" not in text
+    assert not (collected / "reports/2026-W46/digest.txt").exists()
+    assert veille("--config", collected, "digest", "--member", "nobody").code == 2
+
+
+def test_failing_smtp_server_keeps_files_and_exits_1(tmp_path, http, veille, monkeypatch):
+    """A server refusing the message: a clear error naming it, exit 1, digest files kept, nothing recorded."""
+    from veille.demo.smtp import start_smtp
+
+    directory = write_config(tmp_path / "cfg", [feed_source("eau", http.url("eau.rss"))], MEMBERS)
+    veille("--config", directory, "collect")
+    controller, _ = start_smtp(None, refuse="554 5.7.1 Message rejected by policy")
+    try:
+        monkeypatch.setenv("VEILLE_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("VEILLE_SMTP_PORT", str(controller.port))
+        monkeypatch.setenv("VEILLE_SMTP_TLS", "none")
+        result = veille("--config", directory, "digest", "--week", "2026-W46", "--send")
+    finally:
+        controller.stop()
+    assert result.code == 1
+    assert f"SMTP server 127.0.0.1:{controller.port} refused: 554 5.7.1 Message rejected by policy" in result.err
+    assert (directory / "reports/2026-W46/digest.html").exists()
+    assert Store.open(f"sqlite:///{directory / 'veille.db'}").delivered("2026-W46", "full") == set()
+
+
+def test_unreachable_smtp_server(collected, veille, monkeypatch):
+    monkeypatch.setenv("VEILLE_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("VEILLE_SMTP_PORT", "9")
+    monkeypatch.setenv("VEILLE_SMTP_TLS", "none")
+    result = veille("--config", collected, "digest", "--week", "2026-W46", "--send")
+    assert result.code == 1 and "cannot deliver through SMTP server 127.0.0.1:9" in result.err
+
+
+def test_bad_week_argument_exits_2(collected, veille):
+    result = veille("--config", collected, "digest", "--week", "2026-46")
+    assert result.code == 2 and "YYYY-Www" in result.err
+
+

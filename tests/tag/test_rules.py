@@ -1,0 +1,109 @@
+"""Topic rules: case- and accent-insensitive, word-bounded, plural-tolerant, multilingual, with exclusions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from veille.config import load_topics
+from veille.models import Item, Member
+from veille.tag import Tagger
+from veille.tag.keywords import evaluate, parse
+from veille.tag.rules import compile_taxonomy, tag_topics
+from veille.tag.text import fold
+
+TOPICS, _ = load_topics(Path("/nonexistent"))
+TAXONOMY = compile_taxonomy(TOPICS)
+
+
+def topics(title: str, summary: str = "") -> set[str]:
+    return set(tag_topics(title, summary, TAXONOMY))
+
+
+@pytest.mark.parametrize(("title", "expected"), [
+    ("Nouvelle usine d'ULTRAFILTRATION à Toulouse", "membranes"),  # case
+    ("Les eaux usees de la commune", "wastewater"),  # accents missing in the text
+    ("Réutilisation des eaux usées traitées en Occitanie", "water_reuse"),
+    ("Stations d'épuration : le plan de relance", "wastewater"),  # plural of a multi-word term
+    ("Desalination plants in the Gulf", "desalination"),
+    ("Usina de dessalinização no Ceará", "desalination"),  # Portuguese
+    ("Nova estação de tratamento de esgoto em Campinas", "wastewater"),
+    ("Planta desaladora en Murcia", "desalination"),  # Spanish
+    ("Forever chemicals found in tap water", "micropollutants"),
+    ("Floração de cianobactérias no reservatório", "algae"),
+    ("Leak detection pilot cuts non-revenue water", "networks"),
+    ("Capteurs de qualité de l'eau en temps réel", "sensors"),
+    ("Cooling water treatment at the refinery", "industrial_water"),
+])
+def test_multilingual_terms(title, expected):
+    assert expected in topics(title)
+
+
+@pytest.mark.parametrize(("title", "absent"), [
+    ("Membrane d'étanchéité pour toiture terrasse", "membranes"),  # false friend excluded
+    ("Cell membrane proteins and cancer", "membranes"),
+    ("Assainissement des finances publiques", "wastewater"),
+    ("Step by step guide to the next step", "wastewater"),  # STEP is an abbreviation: case-sensitive
+    ("Réseau social : la fuite de données", "networks"),
+    ("Bloomberg reports record quarter", "algae"),
+    ("Les algorithmes de recommandation", "algae"),  # word-bounded
+    ("Capteur photo de 50 mégapixels", "sensors"),
+])
+def test_false_friends_and_word_bounds(title, absent):
+    assert absent not in topics(title)
+
+
+def test_abbreviations_are_case_sensitive_tokens():
+    assert "wastewater" in topics("La STEP de Ginestous agrandie", "Station d'épuration de 950 000 EH.")
+    assert "wastewater" not in topics("A step forward", "step")
+
+
+def test_weak_terms_alone_need_repetition():
+    """An ambiguous word once in a title is not enough; repeated in the summary it counts."""
+    assert "membranes" not in topics("Membranes and Magnolias")
+    assert "membranes" in topics("Membranes : un marché mûr", "Les membranes progressent en France.")
+
+
+def test_evidence_names_word_and_field():
+    tags = tag_topics("Ultrafiltration plant", "A membrane bioreactor", TAXONOMY)
+    assert tags["membranes"].evidence[:2] == ["'Ultrafiltration' in title", "'membrane bioreactor' in summary"]
+    assert tags["membranes"].score == 3.0
+
+
+def test_source_topics_are_added():
+    tags = tag_topics("Quarterly results", "", TAXONOMY, ["networks"])
+    assert tags["networks"].evidence == ["source topic"]
+
+
+def test_fold_keeps_positions():
+    folded = fold("Éléments d'épuration")
+    assert folded.text == "elements d epuration"
+    assert folded.original_slice(11, 20) == "épuration"
+
+
+def test_keyword_expressions():
+    expr = parse('membrane AND (eau OR water) AND NOT "membrane d\'étanchéité"')
+    assert evaluate(expr, {"title": fold("Des membranes pour l'eau potable")}) == ["'membranes' in title", "'eau' in title"]
+    assert evaluate(expr, {"title": fold("Membrane d'étanchéité et eau de pluie")}) is None
+    assert parse("(unclosed").__class__.__name__ == "Phrase"  # malformed: read as one plain phrase
+
+
+def test_member_matching_with_reasons_and_filters():
+    """Members match on topics, keywords and CPV prefixes, within their kinds and regions, minus exclusions."""
+    members = [
+        Member(id="uf", name="UF maker", topics=("membranes",), keywords=("PVDF",), regions=("FR", "GULF")),
+        Member(id="lab", name="Lab", topics=("membranes",), kinds=("funding",)),
+        Member(id="pipes", name="Pipes", cpv=("4523",), exclude=("toiture",)),
+    ]
+    tagger = Tagger.build(TOPICS, members)
+    item = tagger.tag(Item(id="1", source="s", kind="tender", title="Modules d'ultrafiltration PVDF",
+                           country="SA", cpv=["45232150"]))
+    assert set(item.members) == {"uf", "pipes"}
+    assert item.members["uf"].reasons == ["topic membranes: 'Modules d'ultrafiltration' in title",
+                                          "keyword 'PVDF': 'PVDF' in title"]
+    assert item.members["pipes"].reasons == ["CPV 45232150 matches 4523"]
+    brazil = tagger.tag(Item(id="2", source="s", kind="tender", title="Ultrafiltração", country="BR"))
+    assert "uf" not in brazil.members  # outside the member's regions
+    roof = tagger.tag(Item(id="3", source="s", kind="tender", title="Réfection de toiture", cpv=["45232150"]))
+    assert "pipes" not in roof.members  # excluded word
