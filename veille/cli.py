@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--options", default=None, metavar="MAPPING",
                    help="connector options as JSON or YAML, e.g. '{item: li.news, title: h3}'")
     p.add_argument("--kind", choices=KINDS, default="news", help="kind given to the items (default: news)")
+    p.add_argument("--country", metavar="CC", help="the source's ISO country code (local times are read in its zone)")
 
     p = sub.add_parser("digest", help="build (and send) the digest of an ISO week")
     p.add_argument("--week", type=_week_arg, metavar="YYYY-Www", help="default: the last complete week")
@@ -193,7 +194,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             raise InputError(f"--options is not JSON or YAML: {exc}") from exc
         if not isinstance(options, dict):
             raise InputError("--options must be a mapping, e.g. '{item: li, title: a}'")
-    for item in pipeline.inspect_file(args.type, args.file, options, args.kind):
+    for item in pipeline.inspect_file(args.type, args.file, options, args.kind, args.country):
         print(json.dumps(item.to_json(), ensure_ascii=False))
     return EXIT_OK
 

@@ -154,7 +154,7 @@ def try_source(ctx: Context, name: str, http: HttpSettings | None = None) -> tup
 
 
 def inspect_file(type_name: str, path: Path, options: dict[str, object] | None = None,
-                 kind: str = "news") -> list[Item]:
+                 kind: str = "news", country: str | None = None) -> list[Item]:
     """Parse a saved payload with connector `type_name`; raises InputError on unreadable input."""
     if type_name not in REGISTRY:
         raise InputError(f"unknown type {type_name!r}; known types: {', '.join(sorted(REGISTRY))}")
@@ -164,7 +164,7 @@ def inspect_file(type_name: str, path: Path, options: dict[str, object] | None =
         raise InputError(f"cannot read {path}: {exc.strerror}") from exc
     try:
         source = Source(name=path.name, kind=kind, type=type_name, url=f"https://inspect.invalid/{path.name}",
-                        options=options or {})
+                        country=country, options=options or {})
         REGISTRY[type_name].options(**(options or {}))
     except ValueError as exc:
         raise InputError(f"bad options for type {type_name!r}: {exc}") from exc

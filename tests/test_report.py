@@ -1,0 +1,85 @@
+"""`veille report`: filters by topic, kind, member, region and dates; table, CSV, JSON and HTML outputs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from tests.conftest import MEMBERS, feed_source, write_config
+
+
+@pytest.fixture
+def collected(tmp_path, http, veille):
+    page = {"name": "board", "kind": "tender", "type": "page", "url": http.url("tenders.html"), "country": "FR",
+            "allow_private_network": True, "options": {"item": "div.row", "title": "h3", "date": "span.date"}}
+    directory = write_config(tmp_path / "cfg", [feed_source("eau", http.url("eau.rss"), country="FR"),
+                                                feed_source("water", http.url("water.atom"), country="CA"), page],
+                             MEMBERS)
+    assert veille("--config", directory, "collect").code == 0
+    return directory
+
+
+def _json(veille, directory, *args):
+    result = veille("--config", directory, "report", "--format", "json", *args)
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def test_filter_by_topic_kind_member_region(collected, veille):
+    membranes = _json(veille, collected, "--topic", "membranes")
+    assert {i["title"] for i in membranes} == {
+        "Usine d'eau potable : ultrafiltration sur fibres creuses à Castanet",
+        "Desalination plant in Oman awards reverse osmosis membrane contract"}
+    both = _json(veille, collected, "--topic", "membranes", "--topic", "desalination")
+    assert [i["title"] for i in both] == ["Desalination plant in Oman awards reverse osmosis membrane contract"]
+    tenders = _json(veille, collected, "--kind", "tender")
+    assert {i["kind"] for i in tenders} == {"tender"} and len(tenders) == 3
+    neosens = _json(veille, collected, "--member", "neosens")
+    assert [i["title"] for i in neosens] == ["Un capteur de biofilm pour les canalisations d'eau potable"]
+    assert neosens[0]["members"]["neosens"]["reasons"]
+    canada = _json(veille, collected, "--region", "CA")
+    assert {i["country"] for i in canada} == {"CA"} and len(canada) == 2
+
+
+def test_filter_by_dates_in_local_time(collected, veille):
+    """--since and --until are local days: 15 Nov 23:30 Paris falls on the 15th."""
+    items = _json(veille, collected, "--since", "2026-11-15", "--until", "2026-11-16")
+    assert [i["title"] for i in items] == ["Un capteur de biofilm pour les canalisations d'eau potable"]
+    assert items[0]["published_at"] == "2026-11-15T22:30:00+00:00"
+
+
+def test_formats(collected, veille, tmp_path):
+    table = veille("--config", collected, "report", "--topic", "membranes")
+    assert "Desalination plant in Oman" in table.out and "2 items" in table.out
+    result = veille("--config", collected, "report", "--format", "csv", "--kind", "news")
+    rows = list(csv.DictReader(io.StringIO(result.out)))
+    assert len(rows) == 6 and {"title", "url", "topics", "members"} <= set(rows[0])
+    out = tmp_path / "report.html"
+    result = veille("--config", collected, "report", "--format", "html", "--topic", "sensors", "-o", out)
+    html = out.read_text(encoding="utf-8")
+    assert result.code == 0 and "<table>" in html and "topics: sensors" in html and "<script" not in html
+
+
+def test_unknown_values_exit_2(collected, veille):
+    assert veille("--config", collected, "report", "--topic", "pumps").code == 2
+    assert veille("--config", collected, "report", "--member", "nobody").code == 2
+    assert veille("--config", collected, "report", "--kind", "blog").code == 2
+    assert veille("--config", collected, "report", "--since", "yesterday").code == 2
+
+
+def test_retag_applies_new_rules(collected, veille):
+    """After a topics.yaml change, `veille retag` re-applies rules to stored items."""
+    (collected / "topics.yaml").write_text("topics:\n  networks:\n    label: Networks\n    terms: [logiciels]\n")
+    result = veille("--config", collected, "retag")
+    assert result.code == 0 and "retagged 9 items" in result.out
+    assert [i["title"] for i in _json(veille, collected, "--topic", "networks")] == [
+        "Résultats trimestriels d'un éditeur de logiciels"]
+
+
+def test_sources_health(collected, veille, tmp_path, http):
+    result = veille("--config", collected, "sources")
+    assert result.code == 0
+    assert "board" in result.out and "ok" in result.out and "never" not in result.out.split("board")[1][:80]
