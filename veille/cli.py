@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -21,7 +21,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own exit code 2 is ours too; keep one line
+    def error(self, message: str) -> NoReturn:  # argparse's own exit code 2 is ours too; keep one line
         self.print_usage(sys.stderr)
         self.exit(EXIT_BAD_INPUT, f"veille: error: {message}\n")
 
@@ -118,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         for problem in exc.problems:
             _err(str(problem))
-        _err(f"{len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''} in the configuration; nothing was run.")
+        count = len(exc.problems)
+        _err(f"{count} problem{'s' if count != 1 else ''} in the configuration; nothing was run.")
         return EXIT_BAD_INPUT
     except VeilleError as exc:
         _err(f"error: {exc}")

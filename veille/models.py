@@ -14,9 +14,10 @@ KIND_ORDER = {k: i for i, k in enumerate(("tender", "regulation", "funding", "ne
 REGIONS: tuple[str, ...] = ("FR", "EU", "CA", "BR", "GULF", "OTHER")
 GULF = frozenset({"SA", "AE", "QA", "KW", "OM", "BH"})
 # EU member states and the EEA: the "EU" region group (France has its own group).
-EU_EEA = frozenset(
-    "AT BE BG HR CY CZ DK EE FI DE GR EL HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split()
-)
+EU_EEA = frozenset({
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "DE", "GR", "EL", "HU", "IE", "IT", "LV", "LT", "LU", "MT",
+    "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+})
 
 Kind = Literal["tender", "news", "regulation", "funding", "event"]
 Region = Literal["FR", "EU", "CA", "BR", "GULF", "OTHER"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from veille import config as config_module
 from veille.collect import REGISTRY, HttpSettings, SourceOutcome, Validators, collect, options_model, parse_payload
@@ -20,7 +21,7 @@ from veille.digest.summarize import frame, summarize
 from veille.digest.weeks import Week
 from veille.errors import DeliveryError, InputError
 from veille.export import formats
-from veille.models import Config, Item, ItemQuery, Source
+from veille.models import Config, Item, ItemQuery, Kind, Source
 from veille.store import Store
 from veille.tag import Tagger
 
@@ -153,8 +154,8 @@ def try_source(ctx: Context, name: str, http: HttpSettings | None = None) -> tup
     return outcome, outcome.items
 
 
-def inspect_file(type_name: str, path: Path, options: dict[str, object] | None = None,
-                 kind: str = "news", country: str | None = None) -> list[Item]:
+def inspect_file(type_name: str, path: Path, options: dict[str, Any] | None = None,
+                 kind: Kind = "news", country: str | None = None) -> list[Item]:
     """Parse a saved payload with connector `type_name`; raises InputError on unreadable input."""
     if type_name not in REGISTRY:
         raise InputError(f"unknown type {type_name!r}; known types: {', '.join(sorted(REGISTRY))}")

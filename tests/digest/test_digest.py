@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import csv
-import re
 import email
+import re
 from email import policy
-from pathlib import Path
 
 import pytest
 

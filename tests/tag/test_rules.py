@@ -84,7 +84,8 @@ def test_fold_keeps_positions():
 
 def test_keyword_expressions():
     expr = parse('membrane AND (eau OR water) AND NOT "membrane d\'étanchéité"')
-    assert evaluate(expr, {"title": fold("Des membranes pour l'eau potable")}) == ["'membranes' in title", "'eau' in title"]
+    found = evaluate(expr, {"title": fold("Des membranes pour l'eau potable")})
+    assert found == ["'membranes' in title", "'eau' in title"]
     assert evaluate(expr, {"title": fold("Membrane d'étanchéité et eau de pluie")}) is None
     assert parse("(unclosed").__class__.__name__ == "Phrase"  # malformed: read as one plain phrase
 

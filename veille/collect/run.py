@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from veille.collect.connectors import REGISTRY
-from veille.collect.http import Fetcher, HttpSettings, Validators
+from veille.collect.connectors import REGISTRY, Connector
+from veille.collect.http import Fetcher, HttpSettings, Response, Validators
 from veille.errors import SourceError, TerminalSourceError
 from veille.models import Item, Source
 
@@ -44,9 +44,8 @@ async def collect_one(source: Source, fetcher: Fetcher, validators: Validators) 
         if not fresh:
             return SourceOutcome(source, "not-modified", validators=validators, seconds=time.monotonic() - started)
         items: list[Item] = []
-        for response in fresh:
-            items += await asyncio.to_thread(
-                lambda r=response: list(connector.parse(source, r.content, r.url, r.content_type)))
+        for response in fresh:  # parsing runs in a thread: a slow parse does not stall other fetches
+            items += await asyncio.to_thread(_parse_all, connector, source, response)
         return SourceOutcome(source, "ok", items, validators=fresh[-1].validators,
                              seconds=time.monotonic() - started)
     except SourceError as exc:
@@ -58,6 +57,10 @@ async def collect_one(source: Source, fetcher: Fetcher, validators: Validators) 
     except Exception as exc:  # a hostile or broken payload must not take the run down
         return SourceOutcome(source, "failed", error=f"{type(exc).__name__} while parsing: {exc}",
                              transient=False, seconds=time.monotonic() - started)
+
+
+def _parse_all(connector: Connector, source: Source, response: Response) -> list[Item]:
+    return list(connector.parse(source, response.content, response.url, response.content_type))
 
 
 async def collect_async(sources: Iterable[Source], validators: Mapping[str, Validators],

@@ -38,7 +38,7 @@ def run_demo(reports: Path) -> int:
         shutil.rmtree(received)
     with resources.as_file(resources.files("veille.demo").joinpath("data")) as data, FixtureServer(data) as http:
         prepare(workspace, http.base_url)
-        smtp, handler = start_smtp(received)
+        smtp, _ = start_smtp(received)
         try:
             env = {"VEILLE_DB": f"sqlite:///{(workspace / 'veille.db').resolve()}",
                    "VEILLE_SMTP_HOST": "127.0.0.1", "VEILLE_SMTP_PORT": str(smtp.port),

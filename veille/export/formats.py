@@ -53,24 +53,13 @@ def to_table(items: Sequence[Item], width: int | None = None) -> str:
     return console.export_text()
 
 
-_PAGE = jinja2.Environment(autoescape=True).from_string("""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
-<style>body{font-family:Helvetica,Arial,sans-serif;margin:24px;color:#1d2b36}table{border-collapse:collapse}
-th,td{border:1px solid #d5e2e8;padding:4px 8px;text-align:left;vertical-align:top;font-size:13px}
-th{background:#e8f1f5}a{color:#0b6e99}</style></head><body>
-<h1>{{ title }}</h1><p>{{ filters }}{{ items|length }} item{{ "s" if items|length != 1 }}.</p>
-<table><tr><th>date</th><th>kind</th><th>title</th><th>source</th><th>country</th><th>topics</th><th>members</th></tr>
-{% for i in items %}<tr><td>{{ (i.published_at or i.collected_at).strftime("%Y-%m-%d") if (i.published_at or i.collected_at) }}</td>
-<td>{{ i.kind }}</td><td>{% if i.url %}<a href="{{ i.url }}">{{ i.title }}</a>{% else %}{{ i.title }}{% endif %}</td>
-<td>{{ i.source }}</td><td>{{ i.country or "" }}</td><td>{{ i.topics|sort|join(", ") }}</td>
-<td>{{ i.members|sort|join(", ") }}</td></tr>
-{% endfor %}</table></body></html>
-""")
+_ENV = jinja2.Environment(loader=jinja2.PackageLoader("veille.export", "templates"), autoescape=True)
 
 
 def to_html(items: Sequence[Item], filters: Mapping[str, object]) -> str:
     described = "; ".join(f"{k}: {v}" for k, v in filters.items() if v)
-    return _PAGE.render(title="veille report", items=items, filters=f"{described}. " if described else "")
+    described = f"{described}. " if described else ""
+    return _ENV.get_template("report.html.j2").render(title="veille report", items=items, filters=described)
 
 
 def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object]) -> str:

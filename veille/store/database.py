@@ -117,8 +117,9 @@ class Store:
             if members:
                 conn.execute(T.item_members.insert(), members)
 
-    def items(self, query: ItemQuery = ItemQuery()) -> list[Item]:
-        """Return the stored items matching `query`, newest first, with their tags."""
+    def items(self, query: ItemQuery | None = None) -> list[Item]:
+        """Return the stored items matching `query` (default: all), newest first, with their tags."""
+        query = query or ItemQuery()
         stmt = sa.select(T.items)
         c = T.items.c
         if query.kinds:
@@ -170,7 +171,9 @@ class Store:
     def start_run(self, job: str) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(T.runs.insert().values(job=job, started_at=_now(), status="running", summary={}))
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         with self.engine.begin() as conn:

@@ -55,7 +55,7 @@ def _tokens(text: str) -> list[str | Phrase]:
         if quoted is not None:
             out.append(Phrase(quoted))
         else:
-            out.append(opening or closing or word)
+            out.append(str(opening or closing or word))
     if words:
         out.append(Phrase(" ".join(words)))
     return out

@@ -57,7 +57,7 @@ def _date_text(node: Tag, selector: str | None) -> str:
     """Return the text of a date element, preferring a machine-readable `datetime` attribute."""
     text, found = _text(node, selector)
     if found is not None:
-        stamped = found if found.get("datetime") else found.find(attrs={"datetime": True})
+        stamped = found if found.get("datetime") else found.find(attrs={"datetime": True})  # type: ignore[call-overload]
         if isinstance(stamped, Tag):
             return str(stamped["datetime"])
     return text
@@ -73,6 +73,8 @@ def parse(source: Source, content: bytes, url: str, content_type: str = "") -> I
     if not entries and not soup.find(True):
         raise TerminalSourceError("empty or unreadable HTML page")
     zone = options.timezone or COUNTRY_ZONES.get(source.country or "")
+    declared = soup.html.get("lang") if soup.html else None
+    page_lang = declared[:2].lower() if isinstance(declared, str) and declared[:2].isalpha() else None
     for node in entries:
         title_text, _ = _text(node, options.title)
         link_node = node if node.name == "a" and options.link == "a" else node.select_one(options.link)
@@ -90,7 +92,7 @@ def parse(source: Source, content: bytes, url: str, content_type: str = "") -> I
             title=title,
             url=link,
             summary=plain_text(summary_text),
-            lang=source.lang or (soup.html.get("lang", "")[:2].lower() or None if soup.html else None),
+            lang=source.lang or page_lang,
             country=source.country,
             published_at=parse_date(_date_text(node, options.date), zone),
             deadline_at=parse_date(_date_text(node, options.deadline), zone),

@@ -1,0 +1,29 @@
+# Two commands on a fresh machine with only Python: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## run the whole job on bundled data (loopback HTTP and SMTP)
+	$(BIN)/veille demo
+
+test: $(STAMP)  ## run the test suite
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## ruff and mypy
+	$(BIN)/python -m ruff check veille tests bench
+	$(BIN)/python -m mypy
+
+bench: $(STAMP)  ## benchmarks (not tests): see bench/README.md
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) reports/20* reports/demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,125 @@
+"""The store on SQLite and on PostgreSQL (set VEILLE_TEST_PG_URL; .ci/run starts a server)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import MEMBERS, feed_source, write_config
+from veille.models import Item, ItemQuery, MemberMatch, TopicTag
+from veille.store import Store
+from veille.store.schema import metadata
+
+PG_URL = os.environ.get("VEILLE_TEST_PG_URL")
+
+
+def _fresh_postgres() -> str:
+    if not PG_URL:
+        pytest.skip("no PostgreSQL server: set VEILLE_TEST_PG_URL (the CI script installs and starts one)")
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.execute(sa.text("DROP TABLE IF EXISTS apscheduler_jobs"))
+    engine.dispose()
+    return PG_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else _fresh_postgres()
+
+
+def _item(n: int, **fields) -> Item:
+    base = {"id": f"id-{n}", "source": "s", "kind": "news", "title": f"title {n}", "url": f"https://x.org/{n}",
+            "published_at": datetime(2026, 11, 9 + n, 10, tzinfo=UTC),
+            "collected_at": datetime(2026, 11, 20, tzinfo=UTC), "country": "FR"}
+    return Item(**{**base, **fields})
+
+
+def test_upsert_new_updated_unchanged(db_url):
+    store = Store.open(db_url)
+    new, updated = store.upsert_items([_item(1), _item(2)])
+    assert [i.id for i in new] == ["id-1", "id-2"] and updated == []
+    new, updated = store.upsert_items([_item(1), _item(2, title="title 2 (corrected)")])
+    assert new == [] and [i.id for i in updated] == ["id-2"]
+    stored = {i.id: i for i in store.items()}
+    assert stored["id-2"].title == "title 2 (corrected)"
+    assert stored["id-2"].collected_at == datetime(2026, 11, 20, tzinfo=UTC)  # first collection time kept
+    assert stored["id-2"].updated_at is not None
+    assert store.count_items() == 2
+    store.close()
+
+
+def test_tags_and_filters(db_url):
+    store = Store.open(db_url)
+    items = [_item(1, cpv=["45252127"], deadline_at=datetime(2026, 12, 1, 11, tzinfo=UTC), kind="tender"),
+             _item(2, country="BR"), _item(3)]
+    items[0].topics = {"wastewater": TopicTag(2.0, ["'STEP' in title"])}
+    items[0].members = {"loira": MemberMatch(2.0, ["topic wastewater: 'STEP' in title"])}
+    items[1].topics = {"wastewater": TopicTag(1.0, ["x"]), "membranes": TopicTag(1.0, ["y"])}
+    store.upsert_items(items)
+    store.save_tags(items)
+    assert [i.id for i in store.items(ItemQuery(topics=("wastewater",)))] == ["id-2", "id-1"]
+    assert [i.id for i in store.items(ItemQuery(topics=("wastewater", "membranes")))] == ["id-2"]
+    assert [i.id for i in store.items(ItemQuery(member="loira"))] == ["id-1"]
+    assert [i.id for i in store.items(ItemQuery(regions=("BR",)))] == ["id-2"]
+    assert [i.id for i in store.items(ItemQuery(kinds=("tender",)))] == ["id-1"]
+    window = ItemQuery(since=datetime(2026, 11, 11, tzinfo=UTC), until=datetime(2026, 11, 12, tzinfo=UTC))
+    assert [i.id for i in store.items(window)] == ["id-2"]
+    deadline = ItemQuery(deadline_from=datetime(2026, 11, 30, tzinfo=UTC))
+    [tender] = store.items(deadline)
+    assert tender.cpv == ["45252127"] and tender.topics["wastewater"].evidence == ["'STEP' in title"]
+    assert tender.members["loira"].reasons == ["topic wastewater: 'STEP' in title"]
+    store.save_tags([_item(1)])  # retagging replaces: no tags left for id-1
+    assert store.items(ItemQuery(member="loira")) == []
+    store.close()
+
+
+def test_fetch_state_runs_and_deliveries(db_url):
+    store = Store.open(db_url)
+    store.record_fetch("s", ok=True, status="ok", etag='"abc"', last_modified="Mon, 09 Nov 2026 10:00:00 GMT")
+    store.record_fetch("s", ok=False, status="failed", error="HTTP 500")
+    store.record_fetch("s", ok=False, status="failed", error="timed out")
+    state = store.fetch_states()["s"]
+    assert (state.etag, state.failures, state.last_error) == ('"abc"', 2, "timed out")
+    store.record_fetch("s", ok=True, status="not-modified")
+    state = store.fetch_states()["s"]
+    assert (state.etag, state.failures, state.last_error) == ('"abc"', 0, None)
+    run = store.start_run("collect")
+    store.finish_run(run, "ok", {"line": "1 sources"})
+    assert store.last_runs(1)[0]["summary"] == {"line": "1 sources"}
+    store.record_delivery("2026-W46", "a@x.org", "full", "smtp", "<m@x>")
+    assert store.delivered("2026-W46", "full") == {"a@x.org"}
+    assert store.delivered("2026-W47", "full") == set()
+    store.close()
+
+
+def test_migrations_are_recorded_once(db_url):
+    Store.open(db_url).close()
+    store = Store.open(db_url)
+    with store.engine.connect() as conn:
+        versions = [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))]
+    assert versions == [1]
+    store.close()
+
+
+def test_cli_on_postgresql(tmp_path, http, veille, monkeypatch):
+    """The same commands run unchanged on PostgreSQL when VEILLE_DB points at it."""
+    monkeypatch.setenv("VEILLE_DB", _fresh_postgres())
+    directory = write_config(tmp_path, [feed_source("eau", http.url("eau.rss"), country="FR")], MEMBERS)
+    assert veille("--config", directory, "collect").code == 0
+    assert "items: 0 new" in veille("--config", directory, "collect").out
+    result = veille("--config", directory, "report", "--topic", "membranes", "--format", "csv")
+    assert "ultrafiltration" in result.out
+    assert veille("--config", directory, "digest", "--week", "2026-W46", "--send").code == 0
+    assert not (directory / "veille.db").exists()
+
+
+def test_unusable_database_url(tmp_path, http, veille, monkeypatch):
+    monkeypatch.setenv("VEILLE_DB", "nosuchdialect://x")
+    directory = write_config(tmp_path, [feed_source("eau", http.url("eau.rss"))])
+    result = veille("--config", directory, "collect")
+    assert result.code == 2 and "VEILLE_DB" in result.err
