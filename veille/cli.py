@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--send", action="store_true", help="email it (SMTP, or .eml files in the outbox)")
     mode.add_argument("--dry-run", action="store_true", help="build the files, list the emails, send nothing")
     p.add_argument("--resend", action="store_true", help="send again to recipients who already got this week")
-    p.add_argument("--reports", type=Path, metavar="DIR", help="output folder (default: <config>/reports)")
+    p.add_argument("--reports", type=Path, metavar="DIR",
+                   help="output folder (default: VEILLE_REPORTS, else <config>/reports)")
 
     p = sub.add_parser("report", help="print or write the stored items matching filters")
     p.add_argument("--topic", action="append", default=[], metavar="T", help="topic ID (repeatable: all must match)")
@@ -205,7 +206,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     mode = "send" if args.send else "dry-run" if args.dry_run else "build"
     try:
         report = pipeline.build_digest(ctx, week=args.week, member_ids=args.member, mode=mode,
-                                       reports_dir=args.reports or args.config / "reports", resend=args.resend)
+                                       reports_dir=args.reports or ctx.settings.reports_dir, resend=args.resend)
     finally:
         ctx.close()
     print(f"digest {report.week}: {report.items} items")

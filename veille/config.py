@@ -40,6 +40,7 @@ class Settings:
     tz: str
     site_url: str | None
     http_timeout: float = 20.0
+    reports_dir: Path = Path("reports")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -84,6 +85,7 @@ def read_settings(directory: Path, env: Mapping[str, str] | None = None) -> Sett
         tz=tz,
         site_url=env.get("VEILLE_SITE_URL") or None,
         http_timeout=http_timeout,
+        reports_dir=Path(env.get("VEILLE_REPORTS") or directory / "reports"),
     )
 
 

@@ -46,7 +46,7 @@ def digest_job(config_dir: str) -> None:
     directory = Path(config_dir)
     ctx = pipeline.open_context(directory)
     try:
-        report = pipeline.build_digest(ctx, mode="send", reports_dir=directory / "reports")
+        report = pipeline.build_digest(ctx, mode="send", reports_dir=ctx.settings.reports_dir)
     finally:
         ctx.close()
     sent = sum(e.status in ("sent", "outbox") for e in report.emails)

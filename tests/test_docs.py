@@ -1,0 +1,58 @@
+"""Every command, option, configuration key and environment variable is documented."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from veille.cli import build_parser
+from veille.collect.connectors.page import PageOptions
+from veille.models import DigestSettings, Member, Source, Topic
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS_DOC = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
+CONFIG_DOC = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_every_command_and_option_is_documented():
+    parser = build_parser()
+    for option in ("--config", "--debug", "--version"):
+        assert f"`{option}" in COMMANDS_DOC
+    for name, sub in _subparsers(parser).items():
+        assert f"## {name}\n" in COMMANDS_DOC, name
+        section = COMMANDS_DOC.split(f"## {name}\n", 1)[1].split("\n## ", 1)[0]
+        for action in sub._actions:
+            for flag in action.option_strings:
+                if flag not in ("-h", "--help"):
+                    assert flag in section, f"{name} {flag}"
+
+
+def test_every_configuration_key_is_documented():
+    for model in (Source, Member, DigestSettings, Topic, PageOptions):
+        for key in model.model_fields:
+            if model is Topic and key == "id":
+                continue
+            assert f"`{key}`" in CONFIG_DOC, f"{model.__name__}.{key}"
+
+
+def test_every_environment_variable_is_documented():
+    used = set()
+    for path in (ROOT / "veille").rglob("*.py"):
+        used |= set(re.findall(r"VEILLE_[A-Z_]+", path.read_text(encoding="utf-8")))
+    assert used, "no VEILLE_* variable found"
+    for name in used:
+        assert f"`{name}`" in CONFIG_DOC, name
+        assert name in README, name
+
+
+def test_quick_start_has_the_two_commands():
+    quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = [line.split("#")[0].strip() for line in quick.split("```sh", 1)[1].split("```", 1)[0].splitlines()]
+    assert [c for c in commands if c] == ["make demo", "make test"]
