@@ -142,7 +142,8 @@ class Fetcher:
         except httpx.DecodingError as exc:
             raise TerminalSourceError(f"undecodable response body: {exc}") from exc
         except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
-            raise TransientSourceError(f"connection failed: {exc or type(exc).__name__}") from exc
+            host = urlsplit(url).netloc
+            raise TransientSourceError(f"connection to {host} failed: {exc or type(exc).__name__}") from exc
         status = r.status_code
         if status == 429 or status >= 500:
             raise TransientSourceError(f"HTTP {status} {r.reason_phrase} from {url}")
