@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -67,8 +69,16 @@ def run_demo(reports: Path) -> int:
         print(f"error: {digest.error}")
         return 1
     print(f"\nOpen {reports / str(DEMO_WEEK) / 'digest.html'} in a browser, or query the demo database:\n"
-          f"  veille --config {workspace} report --topic membranes")
+          f"  {_command()} --config {workspace} report --topic membranes")
     return 0
+
+
+def _command() -> str:
+    """Return how the user can call veille again from here (`.venv/bin/veille` after `make demo`)."""
+    program = Path(sys.argv[0])
+    if program.name == "veille" and program.is_file():
+        return os.path.relpath(program) if program.is_absolute() else str(program)
+    return "veille"
 
 
 def _print_collect(title: str, report: pipeline.CollectReport) -> None:
