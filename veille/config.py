@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
@@ -24,6 +24,7 @@ MEMBERS_FILE = "members.yaml"
 TOPICS_FILE = "topics.yaml"
 
 OptionsCheck = Callable[[str], type[BaseModel] | None]
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -168,39 +169,51 @@ def load(directory: Path, options_model: OptionsCheck) -> Config:
     return Config(str(directory), tuple(sources), tuple(members), digest, topics)
 
 
+def _models(doc: yamlfile.LocatedYaml, key: str, model: type[M], described: str,
+            problems: list[Problem]) -> list[tuple[yamlfile.Path_, M]]:
+    """Validate each entry of the `key` list as `model`; return (path, instance) of the valid ones."""
+    try:
+        entries = _entries(doc, key, required=key == "sources")
+    except ConfigError as exc:
+        problems += exc.problems
+        return []
+    valid = []
+    for index, raw in entries:
+        base: yamlfile.Path_ = (key, index)
+        if not isinstance(raw, dict):
+            problems.append(doc.problem(base, f"each entry must be a mapping ({described})"))
+            continue
+        try:
+            valid.append((base, model(**raw)))
+        except ValidationError as exc:
+            problems += _pydantic_problems(doc, base, exc, model)
+    return valid
+
+
+def _unknown_topics(doc: yamlfile.LocatedYaml, base: yamlfile.Path_, topics: tuple[str, ...],
+                    topic_ids: set[str]) -> list[Problem]:
+    valid = ", ".join(sorted(topic_ids))
+    return [doc.problem((*base, "topics", i), f"unknown topic {topic!r}; valid topics: {valid}")
+            for i, topic in enumerate(topics) if topic not in topic_ids]
+
+
 def _load_sources(directory: Path, topic_ids: set[str], options_model: OptionsCheck,
                   problems: list[Problem]) -> list[Source]:
     doc, syntax = yamlfile.load(directory / SOURCES_FILE)
     problems += syntax
     if doc is None or syntax:
         return []
-    try:
-        entries = _entries(doc, "sources", required=True)
-    except ConfigError as exc:
-        problems += exc.problems
-        return []
-    extra = set(doc.data) - {"sources"}
-    problems += [doc.problem((key,), f"unknown key {key!r}; valid keys: sources") for key in sorted(extra)]
+    if isinstance(doc.data, dict):
+        extra = set(doc.data) - {"sources"}
+        problems += [doc.problem((k,), f"unknown key {k!r}; valid keys: sources") for k in sorted(extra)]
     sources: list[Source] = []
-    seen: dict[str, int] = {}
-    for index, raw in entries:
-        base = ("sources", index)
-        if not isinstance(raw, dict):
-            problems.append(doc.problem(base, "each source must be a mapping (name, kind, type, url…)"))
-            continue
-        try:
-            source = Source(**raw)
-        except ValidationError as exc:
-            problems += _pydantic_problems(doc, base, exc, Source)
-            continue
-        if source.name in seen:
-            problems.append(doc.problem((*base, "name"),
-                                        f"duplicate source name {source.name!r} (first at line {seen[source.name]})"))
-        seen.setdefault(source.name, doc.line((*base, "name")) or 0)
-        for i, topic in enumerate(source.topics):
-            if topic not in topic_ids:
-                problems.append(doc.problem((*base, "topics", i),
-                                            f"unknown topic {topic!r}; valid topics: {', '.join(sorted(topic_ids))}"))
+    first_line: dict[str, int] = {}
+    for base, source in _models(doc, "sources", Source, "name, kind, type, url…", problems):
+        if source.name in first_line:
+            problems.append(doc.problem((*base, "name"), f"duplicate source name {source.name!r} "
+                                                         f"(first at line {first_line[source.name]})"))
+        first_line.setdefault(source.name, doc.line((*base, "name")) or 0)
+        problems += _unknown_topics(doc, base, source.topics, topic_ids)
         model = options_model(source.type)
         if model is None:
             problems.append(doc.problem((*base, "type"), f"unknown connector type {source.type!r}"))
@@ -222,39 +235,26 @@ def _load_members(directory: Path, topic_ids: set[str],
     problems += syntax
     if doc is None or syntax:
         return [], DigestSettings()
-    try:
-        entries = _entries(doc, "members", required=False)
-    except ConfigError as exc:
-        problems += exc.problems
+    if not isinstance(doc.data, dict):
+        problems.append(doc.problem((), "the file must be a mapping with 'digest:' and 'members:'"))
         return [], DigestSettings()
     extra = set(doc.data) - {"members", "digest"}
     problems += [doc.problem((k,), f"unknown key {k!r}; valid keys: digest, members") for k in sorted(extra)]
     digest = DigestSettings()
     raw_digest = doc.data.get("digest") or {}
-    try:
-        digest = DigestSettings(**raw_digest) if isinstance(raw_digest, dict) else digest
-        if not isinstance(raw_digest, dict):
-            problems.append(doc.problem(("digest",), "'digest' must be a mapping"))
-    except ValidationError as exc:
-        problems += _pydantic_problems(doc, ("digest",), exc, DigestSettings)
+    if not isinstance(raw_digest, dict):
+        problems.append(doc.problem(("digest",), "'digest' must be a mapping"))
+    else:
+        try:
+            digest = DigestSettings(**raw_digest)
+        except ValidationError as exc:
+            problems += _pydantic_problems(doc, ("digest",), exc, DigestSettings)
     members: list[Member] = []
     seen: set[str] = set()
-    for index, raw in entries:
-        base = ("members", index)
-        if not isinstance(raw, dict):
-            problems.append(doc.problem(base, "each member must be a mapping (id, name, emails, topics…)"))
-            continue
-        try:
-            member = Member(**raw)
-        except ValidationError as exc:
-            problems += _pydantic_problems(doc, base, exc, Member)
-            continue
+    for base, member in _models(doc, "members", Member, "id, name, emails, topics…", problems):
         if member.id in seen:
             problems.append(doc.problem((*base, "id"), f"duplicate member id {member.id!r}"))
         seen.add(member.id)
-        for i, topic in enumerate(member.topics):
-            if topic not in topic_ids:
-                problems.append(doc.problem((*base, "topics", i),
-                                            f"unknown topic {topic!r}; valid topics: {', '.join(sorted(topic_ids))}"))
+        problems += _unknown_topics(doc, base, member.topics, topic_ids)
         members.append(member)
     return members, digest

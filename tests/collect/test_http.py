@@ -68,7 +68,7 @@ def test_timeouts_and_server_errors_are_transient(http):
 
 
 def test_connection_refused_is_transient():
-    with pytest.raises(TransientSourceError, match="connection to 127.0.0.1:9 failed"):
+    with pytest.raises(TransientSourceError, match=r"connection to 127\.0\.0\.1:9 failed"):
         fetch("http://127.0.0.1:9/feed.rss", allow_private=True)
 
 
