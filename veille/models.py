@@ -227,6 +227,9 @@ class Item:
     topics: dict[str, TopicTag] = field(default_factory=dict)
     members: dict[str, MemberMatch] = field(default_factory=dict)
     cluster_id: str | None = None
+    # identifiers of the same procedure seen elsewhere (TED related notices, BOAMP earlier notices,
+    # procedure ids): used to link a notice with its corrigenda and awards; not stored as such
+    related: list[str] = field(default_factory=list)
 
     @property
     def region(self) -> str | None:

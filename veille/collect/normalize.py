@@ -6,7 +6,7 @@ import hashlib
 import re
 import warnings
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
@@ -56,9 +56,9 @@ def canonical_url(url: str | None) -> str | None:
         return None
     if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
         host = f"{host}:{port}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if not _TRACKING.match(k)])
-    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+    # drop tracking parameters but keep the others exactly as written (encoding included)
+    kept = [pair for pair in parts.query.split("&") if pair and not _TRACKING.match(unquote(pair.split("=")[0]))]
+    return urlunsplit((scheme, host, parts.path or "/", "&".join(kept), ""))
 
 
 def item_id(source: str, key: str) -> str:

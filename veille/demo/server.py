@@ -11,10 +11,12 @@ import gzip
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 TYPES = {".rss": "application/rss+xml; charset=utf-8", ".xml": "application/xml", ".atom": "application/atom+xml",
          ".html": "text/html; charset=utf-8", ".json": "application/json", ".csv": "text/csv; charset=utf-8"}
@@ -36,6 +38,8 @@ class FixtureServer:
         self.root = Path(root)
         self.requests: list[Request] = []
         self.overrides: dict[str, bytes] = {}  # path -> body, to change a payload between runs
+        # path -> handler(request) giving (status, body, content type): an API that answers per request
+        self.routes: dict[str, Callable[[Request], tuple[int, bytes, str]]] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -76,6 +80,9 @@ class FixtureServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def query(self, request: Request) -> dict[str, list[str]]:
+        return parse_qs(urlsplit(request.path).query)
+
     def requests_to(self, path: str) -> list[Request]:
         return [r for r in self.requests if r.path.split("?")[0] == path]
 
@@ -83,6 +90,10 @@ class FixtureServer:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         self.requests.append(Request(h.command, h.path, {k.lower(): v for k, v in h.headers.items()}, body))
+        route = self.routes.get(h.path.split("?")[0])
+        if route is not None:
+            status, content, ctype = route(self.requests[-1])
+            return self._send(h, status, content, ctype)
         parts = h.path.split("?")[0].strip("/").split("/")
         if parts[0] == "status" and len(parts) > 1 and parts[1].isdigit():
             return self._send(h, int(parts[1]), b"fault on request\n", "text/plain")

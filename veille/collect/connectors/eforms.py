@@ -1,0 +1,112 @@
+"""A TED eForms notice (UBL XML, as at `links.xml.MUL`): contract notices, awards, PINs, changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lxml import etree
+
+from veille.collect.connectors import Connector, NoOptions
+from veille.collect.countries import country_code, language_code
+from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, item_id, plain_text
+from veille.collect.tender import amount, cpv_codes, deadline, earliest, notice_type, preferred_languages
+from veille.collect.xml import parse_xml, text
+from veille.errors import TerminalSourceError
+from veille.models import Item, Source
+
+NS = {
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+    "efac": "http://data.europa.eu/p27/eforms-ubl-extension-aggregate-components/1",
+    "efbc": "http://data.europa.eu/p27/eforms-ubl-extension-basic-components/1",
+    "ext": "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2",
+}
+NOTICE_PAGE = "https://ted.europa.eu/en/notice/-/detail/{number}"
+
+
+def _all(node: etree._Element, path: str) -> list[etree._Element]:
+    return list(node.xpath(path, namespaces=NS))
+
+
+def _one(node: etree._Element, path: str) -> str | None:
+    found = _all(node, path)
+    return text(found[0]) if found else None
+
+
+def _in_language(nodes: list[etree._Element], prefer: list[str]) -> str | None:
+    by_lang = {}
+    for node in nodes:
+        by_lang.setdefault((node.get("languageID") or "").lower(), text(node))
+    for lang in [*prefer, *by_lang]:
+        if by_lang.get(lang):
+            return by_lang[lang]
+    return None
+
+
+def _buyer(root: etree._Element, prefer: list[str]) -> tuple[str | None, str | None]:
+    """Return the name and country of the first contracting party's organisation."""
+    party_id = _one(root, "cac:ContractingParty/cac:Party/cac:PartyIdentification/cbc:ID")
+    companies = _all(root, ".//efac:Organizations/efac:Organization/efac:Company")
+    company = next((c for c in companies if _one(c, "cac:PartyIdentification/cbc:ID") == party_id),
+                   companies[0] if companies else None)
+    if company is None:
+        return None, None
+    name = _in_language(_all(company, "cac:PartyName/cbc:Name"), prefer)
+    country = _one(company, "cac:PostalAddress/cac:Country/cbc:IdentificationCode")
+    return name, country_code(country)
+
+
+def parse_notice(source: Source, root: etree._Element) -> Item:
+    notice_lang = _one(root, "cbc:NoticeLanguageCode")
+    prefer = preferred_languages(source.lang, [notice_lang] if notice_lang else [])
+    publication = _one(root, ".//efac:Publication/efbc:NoticePublicationID")
+    number = publication.lstrip("0") if publication else None  # 00622691-2023 → 622691-2023 as TED's API
+    notice = _one(root, "cbc:ID[@schemeName='notice-id']") or _one(root, "cbc:ID")
+    if not (number or notice):
+        raise TerminalSourceError("not an eForms notice: no notice identifier (cbc:ID)")
+    if not _all(root, "cac:ProcurementProject | cac:ProcurementProjectLot"):
+        raise TerminalSourceError(f"eForms notice {number or notice} has no procurement project")
+    title_nodes = _all(root, "cac:ProcurementProject/cbc:Name") or _all(root, ".//cac:ProcurementProject/cbc:Name")
+    title = _in_language(title_nodes, prefer) or f"eForms notice {number or notice}"
+    summary = _in_language(_all(root, "cac:ProcurementProject/cbc:Description"), prefer)
+    lots = _all(root, "cac:ProcurementProjectLot")
+    deadlines = [deadline(_one(lot, "cac:TenderingProcess/cac:TenderSubmissionDeadlinePeriod/cbc:EndDate"),
+                          _one(lot, "cac:TenderingProcess/cac:TenderSubmissionDeadlinePeriod/cbc:EndTime"))
+                 for lot in lots]
+    cpv = cpv_codes(text(n) for n in _all(
+        root, ".//cac:MainCommodityClassification/cbc:ItemClassificationCode"
+              " | .//cac:AdditionalCommodityClassification/cbc:ItemClassificationCode"))
+    value_node = next(iter(_all(root, "cac:ProcurementProject/cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount")
+                           or _all(root, ".//cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount")), None)
+    buyer, country = _buyer(root, prefer)
+    published = _one(root, ".//efac:Publication/efbc:PublicationDate") or _one(root, "cbc:IssueDate")
+    lang_used = next((p for p in prefer if any((n.get("languageID") or "").lower() == p for n in title_nodes)), None)
+    folder = _one(root, "cbc:ContractFolderID")
+    return Item(
+        id=item_id(source.name, number or str(notice)),
+        source=source.name,
+        kind=source.kind,
+        title=plain_text(title, TITLE_CAP),
+        url=NOTICE_PAGE.format(number=number) if number else None,
+        summary=plain_text(summary, SUMMARY_CAP),
+        lang=language_code(lang_used) if lang_used else source.lang,
+        country=country or source.country,
+        published_at=deadline(published),
+        notice_id=number or notice,
+        notice_type="modification" if _all(root, ".//efac:Changes") else notice_type(_one(root, "cbc:NoticeTypeCode")),
+        buyer=buyer,
+        deadline_at=earliest(deadlines),
+        cpv=cpv,
+        value_amount=amount(text(value_node)) if value_node is not None else None,
+        value_currency=value_node.get("currencyID") if value_node is not None else None,
+        procedure=_one(root, "cac:TenderingProcess/cbc:ProcedureCode"),
+        related=[f"procedure:{folder}"] if folder else [],
+    )
+
+
+def parse(source: Source, content: bytes, url: str, content_type: str = "") -> Iterator[Item]:
+    root = parse_xml(content, "eForms")
+    yield parse_notice(source, root)
+
+
+CONNECTOR = Connector("eforms", NoOptions, parse)

@@ -1,0 +1,135 @@
+"""TED (Tenders Electronic Daily) Search API v3: POST /v3/notices/search, iteration-token paging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pycountry
+from pydantic import Field
+
+from veille.collect.connectors import Connector
+from veille.collect.countries import country_code, language_code
+from veille.collect.http import Fetcher, Response, Validators
+from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, plain_text
+from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_json, shape_error
+from veille.collect.tender import amount, cpv_codes, deadline, earliest, notice_type, pick_text, preferred_languages
+from veille.models import Item, Source
+
+FIELDS = ["publication-number", "notice-title", "buyer-name", "buyer-country", "classification-cpv",
+          "publication-date", "deadline-receipt-tender-date-lot", "deadline-receipt-tender-time-lot",
+          "notice-type", "links", "official-language", "description-proc", "total-value", "total-value-cur",
+          "estimated-value-proc", "estimated-value-cur-proc", "RN"]
+NOTICE_PAGE = "https://ted.europa.eu/{lang}/notice/-/detail/{number}"
+
+
+class TedOptions(PagingOptions):
+    """The expert query is `query` as written, or built from `cpv`, `keywords`, `countries` and `days`."""
+
+    query: str | None = None
+    cpv: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    countries: list[str] = Field(default_factory=list)
+    days: int = Field(7, ge=1, le=3650)
+    fields: list[str] = Field(default_factory=lambda: list(FIELDS))
+    limit: int = Field(100, ge=1, le=250)
+    scope: str = "ALL"
+
+
+def build_query(options: TedOptions) -> str:
+    """Return the TED expert query: (CPV or keywords) AND buyer countries AND recent, newest first."""
+    if options.query:
+        return options.query
+    what = []
+    if options.cpv:
+        what.append(f"classification-cpv IN ({' '.join(options.cpv)})")
+    what += [f'FT ~ "{k}"' for k in options.keywords]
+    parts = [f"({' OR '.join(what)})"] if what else []
+    if options.countries:
+        codes = [_alpha3(c) for c in options.countries]
+        parts.append(f"buyer-country IN ({' '.join(codes)})")
+    parts.append(f"publication-date >= today(-{options.days})")
+    return " AND ".join(parts) + " SORT BY publication-date DESC"
+
+
+def _alpha3(code: str) -> str:
+    found = pycountry.countries.get(alpha_2=code.upper()) if len(code) == 2 else None
+    return str(found.alpha_3) if found else code.upper()
+
+
+def request_body(options: TedOptions, token: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"query": build_query(options), "fields": options.fields, "limit": options.limit,
+                            "scope": options.scope, "paginationMode": "ITERATION", "checkQuerySyntax": False}
+    if token:
+        body["iterationNextToken"] = token
+    return body
+
+
+async def fetch(source: Source, fetcher: Fetcher, validators: Validators) -> list[Response]:
+    options = TedOptions(**source.options)
+
+    def next_page(response: Response, request: PageRequest, count: int) -> PageRequest | None:
+        token = load_json(response.content, "TED search").get("iterationNextToken")
+        return PageRequest(request.url, "POST", json=request_body(options, token)) if token else None
+
+    first = PageRequest(source.url, "POST", json=request_body(options))
+    return await fetch_pages(source, fetcher, first, next_page, options)
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else (None if isinstance(value, list) else value)
+
+
+def parse_notice(source: Source, notice: dict[str, Any]) -> Item | None:
+    number = notice.get("publication-number") or notice.get("ND")
+    if not number:
+        return None
+    official = [str(o) for o in notice.get("official-language") or []]
+    prefer = preferred_languages(source.lang, official)
+    title = pick_text(notice.get("notice-title") or notice.get("TI"), prefer) or f"TED notice {number}"
+    lang = next((p for p in prefer if p in {k.lower() for k in (notice.get("notice-title") or {})}), None)
+    links = notice.get("links") or {}
+    html_links = {k.lower(): v for k, v in (links.get("html") or {}).items()}
+    url = pick_text(html_links, prefer) or NOTICE_PAGE.format(lang="en", number=number)
+    dates = notice.get("deadline-receipt-tender-date-lot") or []
+    times = notice.get("deadline-receipt-tender-time-lot") or []
+    deadlines = [deadline(d, times[i] if i < len(times) else None) for i, d in enumerate(dates)]
+    value = amount(notice.get("total-value")) or amount(notice.get("estimated-value-proc"))
+    currency = _first(notice.get("total-value-cur")) or _first(notice.get("estimated-value-cur-proc"))
+    published = deadline(notice.get("publication-date") or notice.get("PD"))
+    return Item(
+        id=item_id(source.name, str(number)),
+        source=source.name,
+        kind=source.kind,
+        title=plain_text(title, TITLE_CAP),
+        url=canonical_url(url),
+        summary=plain_text(pick_text(notice.get("description-proc"), prefer), SUMMARY_CAP),
+        lang=language_code(lang) if lang else source.lang,
+        country=country_code(_first(notice.get("buyer-country"))) or source.country,
+        published_at=published,
+        notice_id=str(number),
+        notice_type=notice_type(notice.get("notice-type")),
+        buyer=pick_text(notice.get("buyer-name"), prefer),
+        deadline_at=earliest(deadlines),
+        cpv=cpv_codes(notice.get("classification-cpv") or []),
+        value_amount=value,
+        value_currency=str(currency) if value is not None and currency else None,
+        related=[str(r) for r in (notice.get("RN") if isinstance(notice.get("RN"), list) else
+                                  [notice["RN"]] if notice.get("RN") else [])],
+    )
+
+
+def parse(source: Source, content: bytes, url: str, content_type: str = "") -> Iterator[Item]:
+    data = load_json(content, "TED search")
+    notices = data.get("notices") if isinstance(data, dict) else None
+    if not isinstance(notices, list):
+        raise shape_error("a TED search response", "a 'notices' list")
+    seen = set()
+    for notice in notices:
+        item = parse_notice(source, notice) if isinstance(notice, dict) else None
+        if item and item.id not in seen:  # the API can repeat a notice
+            seen.add(item.id)
+            yield item
+
+
+CONNECTOR = Connector("ted", TedOptions, parse, fetch)

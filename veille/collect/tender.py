@@ -1,0 +1,139 @@
+"""Tender fields shared by the procurement connectors: notice types, CPV codes, amounts, languages, dates."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from veille.collect.countries import language_alpha3
+
+NOTICE_TYPES = ("prior-information", "contract-notice", "award", "modification", "other")
+_CPV = re.compile(r"^\s*(\d{8})(?:-\d)?\s*$")
+_DATE = re.compile(r"^\s*(\d{4})-?(\d{2})-?(\d{2})(?:[T ]([\d:.]+))?\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
+_TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
+
+
+def notice_type(code: str | None) -> str | None:
+    """Normalise a source's notice type (TED/eForms codes, BOAMP natures, World Bank and CanadaBuys labels)."""
+    if not code:
+        return None
+    c = code.strip().lower().replace("_", "-")
+    if c.startswith(("pin", "pri", "prior", "avis-prealable", "pre-information", "general procurement",
+                     "aviso previo")) or "pré-information" in c or "preinformation" in c:
+        return "prior-information"
+    if c.startswith(("can", "veat", "compl", "attribution", "award", "contract award", "resultado", "homolog")) \
+            or "award" in c or "attribution" in c:
+        return "award"
+    if c.startswith(("corr", "rectif", "modif", "mod", "change", "amendment", "erratum")) or "amend" in c:
+        return "modification"
+    if c.startswith(("cn", "appel-offre", "qu-sy", "subco", "invitation", "request for", "contract notice",
+                     "tender notice", "rfp", "rft", "rfq", "rfso", "specific procurement", "aviso de licita",
+                     "edital", "divulgada")) or "avis de marché" in c:
+        return "contract-notice"
+    return "other"
+
+
+def cpv_codes(codes: Iterable[object]) -> list[str]:
+    """Return the distinct 8-digit CPV codes, in order, without check digits ('45252127-4' → '45252127')."""
+    seen: dict[str, None] = {}
+    for code in codes:
+        m = _CPV.match(str(code))
+        if m:
+            seen.setdefault(m.group(1), None)
+    return list(seen)
+
+
+def amount(value: object) -> float | None:
+    """Return a number from 1200000, '1 200 000,50', '1,200,000.50' or ['500000']; None when absent."""
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    text = re.sub(r"[\s\u00a0\u202f]", "", str(value))
+    if not text:
+        return None
+    if "," in text and "." in text:
+        text = text.replace(",", "") if text.rfind(".") > text.rfind(",") else text.replace(".", "").replace(",", ".")
+    elif "," in text:
+        text = text.replace(",", ".") if len(text.rsplit(",", 1)[1]) != 3 else text.replace(",", "")
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def pick_text(texts: Mapping[str, Any] | None, prefer: Sequence[str]) -> str | None:
+    """Pick a text from a language map (`{"fra": …, "eng": …}`, keys any case): preferred languages first.
+
+    Values may be strings or lists of strings (TED buyer names); the first non-empty one wins.
+    """
+    if not texts:
+        return None
+    by_lang = {k.lower(): v for k, v in texts.items()}
+    for lang in [*prefer, *by_lang]:
+        value = by_lang.get(lang.lower())
+        if isinstance(value, list):
+            value = next((v for v in value if v), None)
+        if value:
+            return str(value)
+    return None
+
+
+def preferred_languages(source_lang: str | None, official: Iterable[str] = ()) -> list[str]:
+    """Return 3-letter languages in order: the source's, French, English, then the notice's own."""
+    order = []
+    if source_lang:
+        order.append(language_alpha3(source_lang) or source_lang)
+    order += ["fra", "eng", *(o.lower() for o in official)]
+    return list(dict.fromkeys(order))
+
+
+def _offset(text: str | None) -> timezone | None:
+    if not text:
+        return None
+    if text == "Z":
+        return UTC
+    sign = 1 if text[0] == "+" else -1
+    digits = text[1:].replace(":", "")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
+
+
+def deadline(date_text: str | None, time_text: str | None = None, zone: str | None = None) -> datetime | None:
+    """Return a UTC time from a date and an optional separate time, each possibly with its own offset.
+
+    '2026-09-18+02:00' + '23:59:00+02:00', '20200903' + '14:00' (local time of `zone`),
+    '2026-08-13T23:59:00' (local), '2015-04-20T11:00:00+00:00'. A date without time means 00:00.
+    """
+    if not date_text:
+        return None
+    m = _DATE.match(str(date_text))
+    if not m:
+        return None
+    year, month, day, clock, date_offset = m.groups()
+    hour = minute = second = 0
+    offset = _offset(date_offset)
+    if clock:
+        parts = clock.split(".")[0].split(":")
+        hour, minute = int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+        second = int(parts[2]) if len(parts) > 2 else 0
+    if time_text:
+        t = _TIME.match(str(time_text))
+        if t:
+            hour, minute, second = int(t.group(1)), int(t.group(2)), int(t.group(3) or 0)
+            offset = _offset(t.group(4)) or offset
+    tz = offset or (ZoneInfo(zone) if zone else UTC)
+    try:
+        local = datetime(int(year), int(month), int(day), hour, minute, second, tzinfo=tz)
+    except ValueError:
+        return None
+    return local.astimezone(UTC)
+
+
+def earliest(values: Iterable[datetime | None]) -> datetime | None:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
