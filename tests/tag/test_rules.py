@@ -11,7 +11,7 @@ from veille.models import Item, Member
 from veille.tag import Tagger
 from veille.tag.keywords import evaluate, parse
 from veille.tag.rules import compile_taxonomy, tag_topics
-from veille.tag.text import fold
+from veille.text import fold
 
 TOPICS, _ = load_topics(Path("/nonexistent"))
 TAXONOMY = compile_taxonomy(TOPICS)

@@ -7,7 +7,7 @@ from importlib import resources
 
 import pycountry
 
-from veille.tag.text import fold_phrase
+from veille.text import fold_phrase
 
 # Codes the EU uses that ISO does not, and names pycountry does not know.
 _SPECIAL = {"UK": "GB", "EL": "GR", "XK": "XK", "KOS": "XK"}

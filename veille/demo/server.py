@@ -107,8 +107,10 @@ class FixtureServer:
         if parts[0] == "huge" and len(parts) > 1:
             return self._send(h, 200, b"<rss>" + b" " * int(parts[1]) + b"</rss>", "application/rss+xml")
         path = "/" + "/".join(parts)
-        content = self.overrides.get(path)
-        if content is None:
+        override = self.overrides.get(path)
+        if override is not None:
+            content = override
+        else:
             file = (self.root / "/".join(parts)).resolve()
             if self.root.resolve() not in file.parents or not file.is_file():
                 return self._send(h, 404, b"not found\n", "text/plain")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from veille.tag.text import Folded, compile_phrases
+from veille.text import Folded, compile_phrases
 
 _TOKEN = re.compile(r'\s*(?:(\()|(\))|"([^"]*)"|([^\s()"]+))')
 _OPERATORS = {"AND", "OR", "NOT"}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from veille.models import Item, Member, MemberMatch
 from veille.tag.keywords import Expr, evaluate, parse
-from veille.tag.text import fold
+from veille.text import fold
 
 KEYWORD_SCORE = 2.0
 CPV_SCORE = 2.0

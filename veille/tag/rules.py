@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from veille.models import Topic, TopicTag
-from veille.tag.text import Folded, compile_phrases, compile_tokens, fold, mask, overlaps
+from veille.text import Folded, compile_phrases, compile_tokens, fold, mask, overlaps
 
 FIELD_WEIGHT = {"title": 2.0, "summary": 1.0}
 STRONG, WEAK = 1.0, 0.5

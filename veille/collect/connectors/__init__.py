@@ -37,9 +37,23 @@ class Connector:
 
 
 def _registry() -> dict[str, Connector]:
-    from veille.collect.connectors import feed, page
+    from veille.collect.connectors import (
+        boamp,
+        canadabuys,
+        eforms,
+        eu_funding,
+        federal_register,
+        feed,
+        generic,
+        page,
+        pncp,
+        ted,
+        ted_xml,
+        worldbank,
+    )
 
-    return {c.name: c for c in (feed.CONNECTOR, page.CONNECTOR)}
+    modules = (feed, page, ted, eforms, ted_xml, boamp, worldbank, pncp, canadabuys, federal_register, eu_funding)
+    return {c.name: c for c in (*(m.CONNECTOR for m in modules), generic.JSON, generic.CSV)}
 
 
 REGISTRY: dict[str, Connector] = _registry()

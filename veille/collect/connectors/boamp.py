@@ -21,7 +21,8 @@ from veille.models import Item, Source
 
 NOTICE_PAGE = "https://www.boamp.fr/pages/avis/?q=idweb:{idweb}"
 PARIS = "Europe/Paris"
-MAX_WINDOW = 10_000  # Opendatasoft refuses offset + limit beyond this
+MAX_WINDOW = 10_000
+VALUE_KEYS = ("VALEUR_TOTALE", "VALEUR_ESTIMEE", "VALEUR")  # Opendatasoft refuses offset + limit beyond this
 
 
 class BoampOptions(PagingOptions):
@@ -127,7 +128,7 @@ def _value(donnees: Any) -> tuple[float | None, str | None]:
         tree = stack.pop()
         if isinstance(tree, dict):
             for key, value in tree.items():
-                if key.upper() in ("VALEUR_TOTALE", "VALEUR_ESTIMEE", "VALEUR") or "EstimatedOverallContractAmount" in key:
+                if key.upper() in VALUE_KEYS or "EstimatedOverallContractAmount" in key:
                     if isinstance(value, dict):
                         number = amount(value.get("#text") or value.get("$") or value.get("MONTANT"))
                         currency = value.get("@DEVISE") or value.get("@currencyID") or "EUR"

@@ -34,7 +34,7 @@ def _one(node: etree._Element, path: str) -> str | None:
 
 
 def _in_language(nodes: list[etree._Element], prefer: list[str]) -> str | None:
-    by_lang = {}
+    by_lang: dict[str, str | None] = {}
     for node in nodes:
         by_lang.setdefault((node.get("languageID") or "").lower(), text(node))
     for lang in [*prefer, *by_lang]:
@@ -76,8 +76,9 @@ def parse_notice(source: Source, root: etree._Element) -> Item:
     cpv = cpv_codes(text(n) for n in _all(
         root, ".//cac:MainCommodityClassification/cbc:ItemClassificationCode"
               " | .//cac:AdditionalCommodityClassification/cbc:ItemClassificationCode"))
-    value_node = next(iter(_all(root, "cac:ProcurementProject/cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount")
-                           or _all(root, ".//cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount")), None)
+    totals = _all(root, "cac:ProcurementProject/cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount") or \
+        _all(root, ".//cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount")
+    value_node = totals[0] if totals else None
     buyer, country = _buyer(root, prefer)
     published = _one(root, ".//efac:Publication/efbc:PublicationDate") or _one(root, "cbc:IssueDate")
     lang_used = next((p for p in prefer if any((n.get("languageID") or "").lower() == p for n in title_nodes)), None)

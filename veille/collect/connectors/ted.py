@@ -80,6 +80,12 @@ def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) and value else (None if isinstance(value, list) else value)
 
 
+def _related(value: Any) -> list[str]:
+    """TED's related notices (RN): the earlier publications of the same procedure."""
+    values = value if isinstance(value, list) else [value] if value else []
+    return [str(v) for v in values]
+
+
 def parse_notice(source: Source, notice: dict[str, Any]) -> Item | None:
     number = notice.get("publication-number") or notice.get("ND")
     if not number:
@@ -114,8 +120,7 @@ def parse_notice(source: Source, notice: dict[str, Any]) -> Item | None:
         cpv=cpv_codes(notice.get("classification-cpv") or []),
         value_amount=value,
         value_currency=str(currency) if value is not None and currency else None,
-        related=[str(r) for r in (notice.get("RN") if isinstance(notice.get("RN"), list) else
-                                  [notice["RN"]] if notice.get("RN") else [])],
+        related=_related(notice.get("RN")),
     )
 
 

@@ -1,0 +1,106 @@
+"""CanadaBuys tender notices open data: one CSV (UTF-8 with BOM) with bilingual `english-french` columns."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from pydantic import Field
+
+from veille import __version__
+from veille.collect.connectors import Connector, NoOptions
+from veille.collect.http import Fetcher, Response, Validators
+from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, plain_text
+from veille.collect.paging import shape_error
+from veille.collect.tender import deadline, notice_type
+from veille.models import Item, Source
+from veille.text import compile_phrases, fold
+
+EASTERN = "America/Toronto"  # closing times of federal tenders are Eastern time
+NOTICE_PAGE = {"en": "https://canadabuys.canada.ca/en/tender-opportunities/tender-notice/{ref}",
+               "fr": "https://canadabuys.canada.ca/fr/occasions-de-marche/appels-d-offres/{ref}"}
+REFERENCE = "referenceNumber-numeroReference"
+SOLICITATION = "solicitationNumber-numeroSollicitation"
+
+
+class CanadaBuysOptions(NoOptions):
+    """`keywords` (any, in title or description, English or French) and `unspsc` prefixes select rows."""
+
+    keywords: list[str] = Field(default_factory=list)
+    unspsc: list[str] = Field(default_factory=list)
+
+
+# The site's firewall answers 403 to library user agents; a browser-like one that still names us.
+BROWSER_AGENT = f"Mozilla/5.0 (compatible; veille/{__version__}; water-sector market watch)"
+
+
+async def fetch(source: Source, fetcher: Fetcher, validators: Validators) -> list[Response]:
+    return [await fetcher.fetch(source.url, allow_private=source.allow_private_network, validators=validators,
+                                headers={"User-Agent": BROWSER_AGENT})]
+
+
+def _column(row: dict[str, str], stem: str, lang: str) -> str | None:
+    """Value of a bilingual column: `stem-eng` / `stem-fra`, the asked language first."""
+    suffixes = ("fra", "eng") if lang == "fr" else ("eng", "fra")
+    for suffix in suffixes:
+        value = row.get(f"{stem}-{suffix}")
+        if value and value.strip():
+            return value.strip()
+    return (row.get(stem) or "").strip() or None
+
+
+def parse(source: Source, content: bytes, url: str, content_type: str = "") -> Iterator[Item]:
+    options = CanadaBuysOptions(**source.options)
+    lang = source.lang or "fr"  # the source's language, else French, then English
+    try:
+        reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
+        fields = reader.fieldnames or []
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise shape_error("a CanadaBuys CSV file", f"UTF-8 text ({exc})") from exc
+    if REFERENCE not in fields:
+        raise shape_error("a CanadaBuys tender notice CSV", f"a '{REFERENCE}' column")
+    wanted = compile_phrases(tuple(options.keywords)) if options.keywords else None
+    for row in reader:
+        reference = (row.get(REFERENCE) or "").strip()
+        if not reference:
+            continue
+        title = _column(row, "title-titre", lang)
+        description = _column(row, "tenderDescription-descriptionAppelOffres", lang)
+        unspsc = (row.get("unspsc") or "").replace("*", "").split()
+        if wanted is not None:
+            both = " ".join(filter(None, (row.get("title-titre-eng"), row.get("title-titre-fra"),
+                                          row.get("tenderDescription-descriptionAppelOffres-eng"),
+                                          row.get("tenderDescription-descriptionAppelOffres-fra"))))
+            keyword_hit = bool(wanted.search(fold(both).text))
+            unspsc_hit = any(code.startswith(p) for code in unspsc for p in options.unspsc)
+            if not (keyword_hit or unspsc_hit):
+                continue
+        elif options.unspsc and not any(code.startswith(p) for code in unspsc for p in options.unspsc):
+            continue
+        page = _column(row, "noticeURL-URLavis", lang) or NOTICE_PAGE["fr" if lang == "fr" else "en"].format(
+            ref=reference)
+        region = _column(row, "regionsOfDelivery-regionsLivraison", lang)
+        category = _column(row, "gsinDescription-nibsDescription", lang) or _column(row, "unspscDescription", lang)
+        summary = " · ".join(x for x in (region, category, plain_text(description)) if x)
+        yield Item(
+            id=item_id(source.name, reference),
+            source=source.name,
+            kind=source.kind,
+            title=plain_text(title or reference, TITLE_CAP),
+            url=canonical_url(page),
+            summary=plain_text(summary, SUMMARY_CAP),
+            lang="fr" if lang == "fr" and row.get("title-titre-fra") else "en",
+            country="CA",
+            published_at=deadline(row.get("publicationDate-datePublication"), zone=EASTERN),
+            notice_id=reference,
+            notice_type=notice_type(_column(row, "noticeType-avisType", "en")),
+            buyer=_column(row, "contractingEntityName-nomEntitContractante", lang)
+            or _column(row, "contractingEntityName-nomEntiteContractante", lang),
+            deadline_at=deadline(row.get("tenderClosingDate-appelOffresDateCloture"), zone=EASTERN),
+            procedure=_column(row, "procurementMethod-methodeApprovisionnement", lang),
+            related=[f"canadabuys:{row[SOLICITATION].strip()}"] if (row.get(SOLICITATION) or "").strip() else [],
+        )
+
+
+CONNECTOR = Connector("canadabuys", CanadaBuysOptions, parse, fetch)

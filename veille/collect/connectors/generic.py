@@ -1,0 +1,184 @@
+"""Any other JSON API or CSV file, with the item fields mapped to JSON paths or CSV columns in `options`."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from veille.collect.connectors import Connector, NoOptions
+from veille.collect.countries import country_code, language_code
+from veille.collect.http import Fetcher, Response, Validators
+from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, parse_date, plain_text, to_utc
+from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_json, shape_error
+from veille.collect.tender import amount, cpv_codes, deadline, notice_type
+from veille.models import Item, Source
+
+FIELD_NAMES = ("id", "title", "url", "summary", "date", "deadline", "buyer", "country", "lang", "cpv", "value",
+               "currency", "notice_type", "procedure")
+
+
+class FieldMap(BaseModel):
+    """Where each item field is: a JSON path (`metadata.title.0`) or a CSV column name. `title` is required."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    title: str
+    url: str | None = None
+    summary: str | None = None
+    date: str | None = None
+    deadline: str | None = None
+    buyer: str | None = None
+    country: str | None = None
+    lang: str | None = None
+    cpv: str | None = None
+    value: str | None = None
+    currency: str | None = None
+    notice_type: str | None = None
+    procedure: str | None = None
+
+
+class _Common(BaseModel):
+    fields: FieldMap
+    date_format: str | None = None  # strptime format when dates are ambiguous, e.g. %m/%d/%Y
+    timezone: str | None = None  # zone of times written without offset
+    url_template: str | None = None  # e.g. https://example.org/notice/{id} when no URL field exists
+
+
+class JsonOptions(PagingOptions, _Common):
+    items: str = ""  # path of the list of records ("" for a top-level list)
+    next: str | None = None  # path of the next page's URL in a response
+    page_param: str | None = None  # or: the query parameter that numbers pages (stops on an empty page)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class CsvOptions(NoOptions, _Common):
+    delimiter: str = ","
+    encoding: str = "utf-8-sig"
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, value: str) -> str:
+        if len(value) != 1:
+            raise ValueError("delimiter must be one character")
+        return value
+
+
+def path_get(data: Any, path: str | None) -> Any:
+    """Return the value at a dotted path (`a.b.0.c`; integers index lists); None when absent."""
+    if not path:
+        return data
+    for part in path.split("."):
+        if isinstance(data, Mapping):
+            data = data.get(part)
+        elif isinstance(data, list) and part.lstrip("-").isdigit() and -len(data) <= int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _time(value: Any, options: _Common) -> datetime | None:
+    text = _scalar(value)
+    if text in (None, ""):
+        return None
+    if options.date_format:
+        try:
+            return to_utc(datetime.strptime(str(text).strip(), options.date_format), options.timezone)
+        except ValueError:
+            return None
+    return deadline(str(text), zone=options.timezone) or parse_date(str(text), options.timezone)
+
+
+def record_item(source: Source, record: Any, get: Any, options: _Common, index: int) -> Item | None:
+    """Build an item from one record; `get(record, where)` reads a mapped field."""
+    f = options.fields
+    title = plain_text(str(_scalar(get(record, f.title)) or ""), TITLE_CAP)
+    if not title:
+        return None
+    key = _scalar(get(record, f.id)) if f.id else None
+    url = _scalar(get(record, f.url)) if f.url else None
+    if not url and options.url_template and key is not None:
+        url = options.url_template.format(id=key)
+    cpv = get(record, f.cpv) if f.cpv else None
+    value = amount(get(record, f.value)) if f.value else None
+    return Item(
+        id=item_id(source.name, str(key if key is not None else url or f"{index}:{title}")),
+        source=source.name,
+        kind=source.kind,
+        title=title,
+        url=canonical_url(str(url)) if url else None,
+        summary=plain_text(str(_scalar(get(record, f.summary)) or ""), SUMMARY_CAP) if f.summary else "",
+        lang=language_code(str(_scalar(get(record, f.lang)) or "")) if f.lang else source.lang,
+        country=(country_code(str(_scalar(get(record, f.country)) or "")) if f.country else None) or source.country,
+        published_at=_time(get(record, f.date), options) if f.date else None,
+        notice_id=str(key) if key is not None else None,
+        notice_type=notice_type(str(_scalar(get(record, f.notice_type)) or "")) if f.notice_type else None,
+        buyer=str(_scalar(get(record, f.buyer))) if f.buyer and _scalar(get(record, f.buyer)) else None,
+        deadline_at=_time(get(record, f.deadline), options) if f.deadline else None,
+        cpv=cpv_codes(cpv if isinstance(cpv, list) else str(cpv or "").replace(";", " ").replace(",", " ").split()),
+        value_amount=value,
+        value_currency=str(_scalar(get(record, f.currency))) if value is not None and f.currency else None,
+        procedure=str(_scalar(get(record, f.procedure))) if f.procedure and _scalar(get(record, f.procedure))
+        else None,
+    )
+
+
+async def fetch_json(source: Source, fetcher: Fetcher, validators: Validators) -> list[Response]:
+    options = JsonOptions(**source.options)
+    params = dict(options.params)
+    if options.page_param:
+        params.setdefault(options.page_param, 1)
+
+    def next_page(response: Response, request: PageRequest, count: int) -> PageRequest | None:
+        data = load_json(response.content, "JSON API")
+        if options.next:
+            following = path_get(data, options.next)
+            return PageRequest(str(following)) if following else None
+        if options.page_param and path_get(data, options.items):
+            return request.with_params(**{options.page_param: int(request.params[options.page_param]) + 1})
+        return None
+
+    return await fetch_pages(source, fetcher, PageRequest(source.url, params=params), next_page, options)
+
+
+def parse_json(source: Source, content: bytes, url: str, content_type: str = "") -> Iterator[Item]:
+    options = JsonOptions(**source.options)
+    records = path_get(load_json(content, "JSON API"), options.items)
+    if not isinstance(records, list):
+        raise shape_error("the expected JSON", f"a list at '{options.items or '(top level)'}'")
+    for index, record in enumerate(records):
+        item = record_item(source, record, path_get, options, index)
+        if item:
+            yield item
+
+
+def parse_csv(source: Source, content: bytes, url: str, content_type: str = "") -> Iterator[Item]:
+    options = CsvOptions(**source.options)
+    try:
+        reader = csv.DictReader(io.StringIO(content.decode(options.encoding)), delimiter=options.delimiter)
+        columns = set(reader.fieldnames or [])
+    except (UnicodeDecodeError, LookupError, csv.Error) as exc:
+        raise shape_error("a readable CSV file", f"{options.encoding} text ({exc})") from exc
+    missing = sorted({c for c in options.fields.model_dump().values() if c} - columns)
+    if missing:
+        raise shape_error("the expected CSV", f"columns {', '.join(missing)} (found: {', '.join(sorted(columns))})")
+    for index, row in enumerate(reader):
+        item = record_item(source, row, lambda r, c: (r.get(c) or "").strip() if c else None, options, index)
+        if item:
+            yield item
+
+
+JSON = Connector("json", JsonOptions, parse_json, fetch_json)
+CSV = Connector("csv", CsvOptions, parse_csv)
