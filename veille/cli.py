@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", type=_date_arg, metavar="YYYY-MM-DD", help="published on or after this day")
     p.add_argument("--until", type=_date_arg, metavar="YYYY-MM-DD", help="published before this day")
     p.add_argument("--limit", type=int, metavar="N", help="at most N items")
-    p.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
+    p.add_argument("--format", choices=("table", "csv", "json", "html", "ics"), default="table",
+                   help="ics: an iCalendar file of tender deadlines, one event per tender")
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
 
     p = sub.add_parser("eval", help="measure tagging against a labelled JSONL file")

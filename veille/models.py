@@ -131,13 +131,14 @@ class Member(_Strict):
 
     _emails = field_validator("emails")(classmethod(lambda cls, v: _check_emails(v)))
 
-    @field_validator("cpv")
+    @field_validator("cpv", mode="before")
     @classmethod
-    def _cpv(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for value in values:
-            if not re.fullmatch(r"\d{2,8}", str(value)):
+    def _cpv(cls, values: Any) -> Any:
+        values = [str(v) for v in values] if isinstance(values, list | tuple) else values
+        for value in values or ():
+            if not re.fullmatch(r"\d{2,8}", value):
                 raise ValueError(f"{value!r} is not a CPV code prefix (2 to 8 digits)")
-        return tuple(str(v) for v in values)
+        return values
 
 
 class DigestSettings(_Strict):
@@ -166,6 +167,16 @@ class Topic(_Strict):
     weak_terms: tuple[str, ...] = ()
     abbreviations: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    cpv: tuple[str, ...] = ()
+
+    @field_validator("cpv", mode="before")
+    @classmethod
+    def _cpv(cls, values: Any) -> Any:
+        values = [str(v) for v in values] if isinstance(values, list | tuple) else values
+        for value in values or ():
+            if not re.fullmatch(r"\d{8}|\d{2,7}\*", value):
+                raise ValueError(f"{value!r} is not a CPV code (8 digits) or prefix (digits then *)")
+        return values
 
 
 @dataclass(frozen=True)
@@ -227,8 +238,9 @@ class Item:
     topics: dict[str, TopicTag] = field(default_factory=dict)
     members: dict[str, MemberMatch] = field(default_factory=dict)
     cluster_id: str | None = None
-    # identifiers of the same procedure seen elsewhere (TED related notices, BOAMP earlier notices,
-    # procedure ids): used to link a notice with its corrigenda and awards; not stored as such
+    # identifiers of this notice and of its procedure ("ted:619320-2026", "boamp:16-138580",
+    # "procedure:<eForms folder id>"), its related and earlier notices included: notices sharing one
+    # are the same tender (a call, its corrigenda, its award, on TED and BOAMP)
     related: list[str] = field(default_factory=list)
 
     @property

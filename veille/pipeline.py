@@ -24,6 +24,7 @@ from veille.export import formats
 from veille.models import Config, Item, ItemQuery, Kind, Source
 from veille.store import Store
 from veille.tag import Tagger
+from veille.tag.duplicates import link_keys
 
 CLOSING_SOON = timedelta(days=14)
 
@@ -138,6 +139,9 @@ def _store_outcome(ctx: Context, outcome: SourceOutcome, collected_at: datetime)
     changed = new + updated
     for item in changed:
         ctx.tagger.tag(item, source.topics)
+        keys = link_keys(item)
+        if keys:  # a notice, its corrigenda and its award become one tender with a history
+            ctx.store.link(item, keys)
     ctx.store.save_tags(changed)
     ctx.store.record_fetch(source.name, ok=True, status=outcome.status,
                            etag=outcome.validators.etag, last_modified=outcome.validators.last_modified)
@@ -220,11 +224,10 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
             raise InputError(f"unknown member {member_id!r}; members: {known}")
     start, end = week.bounds(zone)
     prev_start, prev_end = week.previous().bounds(zone)
-    items = ctx.store.items(ItemQuery(since=start, until=end))
-    previous = ctx.store.items(ItemQuery(since=prev_start, until=prev_end))
-    closing = sorted(ctx.store.items(ItemQuery(kinds=("tender",), deadline_from=now,
-                                               deadline_until=now + CLOSING_SOON)),
-                     key=lambda i: i.deadline_at or now)
+    histories = _Histories(ctx.store)
+    items = histories.one_per_tender(ctx.store.items(ItemQuery(since=start, until=end)))
+    previous = histories.one_per_tender(ctx.store.items(ItemQuery(since=prev_start, until=prev_end)))
+    closing = histories.closing(ctx.store.items(ItemQuery(kinds=("tender",), deadline_from=now)), now)
     out_dir = reports_dir / str(week)
     report = DigestReport(str(week), len(items))
     digests: list[tuple[str, list[str], Path]] = []  # (digest id, recipients, folder)
@@ -245,7 +248,8 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
         chosen, before = [i for i in items if keep(i)], [i for i in previous if keep(i)]
         rendered = render_digest(
             chosen, summarize(chosen, before, ctx.config.topic_ids), week, zone, topic_labels=topic_labels,
-            member_names=member_names, closing=[i for i in closing if keep(i)], member_id=member, now=now)
+            member_names=member_names, closing=[i for i in closing if keep(i)], member_id=member, now=now,
+            histories=histories.of(chosen))
         report.files += _write_files(folder, rendered.html, rendered.text, chosen)
         subject = ctx.config.digest.subject.format(week=week) + (f" — {member_names[member]}" if member else "")
         for recipient in recipients:
@@ -257,6 +261,43 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     else:
         report.emails = [Email(str(m["To"]), d, str(m["Subject"]), "would-send") for d, m in messages]
     return report
+
+
+class _Histories:
+    """The notices of each tender (cluster), fetched once per digest."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.cache: dict[str, list[Item]] = {}
+
+    def _load(self, items: Sequence[Item]) -> None:
+        missing = {i.cluster_id for i in items if i.cluster_id and i.cluster_id not in self.cache}
+        self.cache |= {c: [] for c in missing} | self.store.clusters(missing)
+
+    def one_per_tender(self, items: Sequence[Item]) -> list[Item]:
+        """Keep the newest notice of each tender: a call and its award count once."""
+        newest: dict[str, Item] = {}
+        for item in items:  # the store gives newest first
+            newest.setdefault(item.cluster_id or item.id, item)
+        return list(newest.values())
+
+    def current(self, item: Item) -> Item:
+        """The tender's latest notice that states a deadline (a corrigendum moves the deadline)."""
+        notices = [n for n in self.cache.get(item.cluster_id or "", []) if n.deadline_at] or [item]
+        return max(notices, key=lambda n: (n.published_at or n.collected_at or datetime.min.replace(tzinfo=UTC)))
+
+    def closing(self, items: Sequence[Item], now: datetime) -> list[Item]:
+        """Tenders whose current deadline falls within CLOSING_SOON of `now`, soonest first."""
+        self._load(items)
+        current = {c.id: c for c in (self.current(i) for i in self.one_per_tender(items))}
+        due = [c for c in current.values() if c.deadline_at and now <= c.deadline_at < now + CLOSING_SOON]
+        return sorted(due, key=lambda c: c.deadline_at or now)
+
+    def of(self, items: Sequence[Item]) -> dict[str, list[Item]]:
+        """Return {item id: all notices of its tender, oldest first} where a tender has several."""
+        self._load(items)
+        return {i.id: self.cache[i.cluster_id] for i in items
+                if i.cluster_id and len(self.cache.get(i.cluster_id, [])) > 1}
 
 
 def _write_files(folder: Path, html: str, text: str, items: list[Item]) -> list[Path]:

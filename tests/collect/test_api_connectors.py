@@ -262,7 +262,7 @@ def test_eforms_and_ted_xml_fetch_and_parse(http):
     [legacy] = run(source(http, "ted-xml", "/api/ted-r209-cn-water.xml"))
     assert legacy.notice_id == "123456-2022" and legacy.notice_type == "contract-notice"
     assert legacy.deadline_at == datetime(2022, 9, 12, 10, tzinfo=UTC)  # 12:00 Paris summer time
-    assert legacy.cpv == ["42912300", "38421100"] and legacy.related == ["45678-2022"]
+    assert legacy.cpv == ["42912300", "38421100"] and legacy.related == ["ted:123456-2022", "ted:45678-2022"]
 
 
 # --- generic json and csv -----------------------------------------------------------------------------

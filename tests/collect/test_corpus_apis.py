@@ -34,7 +34,7 @@ def test_ted_api_v3():
     # the other sample: alias fields (ND, PD as a timestamp), one notice repeated, a related notice
     [again] = parse("ted", "ted-api-v3/ted-v3-search-response-ND-PD-RN-fields-1.json")
     assert again.notice_id == "67623-2022" and again.published_at == utc(2022, 2, 6, 23)
-    assert again.related == ["349392-2021"] and again.buyer is None and again.cpv == []
+    assert again.related == ["ted:67623-2022", "ted:349392-2021"] and again.buyer is None and again.cpv == []
 
 
 EFORMS = {  # file: (notice id, type, country, buyer starts, deadline, first CPVs, value, currency)
@@ -127,7 +127,7 @@ def test_ted_xml_r209(name):
 
 def test_ted_xml_links_award_to_its_contract_notice():
     [award] = parse("ted-xml", "ted-xml-r209/ted-r209-F03-SK-sewage-pipes-21-364180-001-EXP.xml")
-    assert award.related == ["616032-2020"]
+    assert award.related == ["ted:352732-2021", "ted:616032-2020"]
 
 
 def test_boamp_opendatasoft_record():
@@ -146,7 +146,7 @@ def test_boamp_dila_xml_notices():
     assert call.deadline_at == utc(2017, 2, 7, 11) and call.cpv == ["50118110"] and call.procedure == "ouvert"
     [award] = parse("boamp", "boamp/boamp-dila-xml-Boamp_v230-attribution-test-attribution-2.xml")
     assert award.notice_type == "award" and (award.value_amount, award.value_currency) == (38820.0, "EUR")
-    assert award.related == ["boamp:16-119846"]  # its earlier call for tenders
+    assert award.related == ["boamp:16-138580", "boamp:16-119846"]  # itself, then its earlier call for tenders
 
 
 def test_worldbank_notices():

@@ -102,7 +102,7 @@ def test_migrations_are_recorded_once(db_url):
     store = Store.open(db_url)
     with store.engine.connect() as conn:
         versions = [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))]
-    assert versions == [1]
+    assert versions == [1, 2]
     store.close()
 
 

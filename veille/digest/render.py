@@ -45,7 +45,8 @@ def _date(value: datetime | None, zone: ZoneInfo, with_time: bool = False) -> st
 
 
 def _item_view(item: Item, zone: ZoneInfo, topic_labels: Mapping[str, str],
-               member_names: Mapping[str, str], member_id: str | None) -> dict[str, object]:
+               member_names: Mapping[str, str], member_id: str | None,
+               history: Sequence[Item] = ()) -> dict[str, object]:
     summary = item.summary if len(item.summary) <= SUMMARY_CHARS else item.summary[:SUMMARY_CHARS - 1] + "…"
     return {
         "title": item.title, "url": item.url, "source": item.source,
@@ -56,6 +57,9 @@ def _item_view(item: Item, zone: ZoneInfo, topic_labels: Mapping[str, str],
         "topics": [topic_labels.get(t, t) for t in sorted(item.topics, key=lambda t: -item.topics[t].score)],
         "members": [member_names.get(m, m) for m in sorted(item.members)],
         "reasons": item.members[member_id].reasons if member_id and member_id in item.members else [],
+        "history": [{"date": _date(h.published_at or h.collected_at, zone), "url": h.url, "source": h.source,
+                     "type": (h.notice_type or "notice").replace("-", " "), "current": h.id == item.id}
+                    for h in history],
     }
 
 
@@ -79,7 +83,8 @@ def _text_table(table: Table) -> str:
 def render_digest(items: Sequence[Item], summary: Summary, week: Week, zone: ZoneInfo, *,
                   topic_labels: Mapping[str, str], member_names: Mapping[str, str],
                   closing: Sequence[Item] = (), member_id: str | None = None,
-                  now: datetime, title: str = "Water market watch") -> Rendered:
+                  now: datetime, title: str = "Water market watch",
+                  histories: Mapping[str, Sequence[Item]] | None = None) -> Rendered:
     """Return the HTML and text digest of one week (for the working group, or one member)."""
     start, end = week.bounds(zone)
     last_day = end.astimezone(zone).date().fromordinal(end.astimezone(zone).date().toordinal() - 1)
@@ -90,7 +95,8 @@ def render_digest(items: Sequence[Item], summary: Summary, week: Week, zone: Zon
     for kind in sorted({i.kind for i in listed}, key=lambda k: KIND_ORDER.get(k, 99)):
         chosen = sorted((i for i in listed if i.kind == kind), key=_sort_key)
         sections.append({"label": KIND_LABELS.get(kind, kind),
-                         "entries": [_item_view(i, zone, topic_labels, member_names, member_id) for i in chosen]})
+                         "entries": [_item_view(i, zone, topic_labels, member_names, member_id,
+                                                (histories or {}).get(i.id, ())) for i in chosen]})
     tables = [
         {"title": "Items per topic and kind", **vars(summary.by_kind_topic)},
         {"title": "This week against the previous one", **vars(summary.week_over_week)},

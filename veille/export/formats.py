@@ -11,9 +11,10 @@ import jinja2
 from rich.console import Console
 from rich.table import Table
 
+from veille.export.ics import to_ics
 from veille.models import Item
 
-FORMATS = ("table", "csv", "json", "html")
+FORMATS = ("table", "csv", "json", "html", "ics")
 CSV_COLUMNS = ["id", "kind", "published_at", "title", "url", "source", "country", "region", "topics", "members",
                "deadline_at", "buyer", "notice_id", "cpv", "summary"]
 
@@ -70,4 +71,6 @@ def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object]) -> st
         return to_json(items)
     if fmt == "html":
         return to_html(items, filters)
+    if fmt == "ics":
+        return to_ics(items)
     return to_table(items)

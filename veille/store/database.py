@@ -162,6 +162,43 @@ class Store:
                                   .order_by(T.item_members.c.member)).mappings():
                 by_id[r["item_id"]].members[r["member"]] = MemberMatch(r["score"], list(r["reasons"]))
 
+    def link(self, item: Item, keys: Sequence[str]) -> str:
+        """Record the item's link keys and put it in the cluster of the items sharing one; return the cluster id.
+
+        When the keys join several existing clusters, they merge into one (the smallest cluster id).
+        """
+        with self.engine.begin() as conn:
+            conn.execute(T.item_links.delete().where(T.item_links.c.item_id == item.id))
+            if keys:
+                conn.execute(T.item_links.insert(), [{"item_id": item.id, "key": k} for k in dict.fromkeys(keys)])
+                linked = sa.select(T.item_links.c.item_id).where(T.item_links.c.key.in_(list(keys)))
+                rows = conn.execute(sa.select(T.items.c.cluster_id, T.items.c.id).where(
+                    T.items.c.id.in_(linked), T.items.c.id != item.id)).all()
+            else:
+                rows = []
+            clusters = sorted({r.cluster_id or r.id for r in rows})
+            cluster = clusters[0] if clusters else item.id
+            members = [item.id, *(r.id for r in rows)]
+            conn.execute(T.items.update().where(
+                sa.or_(T.items.c.id.in_(members), T.items.c.cluster_id.in_(clusters))).values(cluster_id=cluster))
+        item.cluster_id = cluster
+        return cluster
+
+    def clusters(self, cluster_ids: Iterable[str]) -> dict[str, list[Item]]:
+        """Return every stored item of the given clusters, oldest first: a tender's history."""
+        ids = sorted(set(cluster_ids))
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(T.items).where(T.items.c.cluster_id.in_(ids))
+                                .order_by(T.items.c.seen_at, T.items.c.id)).mappings().all()
+            found = [_row_item(r) for r in rows]
+            self._attach_tags(conn, found)
+        out: dict[str, list[Item]] = {}
+        for item in found:
+            out.setdefault(item.cluster_id or item.id, []).append(item)
+        return out
+
     def count_items(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(T.items)).scalar() or 0)
@@ -228,7 +265,6 @@ def _item_row(item: Item) -> dict[str, Any]:
         "seen_at": item.published_at or collected, "notice_id": item.notice_id, "notice_type": item.notice_type,
         "buyer": item.buyer, "deadline_at": item.deadline_at, "cpv": list(item.cpv),
         "value_amount": item.value_amount, "value_currency": item.value_currency, "procedure": item.procedure,
-        "cluster_id": item.cluster_id,
     }
 
 

@@ -10,12 +10,21 @@ import sqlalchemy as sa
 from veille.store import schema
 
 
+V1_TABLES = ("schema_version", "items", "item_topics", "item_members", "fetch_state", "runs", "deliveries")
+
+
 def _v1_initial(conn: sa.Connection) -> None:
-    schema.metadata.create_all(conn)
+    schema.metadata.create_all(conn, tables=[schema.metadata.tables[t] for t in V1_TABLES])
+
+
+def _v2_item_links(conn: sa.Connection) -> None:
+    schema.item_links.create(conn, checkfirst=True)
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_items_cluster_id ON items (cluster_id)"))
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
+    (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
 ]
 
 

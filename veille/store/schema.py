@@ -99,6 +99,12 @@ runs = sa.Table(
     sa.Column("summary", sa.JSON, nullable=False, default=dict),
 )
 
+item_links = sa.Table(
+    "item_links", metadata,
+    sa.Column("item_id", sa.String(64), sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(400), primary_key=True, index=True),
+)
+
 deliveries = sa.Table(
     "deliveries", metadata,
     sa.Column("week", sa.String(10), primary_key=True),

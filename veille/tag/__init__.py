@@ -25,6 +25,6 @@ class Tagger:
 
     def tag(self, item: Item, source_topics: Iterable[str] = ()) -> Item:
         """Fill `item.topics` and `item.members` in place and return the item."""
-        item.topics = tag_topics(item.title, item.summary, self.taxonomy, source_topics)
+        item.topics = tag_topics(item.title, item.summary, self.taxonomy, source_topics, item.cpv)
         item.members = match_members(item, self.profiles)
         return item

@@ -11,6 +11,7 @@ from veille.text import Folded, compile_phrases, compile_tokens, fold, mask, ove
 
 FIELD_WEIGHT = {"title": 2.0, "summary": 1.0}
 STRONG, WEAK = 1.0, 0.5
+CPV_WEIGHT, CPV_CAP = 1.5, 3.0
 THRESHOLD = 1.0
 WEAK_ONLY_THRESHOLD = 1.5  # ambiguous words alone must repeat (title and summary) to count
 MAX_EVIDENCE = 4
@@ -23,13 +24,21 @@ class CompiledTopic:
     weak: re.Pattern[str] | None
     tokens: re.Pattern[str] | None
     exclude: re.Pattern[str] | None
+    cpv_codes: frozenset[str] = frozenset()
+    cpv_prefixes: tuple[str, ...] = ()
+
+    def cpv_hits(self, codes: Iterable[str]) -> list[str]:
+        """Return the item's CPV codes that imply this topic."""
+        return [c for c in codes if c in self.cpv_codes or c.startswith(self.cpv_prefixes)]
 
 
 def compile_taxonomy(topics: Iterable[Topic]) -> tuple[CompiledTopic, ...]:
     """Return the regexes of every topic, built once per taxonomy."""
     return tuple(
         CompiledTopic(t.id, compile_phrases(t.terms), compile_phrases(t.weak_terms),
-                      compile_tokens(t.abbreviations), compile_phrases(t.exclude))
+                      compile_tokens(t.abbreviations), compile_phrases(t.exclude),
+                      frozenset(c for c in t.cpv if not c.endswith("*")),
+                      tuple(c[:-1] for c in t.cpv if c.endswith("*")))
         for t in topics
     )
 
@@ -54,8 +63,8 @@ def _hits(topic: CompiledTopic, folded: Folded) -> list[tuple[str, float]]:
 
 
 def tag_topics(title: str, summary: str, taxonomy: Sequence[CompiledTopic],
-               source_topics: Iterable[str] = ()) -> dict[str, TopicTag]:
-    """Return {topic ID: TopicTag} for the topics whose rules score at least THRESHOLD."""
+               source_topics: Iterable[str] = (), cpv: Sequence[str] = ()) -> dict[str, TopicTag]:
+    """Return {topic ID: TopicTag} for the topics whose rules (words and CPV codes) score at least THRESHOLD."""
     fields = {"title": fold(title or ""), "summary": fold(summary or "")}
     result: dict[str, TopicTag] = {}
     for topic in taxonomy:
@@ -73,6 +82,11 @@ def tag_topics(title: str, summary: str, taxonomy: Sequence[CompiledTopic],
                 score += weight * FIELD_WEIGHT[name]
                 if len(evidence) < MAX_EVIDENCE:
                     evidence.append(f"'{text}' in {name}")
+        codes = topic.cpv_hits(cpv)
+        if codes:
+            strong = True
+            score += min(CPV_CAP, CPV_WEIGHT * len(codes))
+            evidence.insert(0, f"CPV {', '.join(codes[:3])}")
         if score >= (THRESHOLD if strong else WEAK_ONLY_THRESHOLD):
             result[topic.id] = TopicTag(round(score, 2), evidence)
     for topic_id in source_topics:

@@ -161,7 +161,7 @@ def notice_item(source: Source, gestion: Any, donnees: Any, record: dict[str, An
         _get(donnees, "CONDITION_DELAI", "RECEPT_OFFRES") or _get(donnees, "CONDITION_DELAI", "RECEPT_CANDIDAT")
     value, currency = _value(donnees)
     procedure = record.get("procedure_libelle") or _first_key(_get(donnees, "PROCEDURE", "TYPE_PROCEDURE"))
-    related = _earlier_notices(gestion)
+    related = [f"boamp:{idweb}", *_earlier_notices(gestion)]
     for key in ("annonce_lie", "annonces_anterieures"):
         linked = record.get(key)
         related += [f"boamp:{v}" for v in (linked if isinstance(linked, list) else [linked]) if v]

@@ -99,7 +99,7 @@ def parse(source: Source, content: bytes, url: str, content_type: str = "") -> I
             or _column(row, "contractingEntityName-nomEntiteContractante", lang),
             deadline_at=deadline(row.get("tenderClosingDate-appelOffresDateCloture"), zone=EASTERN),
             procedure=_column(row, "procurementMethod-methodeApprovisionnement", lang),
-            related=[f"canadabuys:{row[SOLICITATION].strip()}"] if (row.get(SOLICITATION) or "").strip() else [],
+            related=[f"canadabuys:{(row.get(SOLICITATION) or reference).strip()}"],
         )
 
 

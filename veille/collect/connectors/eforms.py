@@ -101,7 +101,7 @@ def parse_notice(source: Source, root: etree._Element) -> Item:
         value_amount=amount(text(value_node)) if value_node is not None else None,
         value_currency=value_node.get("currencyID") if value_node is not None else None,
         procedure=_one(root, "cac:TenderingProcess/cbc:ProcedureCode"),
-        related=[f"procedure:{folder}"] if folder else [],
+        related=[*([f"ted:{number}"] if number else []), *([f"procedure:{folder}"] if folder else [])],
     )
 
 

@@ -99,7 +99,6 @@ def result_item(source: Source, result: dict[str, Any], prefixes: list[str]) -> 
         cpv=cpv_codes([_meta(result, "mainCpv")] if _meta(result, "mainCpv") else []),
         value_amount=value,
         value_currency=_meta(result, "cftEstimatedOverallContractCurrency") if value is not None else None,
-        related=[f"eu-call:{call}"] if call else [],
     )
 
 

@@ -96,6 +96,7 @@ def purchase_item(source: Source, record: dict[str, Any]) -> Item | None:
         else None,
         value_currency="BRL" if isinstance(record.get("valorTotalEstimado"), int | float) else None,
         procedure=record.get("modalidadeNome"),
+        related=[f"pncp:{control}"],
     )
 
 

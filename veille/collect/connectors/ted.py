@@ -80,10 +80,10 @@ def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) and value else (None if isinstance(value, list) else value)
 
 
-def _related(value: Any) -> list[str]:
-    """TED's related notices (RN): the earlier publications of the same procedure."""
+def _related(number: str, value: Any) -> list[str]:
+    """This notice and TED's related notices (RN): the other publications of the same procedure."""
     values = value if isinstance(value, list) else [value] if value else []
-    return [str(v) for v in values]
+    return [f"ted:{number}", *(f"ted:{v}" for v in values)]
 
 
 def parse_notice(source: Source, notice: dict[str, Any]) -> Item | None:
@@ -96,7 +96,8 @@ def parse_notice(source: Source, notice: dict[str, Any]) -> Item | None:
     lang = next((p for p in prefer if p in {k.lower() for k in (notice.get("notice-title") or {})}), None)
     links = notice.get("links") or {}
     html_links = {k.lower(): v for k, v in (links.get("html") or {}).items()}
-    url = pick_text(html_links, prefer) or NOTICE_PAGE.format(lang="en", number=number)
+    page_lang = (language_code(lang) if lang else None) or "en"
+    url = pick_text(html_links, prefer) or NOTICE_PAGE.format(lang=page_lang, number=number)
     dates = notice.get("deadline-receipt-tender-date-lot") or []
     times = notice.get("deadline-receipt-tender-time-lot") or []
     deadlines = [deadline(d, times[i] if i < len(times) else None) for i, d in enumerate(dates)]
@@ -110,7 +111,7 @@ def parse_notice(source: Source, notice: dict[str, Any]) -> Item | None:
         title=plain_text(title, TITLE_CAP),
         url=canonical_url(url),
         summary=plain_text(pick_text(notice.get("description-proc"), prefer), SUMMARY_CAP),
-        lang=language_code(lang) if lang else source.lang,
+        lang=page_lang if lang else source.lang,
         country=country_code(_first(notice.get("buyer-country"))) or source.country,
         published_at=published,
         notice_id=str(number),
@@ -120,7 +121,7 @@ def parse_notice(source: Source, notice: dict[str, Any]) -> Item | None:
         cpv=cpv_codes(notice.get("classification-cpv") or []),
         value_amount=value,
         value_currency=str(currency) if value is not None and currency else None,
-        related=_related(notice.get("RN")),
+        related=_related(str(number), notice.get("RN")),
     )
 
 

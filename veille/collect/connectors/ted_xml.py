@@ -92,7 +92,7 @@ def parse(source: Source, content: bytes, url: str, content_type: str = "") -> I
         value_amount=amount(text(value_node)) if value_node is not None else None,
         value_currency=value_node.get("CURRENCY") if value_node is not None else None,
         procedure=text(_find(root, "CODED_DATA_SECTION", "CODIF_DATA", "PR_PROC")),
-        related=[r for r in related if r],
+        related=[f"ted:{number}", *(f"ted:{r}" for r in related if r)],
     )
 
 

@@ -73,8 +73,9 @@ def notice_item(source: Source, notice: dict[str, Any]) -> Item | None:
         deadline_at=deadline((notice.get("submission_deadline_date") or "")[:10] or None,
                              notice.get("submission_deadline_time"), country_zone(country)),
         procedure=notice.get("procurement_method_name"),
-        related=[f"worldbank-project:{notice['project_id']}:{notice['bid_reference_no']}"]
-        if notice.get("project_id") and notice.get("bid_reference_no") else [],
+        # the notices of one bid (invitation, then award) share the project and the bid reference
+        related=[f"worldbank-bid:{notice['project_id']}:{notice['bid_reference_no']}"]
+        if notice.get("project_id") and notice.get("bid_reference_no") else [f"worldbank:{notice_id}"],
     )
 
 
