@@ -10,7 +10,6 @@ import pytest
 
 from tests.conftest import write_config
 from veille import pipeline
-from veille.demo.server import Request
 from veille.digest.weeks import Week
 from veille.models import ItemQuery
 

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 from veille.store import schema
 
-
 V1_TABLES = ("schema_version", "items", "item_topics", "item_members", "fetch_state", "runs", "deliveries")
 
 
