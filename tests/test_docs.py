@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 from veille.cli import build_parser
+from veille.collect.connectors import REGISTRY
+from veille.collect.connectors.generic import FieldMap
 from veille.collect.connectors.page import PageOptions
 from veille.models import DigestSettings, Member, Source, Topic
 
@@ -40,6 +42,15 @@ def test_every_configuration_key_is_documented():
             if model is Topic and key == "id":
                 continue
             assert f"`{key}`" in CONFIG_DOC, f"{model.__name__}.{key}"
+
+
+def test_every_connector_and_option_is_documented():
+    for name, connector in REGISTRY.items():
+        assert f"| `{name}` |" in CONFIG_DOC, name
+        for key in connector.options.model_fields:
+            assert f"`{key}`" in CONFIG_DOC, f"{name}.{key}"
+    for key in FieldMap.model_fields:
+        assert f"`{key}`" in CONFIG_DOC, f"fields.{key}"
 
 
 def test_every_environment_variable_is_documented():

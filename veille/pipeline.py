@@ -21,6 +21,7 @@ from veille.digest.summarize import frame, summarize
 from veille.digest.weeks import Week
 from veille.errors import DeliveryError, InputError
 from veille.export import formats
+from veille.export.ics import to_ics
 from veille.models import Config, Item, ItemQuery, Kind, Source
 from veille.store import Store
 from veille.tag import Tagger
@@ -302,7 +303,9 @@ class _Histories:
 
 def _write_files(folder: Path, html: str, text: str, items: list[Item]) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / "digest.html", folder / "digest.txt", folder / "items.csv"]
+    paths = [folder / "digest.html", folder / "digest.txt", folder / "items.csv", folder / "deadlines.ics"]
+    relevant = [i for i in items if i.kind == "tender" and (i.topics or i.members)]
+    paths[3].write_text(to_ics(relevant), encoding="utf-8", newline="")
     paths[0].write_text(html, encoding="utf-8")
     paths[1].write_text(text, encoding="utf-8")
     frame(items).assign(

@@ -96,8 +96,9 @@ class _Scheduler(BackgroundScheduler):
 
 
 def build_scheduler(ctx: pipeline.Context) -> BackgroundScheduler:
+    # the job store shares the store's engine: same URL, same SQLite busy timeout (jobs write concurrently)
     return _Scheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=ctx.settings.db_url)},
+        jobstores={"default": SQLAlchemyJobStore(engine=ctx.store.engine)},
         executors={"default": ThreadPoolExecutor(4)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=ctx.settings.zone,
@@ -112,10 +113,7 @@ def run_scheduler(config_dir: Path, stop: threading.Event | None = None) -> int:
     stop = stop or threading.Event()
     scheduler = build_scheduler(ctx)
     scheduler.start(paused=True)
-    try:
-        configure(scheduler, ctx, config_dir)
-    finally:
-        ctx.close()
+    configure(scheduler, ctx, config_dir)
     for signum in (signal.SIGINT, signal.SIGTERM):
         if threading.current_thread() is threading.main_thread():
             signal.signal(signum, lambda *_: stop.set())
@@ -126,5 +124,6 @@ def run_scheduler(config_dir: Path, stop: threading.Event | None = None) -> int:
     stop.wait()
     log.info("stopping: waiting for running jobs to finish")
     scheduler.shutdown(wait=True)
+    ctx.close()
     log.info("stopped")
     return 0
