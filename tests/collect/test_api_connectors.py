@@ -300,3 +300,18 @@ def test_generic_csv_reports_missing_columns(http, tmp_path):
     assert items[0].cpv == ["45232423"] and items[0].deadline_at == datetime(2026, 12, 1, 11, tzinfo=UTC)
     with pytest.raises(TerminalSourceError, match="columns limite"):
         parse_payload(csv_source, b"ref;objet;cpv\n1;x;y\n")
+
+
+def test_ted_items_completed_from_their_eforms_notice(http):
+    """With `enrich`, the eForms XML of a search result fills what the search did not return."""
+    notice = ted_notice("712345-2026", "Traitement tertiaire", ["45252127"], "2026-12-15+01:00")
+    del notice["total-value"], notice["total-value-cur"]
+    notice["links"]["xml"] = {"MUL": http.url("/api/eforms-cn-wastewater.xml")}
+    http.routes["/v3/notices/search"] = lambda r: reply({"notices": [notice], "iterationNextToken": None})
+    [item] = run(source(http, "ted", "/v3/notices/search", cpv=["45252127"], enrich=5))
+    assert len(http.requests_to("/api/eforms-cn-wastewater.xml")) == 1
+    assert item.title == "Traitement tertiaire"  # the search result's own fields stay
+    assert (item.value_amount, item.value_currency, item.procedure) == (4200000.0, "EUR", "open")
+    assert "procedure:5d1e2f3a-2222-4b4b-8c8c-000000000002" in item.related
+    [plain] = run(source(http, "ted", "/v3/notices/search", cpv=["45252127"]))
+    assert plain.value_amount is None and len(http.requests_to("/api/eforms-cn-wastewater.xml")) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import httpx
 
@@ -46,7 +46,7 @@ async def collect_one(source: Source, fetcher: Fetcher, validators: Validators) 
         items: list[Item] = []
         for response in fresh:  # parsing runs in a thread: a slow parse does not stall other fetches
             items += await asyncio.to_thread(_parse_all, connector, source, response)
-        return SourceOutcome(source, "ok", items, validators=fresh[-1].validators,
+        return SourceOutcome(source, "ok", merge_items(items), validators=fresh[-1].validators,
                              seconds=time.monotonic() - started)
     except SourceError as exc:
         return SourceOutcome(source, "failed", error=str(exc), transient=exc.transient,
@@ -57,6 +57,21 @@ async def collect_one(source: Source, fetcher: Fetcher, validators: Validators) 
     except Exception as exc:  # a hostile or broken payload must not take the run down
         return SourceOutcome(source, "failed", error=f"{type(exc).__name__} while parsing: {exc}",
                              transient=False, seconds=time.monotonic() - started)
+
+
+def merge_items(items: list[Item]) -> list[Item]:
+    """Merge items with the same id (a search result and its detailed notice): the first wins, the
+    later ones fill its empty fields."""
+    merged: dict[str, Item] = {}
+    for item in items:
+        first = merged.setdefault(item.id, item)
+        if first is item:
+            continue
+        for spec in fields(Item):
+            if getattr(first, spec.name) in (None, "", []) and getattr(item, spec.name) not in (None, "", []):
+                setattr(first, spec.name, getattr(item, spec.name))
+        first.related = list(dict.fromkeys([*first.related, *item.related]))
+    return list(merged.values())
 
 
 def _parse_all(connector: Connector, source: Source, response: Response) -> list[Item]:

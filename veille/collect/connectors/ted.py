@@ -8,12 +8,13 @@ from typing import Any
 import pycountry
 from pydantic import Field
 
-from veille.collect.connectors import Connector
+from veille.collect.connectors import Connector, eforms
 from veille.collect.countries import country_code, language_code
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, plain_text
 from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_json, shape_error
 from veille.collect.tender import amount, cpv_codes, deadline, earliest, notice_type, pick_text, preferred_languages
+from veille.errors import SourceError
 from veille.models import Item, Source
 
 FIELDS = ["publication-number", "notice-title", "buyer-name", "buyer-country", "classification-cpv",
@@ -34,6 +35,7 @@ class TedOptions(PagingOptions):
     fields: list[str] = Field(default_factory=lambda: list(FIELDS))
     limit: int = Field(100, ge=1, le=250)
     scope: str = "ALL"
+    enrich: int = Field(0, ge=0, le=500)  # notices per run completed from their eForms XML (value, procedure…)
 
 
 def build_query(options: TedOptions) -> str:
@@ -73,7 +75,26 @@ async def fetch(source: Source, fetcher: Fetcher, validators: Validators) -> lis
         return PageRequest(request.url, "POST", json=request_body(options, token)) if token else None
 
     first = PageRequest(source.url, "POST", json=request_body(options))
-    return await fetch_pages(source, fetcher, first, next_page, options)
+    pages = await fetch_pages(source, fetcher, first, next_page, options)
+    return pages + await _eforms_notices(source, fetcher, pages, options.enrich)
+
+
+async def _eforms_notices(source: Source, fetcher: Fetcher, pages: list[Response], limit: int) -> list[Response]:
+    """Fetch the eForms XML (`links.xml.MUL`) of up to `limit` notices; parsed, they complete the search's
+    items (the search API does not return every field: value and procedure type, for instance)."""
+    urls: list[str] = []
+    for page in pages:
+        for notice in load_json(page.content, "TED search").get("notices") or []:
+            xml = ((notice.get("links") or {}).get("xml") or {}).get("MUL") if isinstance(notice, dict) else None
+            if xml and len(urls) < limit:
+                urls.append(xml)
+    out = []
+    for url in urls:
+        try:
+            out.append(await fetcher.fetch(url, allow_private=source.allow_private_network))
+        except SourceError:
+            continue  # the search result stands without its details
+    return out
 
 
 def _first(value: Any) -> Any:
@@ -126,6 +147,9 @@ def parse_notice(source: Source, notice: dict[str, Any]) -> Item | None:
 
 
 def parse(source: Source, content: bytes, url: str, content_type: str = "") -> Iterator[Item]:
+    if content.lstrip()[:1] == b"<":  # an eForms notice fetched to complete a search result
+        yield from eforms.parse(source, content, url, content_type)
+        return
     data = load_json(content, "TED search")
     notices = data.get("notices") if isinstance(data, dict) else None
     if not isinstance(notices, list):
