@@ -38,7 +38,8 @@ def test_filter_by_topic_kind_member_region(collected, veille):
     tenders = _json(veille, collected, "--kind", "tender")
     assert {i["kind"] for i in tenders} == {"tender"} and len(tenders) == 3
     neosens = _json(veille, collected, "--member", "neosens")
-    assert [i["title"] for i in neosens] == ["Un capteur de biofilm pour les canalisations d'eau potable"]
+    assert {i["title"] for i in neosens} == {"Un capteur de biofilm pour les canalisations d'eau potable",
+                                             "Fourniture de capteurs de chlore"}
     assert neosens[0]["members"]["neosens"]["reasons"]
     canada = _json(veille, collected, "--region", "CA")
     assert {i["country"] for i in canada} == {"CA"} and len(canada) == 2

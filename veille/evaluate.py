@@ -17,9 +17,10 @@ def _f1(p: float, r: float) -> float:
 
 
 def evaluate_file(path: Path, config: Config) -> dict[str, Any]:
-    """Return {"items", "micro": {...}, "macro_f1", "topics": {id: {...}}} for the file's labelled items.
+    """Return {"micro", "macro", "topics": {id: {precision, recall, f1, support, tp, fp, fn}}, "items"}.
 
-    Each line is an object with `title`, `summary` and `topics` (the expected topic IDs).
+    Each line is an object with `title`, `summary`, `topics` (the expected topic IDs) and optionally
+    `lang`, `kind` and `cpv`; `support` is the number of labelled positives of a topic.
     """
     taxonomy = compile_taxonomy(config.topics)
     tp: Counter[str] = Counter()
@@ -38,7 +39,8 @@ def evaluate_file(path: Path, config: Config) -> dict[str, Any]:
             expected = set(row["topics"])
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise InputError(f"{path}:{number}: not a labelled item ({exc})") from exc
-        got = set(tag_topics(row.get("title") or "", row.get("summary") or "", taxonomy))
+        got = set(tag_topics(row.get("title") or "", row.get("summary") or "", taxonomy,
+                             cpv=row.get("cpv") or (), lang=row.get("lang")))
         count += 1
         for topic in got & expected:
             tp[topic] += 1
@@ -51,21 +53,25 @@ def evaluate_file(path: Path, config: Config) -> dict[str, Any]:
         p = tp[topic] / (tp[topic] + fp[topic]) if tp[topic] + fp[topic] else 0.0
         r = tp[topic] / (tp[topic] + fn[topic]) if tp[topic] + fn[topic] else 0.0
         topics[topic] = {"precision": round(p, 3), "recall": round(r, 3), "f1": round(_f1(p, r), 3),
-                         "tp": tp[topic], "fp": fp[topic], "fn": fn[topic]}
+                         "support": tp[topic] + fn[topic], "tp": tp[topic], "fp": fp[topic], "fn": fn[topic]}
     all_tp, all_fp, all_fn = sum(tp.values()), sum(fp.values()), sum(fn.values())
     p = all_tp / (all_tp + all_fp) if all_tp + all_fp else 0.0
     r = all_tp / (all_tp + all_fn) if all_tp + all_fn else 0.0
-    macro = sum(t["f1"] for t in topics.values()) / len(topics) if topics else 0.0
-    return {"items": count, "micro": {"precision": round(p, 3), "recall": round(r, 3), "f1": round(_f1(p, r), 3)},
-            "macro_f1": round(macro, 3), "topics": topics}
+    def mean(key: str) -> float:
+        return round(sum(t[key] for t in topics.values()) / len(topics), 3) if topics else 0.0
+
+    return {"micro": {"precision": round(p, 3), "recall": round(r, 3), "f1": round(_f1(p, r), 3)},
+            "macro": {"precision": mean("precision"), "recall": mean("recall"), "f1": mean("f1")},
+            "topics": topics, "items": count}
 
 
 def format_scores(scores: dict[str, Any]) -> str:
-    lines = [f"{'topic':<18} {'precision':>9} {'recall':>7} {'f1':>6} {'tp':>4} {'fp':>4} {'fn':>4}"]
+    lines = [f"{'topic':<18} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8} {'tp':>4} {'fp':>4} {'fn':>4}"]
     for topic, s in scores["topics"].items():
-        lines.append(f"{topic:<18} {s['precision']:>9.3f} {s['recall']:>7.3f} {s['f1']:>6.3f} "
+        lines.append(f"{topic:<18} {s['precision']:>9.3f} {s['recall']:>7.3f} {s['f1']:>6.3f} {s['support']:>8} "
                      f"{s['tp']:>4} {s['fp']:>4} {s['fn']:>4}")
-    m = scores["micro"]
-    lines.append(f"{'micro':<18} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f}")
-    lines.append(f"macro F1 {scores['macro_f1']:.3f} over {scores['items']} items")
+    for name in ("micro", "macro"):
+        m = scores[name]
+        lines.append(f"{name:<18} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f}")
+    lines.append(f"{scores['items']} items")
     return "\n".join(lines)

@@ -163,11 +163,24 @@ class Topic(_Strict):
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str
-    terms: tuple[str, ...] = ()
-    weak_terms: tuple[str, ...] = ()
-    abbreviations: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
+    # phrases per language (ISO 639-1, or "any"); a plain list means "any"
+    terms: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    weak_terms: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    abbreviations: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    exclude: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     cpv: tuple[str, ...] = ()
+
+    @field_validator("terms", "weak_terms", "abbreviations", "exclude", mode="before")
+    @classmethod
+    def _by_language(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return {"any": [str(v) for v in value]}
+        if isinstance(value, dict):
+            for lang in value:
+                if lang != "any" and not re.fullmatch(r"[a-z]{2}", str(lang)):
+                    raise ValueError(f"{lang!r} is not a language code such as fr, en, pt, es (or any)")
+            return {str(k): [str(x) for x in (v or [])] for k, v in value.items()}
+        return value
 
     @field_validator("cpv", mode="before")
     @classmethod

@@ -11,19 +11,13 @@ from functools import lru_cache
 
 @dataclass(frozen=True)
 class Folded:
-    """A text folded for matching, with the original index of each folded character."""
+    """A text folded for matching: same length as the original, so spans are shared."""
 
     original: str
     text: str
-    index: tuple[int, ...]
-
-    def span_of(self, start: int, end: int) -> tuple[int, int]:
-        """Return the original span of the folded span [start, end)."""
-        return self.index[start], self.index[end - 1] + 1
 
     def original_slice(self, start: int, end: int) -> str:
-        a, b = self.span_of(start, end)
-        return self.original[a:b]
+        return self.original[start:end]
 
 
 @lru_cache(maxsize=4096)
@@ -37,16 +31,24 @@ def _fold_char(char: str) -> str:
     return "".join(out)
 
 
+def _table(limit: int = 0x3000) -> dict[int, str]:
+    """One character for one character: lower case, accents removed, punctuation to spaces."""
+    table = {}
+    for code in range(limit):
+        char = chr(code)
+        folded = _fold_char(char)
+        single = folded[:1] or " "  # ß → s, ﬁ → f: rare, and terms fold the same way
+        if single != char:
+            table[code] = single
+    return table
+
+
+_TABLE = _table()
+
+
 def fold(text: str) -> Folded:
-    """Return `text` lower-cased, without accents, every non-alphanumeric character a space."""
-    chars: list[str] = []
-    index: list[int] = []
-    for i, char in enumerate(text):
-        folded = char if char.isascii() and char.isalnum() and char.islower() else _fold_char(char)
-        for f in folded:
-            chars.append(f)
-            index.append(i)
-    return Folded(text, "".join(chars), tuple(index))
+    """Return `text` lower-cased, without accents, every non-alphanumeric character a space (same length)."""
+    return Folded(text, text.translate(_TABLE))
 
 
 def fold_phrase(phrase: str) -> str:
@@ -76,6 +78,39 @@ def _word_pattern(word: str) -> str:
     if word.endswith(("au", "eu")):
         return re.escape(word) + "[xs]?"
     return re.escape(word) + "(?:s|es)?"
+
+
+def word_forms(word: str) -> set[str]:
+    """The usual FR/EN/PT/ES singular and plural forms of a folded word (the forms `_word_pattern` accepts)."""
+    forms = {word}
+    if len(word) <= 2 or word.isdigit():
+        return forms
+    if word.endswith(("aux", "eux")):
+        return {word, word[:-1], word[:-1] + "l"} if len(word) > 4 else {word, word[:-1]}
+    if word.endswith("coes"):
+        return {word, word[:-4] + "cao"}
+    if word.endswith("cao"):
+        return {word, word[:-3] + "coes"}
+    if word.endswith("al") and len(word) > 4:
+        return {word, word[:-2] + "aux", word[:-2] + "ais", word[:-2] + "ales"}
+    if word.endswith("ies") and len(word) > 5:
+        return {word, word[:-3] + "y"}
+    if word.endswith("y") and len(word) > 4 and word[-2] not in "aeiou":
+        return {word, word[:-1] + "ies"}
+    stem = word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 4 else word
+    if stem.endswith("e"):
+        return {stem, stem + "s"}
+    if stem.endswith(("au", "eu")):
+        return {stem, stem + "x", stem + "s"}
+    return {stem, stem + "s", stem + "es"}
+
+
+def phrase_forms(phrase: str, limit: int = 64) -> set[str]:
+    """Every folded spelling of a phrase with each word in its singular or plural form."""
+    out = [""]
+    for word in fold_phrase(phrase).split():
+        out = [f"{head} {form}".strip() for head in out for form in sorted(word_forms(word))][:limit]
+    return {o for o in out if o}
 
 
 def phrase_pattern(phrase: str) -> str:

@@ -83,11 +83,19 @@ def test_fold_keeps_positions():
 
 
 def test_keyword_expressions():
+    """AND, OR, NOT, parentheses and quoted phrases; a malformed entry is read as one plain phrase."""
     expr = parse('membrane AND (eau OR water) AND NOT "membrane d\'étanchéité"')
-    found = evaluate(expr, {"title": fold("Des membranes pour l'eau potable")})
-    assert found == ["'membranes' in title", "'eau' in title"]
-    assert evaluate(expr, {"title": fold("Membrane d'étanchéité et eau de pluie")}) is None
-    assert parse("(unclosed").__class__.__name__ == "Phrase"  # malformed: read as one plain phrase
+    assert evaluate(expr, {"membrane": "'membranes' in title", "eau": "'eau' in title"}) == [
+        "'membranes' in title", "'eau' in title"]
+    assert evaluate(expr, {"membrane": "x", "eau": "y", "membrane d'étanchéité": "z"}) is None
+    assert evaluate(expr, {"membrane": "x"}) is None
+    assert parse("(unclosed").__class__.__name__ == "Phrase"
+    text = 'membrane AND (eau OR water) AND NOT "membrane d\'étanchéité"'
+    tagger = Tagger.build(TOPICS, [Member(id="m", name="M", keywords=(text,))])
+    hit = tagger.tag(Item(id="1", source="s", kind="news", title="Des membranes pour l'eau potable"))
+    assert hit.members["m"].reasons[-1] == f"keyword {text!r}: 'membranes' in title, 'eau' in title"
+    roof = tagger.tag(Item(id="2", source="s", kind="news", title="Membrane d'étanchéité et eau de pluie"))
+    assert "m" not in roof.members
 
 
 def test_member_matching_with_reasons_and_filters():

@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from veille.models import Item, Member, Topic
-from veille.tag.profiles import Profile, compile_profiles, match_members
-from veille.tag.rules import CompiledTopic, compile_taxonomy, tag_topics
+from veille.tag.matcher import PHRASE, longest_first
+from veille.tag.profiles import Profiles, compile_profiles, match_members, profile_phrases
+from veille.tag.rules import Taxonomy, compile_taxonomy, scan_fields, score_topics
 
 __all__ = ["Tagger"]
 
@@ -16,15 +17,22 @@ __all__ = ["Tagger"]
 class Tagger:
     """Topic rules and member profiles compiled once, applied to many items."""
 
-    taxonomy: tuple[CompiledTopic, ...]
-    profiles: tuple[Profile, ...]
+    taxonomy: Taxonomy
+    profiles: Profiles
 
     @classmethod
     def build(cls, topics: Iterable[Topic], members: Iterable[Member]) -> Tagger:
-        return cls(compile_taxonomy(topics), compile_profiles(members))
+        profiles = compile_profiles(members)
+        return cls(compile_taxonomy(topics, profile_phrases(profiles)), profiles)
 
     def tag(self, item: Item, source_topics: Iterable[str] = ()) -> Item:
-        """Fill `item.topics` and `item.members` in place and return the item."""
-        item.topics = tag_topics(item.title, item.summary, self.taxonomy, source_topics, item.cpv)
-        item.members = match_members(item, self.profiles)
+        """Fill `item.topics` and `item.members` in place and return the item (one scan per field)."""
+        texts = {"title": item.title or "", "summary": item.summary or ""}
+        fields = scan_fields(self.taxonomy, texts["title"], texts["summary"])
+        item.topics = score_topics(self.taxonomy, fields, texts, item.lang, source_topics, item.cpv)
+        found: dict[str, str] = {}
+        for name, hits in fields.items():
+            for hit in longest_first(h for h in hits if h.rule.kind == PHRASE):
+                found.setdefault(hit.rule.owner, f"'{texts[name][hit.start:hit.end]}' in {name}")
+        item.members = match_members(item, self.profiles, found)
         return item

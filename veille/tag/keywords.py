@@ -3,16 +3,15 @@
     ultrafiltration OR "hollow fibre"
     membrane AND (eau OR water) AND NOT "membrane d'étanchéité"
 
-A bare list entry is one phrase; operators are upper-case words; quotes group a phrase. Matching
-uses the same folding as topic rules (case, accents, plurals).
+A bare list entry is one phrase; operators are upper-case words; quotes group a phrase. Phrases are
+found by the same matcher as topic rules (case, accents, plurals).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-
-from veille.text import Folded, compile_phrases
 
 _TOKEN = re.compile(r'\s*(?:(\()|(\))|"([^"]*)"|([^\s()"]+))')
 _OPERATORS = {"AND", "OR", "NOT"}
@@ -112,27 +111,34 @@ def parse(text: str) -> Expr:
         return Phrase(text)
 
 
-def evaluate(expr: Expr, fields: dict[str, Folded]) -> list[str] | None:
-    """Return the evidence ("'PVDF' in title") if `expr` holds on the fields, else None."""
+def phrases(expr: Expr) -> Iterator[str]:
+    """Every phrase of an expression (to compile them all into the matcher)."""
     if isinstance(expr, Phrase):
-        pattern = compile_phrases((expr.text,))
-        for name, folded in fields.items():
-            m = pattern.search(folded.text) if pattern else None
-            if m:
-                return [f"'{folded.original_slice(*m.span())}' in {name}"]
-        return None
+        yield expr.text
+    elif isinstance(expr, Not):
+        yield from phrases(expr.operand)
+    else:
+        for operand in expr.operands:
+            yield from phrases(operand)
+
+
+def evaluate(expr: Expr, found: Mapping[str, str]) -> list[str] | None:
+    """Return the evidence ("'PVDF' in title") if `expr` holds, given each phrase found and where; else None."""
+    if isinstance(expr, Phrase):
+        where = found.get(expr.text)
+        return [where] if where else None
     if isinstance(expr, Not):
-        return [] if evaluate(expr.operand, fields) is None else None
+        return [] if evaluate(expr.operand, found) is None else None
     if isinstance(expr, And):
         evidence: list[str] = []
         for operand in expr.operands:
-            found = evaluate(operand, fields)
-            if found is None:
+            got = evaluate(operand, found)
+            if got is None:
                 return None
-            evidence += found
+            evidence += got
         return evidence
     for operand in expr.operands:
-        found = evaluate(operand, fields)
-        if found is not None:
-            return found
+        got = evaluate(operand, found)
+        if got is not None:
+            return got
     return None

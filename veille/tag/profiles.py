@@ -2,44 +2,114 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from veille.models import Item, Member, MemberMatch
-from veille.tag.keywords import Expr, evaluate, parse
-from veille.text import fold
+from veille.tag.keywords import And, Expr, Not, Phrase, evaluate, parse, phrases
 
 KEYWORD_SCORE = 2.0
 CPV_SCORE = 2.0
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A keyword entry: its text, its expression, and the phrases one of which it needs (None: none)."""
+
+    text: str
+    expr: Expr
+    needs: frozenset[str] | None
+
+
+@dataclass(frozen=True)
 class Profile:
     member: Member
-    keywords: tuple[tuple[str, Expr], ...]
-    exclude: tuple[tuple[str, Expr], ...]
+    keywords: tuple[Rule, ...]
+    exclude: tuple[Rule, ...]
 
 
-def compile_profiles(members: Iterable[Member]) -> tuple[Profile, ...]:
-    """Return each member with its keyword expressions parsed once."""
-    return tuple(
-        Profile(m, tuple((k, parse(k)) for k in m.keywords), tuple((k, parse(k)) for k in m.exclude))
-        for m in members
-    )
+def _needs(expr: Expr) -> frozenset[str] | None:
+    """Phrases at least one of which must be present for `expr` to hold; None if it can hold on none."""
+    if isinstance(expr, Phrase):
+        return frozenset([expr.text])
+    if isinstance(expr, Not):
+        return None
+    parts = [_needs(o) for o in expr.operands]
+    if isinstance(expr, And):
+        known = [p for p in parts if p is not None]
+        return min(known, key=len) if known else None
+    return None if any(p is None for p in parts) else frozenset().union(*parts)  # type: ignore[arg-type]
 
 
-def match_members(item: Item, profiles: Iterable[Profile]) -> dict[str, MemberMatch]:
-    """Return {member ID: MemberMatch} for the members whose profile the item satisfies."""
-    fields = {"title": fold(item.title or ""), "summary": fold(item.summary or "")}
+def _rule(text: str) -> Rule:
+    expr = parse(text)
+    return Rule(text, expr, _needs(expr))
+
+
+@dataclass(frozen=True)
+class Profiles:
+    """The members' profiles, with an index from each phrase to the rules that need it."""
+
+    profiles: tuple[Profile, ...]
+    by_phrase: dict[str, tuple[tuple[int, bool, Rule], ...]]  # phrase -> (profile index, is exclusion, rule)
+    unconditional: tuple[tuple[int, bool, Rule], ...]  # rules that can hold without any phrase (NOT …)
+
+    def __iter__(self) -> Iterator[Profile]:
+        return iter(self.profiles)
+
+    def candidates(self, found: Iterable[str]) -> dict[int, list[tuple[bool, Rule]]]:
+        """The rules worth evaluating for an item, per profile: only those whose phrases were found."""
+        out: dict[int, list[tuple[bool, Rule]]] = {}
+        seen: set[int] = set()
+        for phrase in found:
+            for index, excluding, rule in self.by_phrase.get(phrase, ()):
+                if id(rule) not in seen:
+                    seen.add(id(rule))
+                    out.setdefault(index, []).append((excluding, rule))
+        for index, excluding, rule in self.unconditional:
+            out.setdefault(index, []).append((excluding, rule))
+        return out
+
+
+def compile_profiles(members: Iterable[Member]) -> Profiles:
+    """Return the members' profiles with their keyword expressions parsed and indexed once."""
+    profiles = tuple(Profile(m, tuple(_rule(k) for k in m.keywords), tuple(_rule(k) for k in m.exclude))
+                     for m in members)
+    by_phrase: dict[str, list[tuple[int, bool, Rule]]] = {}
+    unconditional = []
+    for index, profile in enumerate(profiles):
+        for excluding, rules in ((False, profile.keywords), (True, profile.exclude)):
+            for rule in rules:
+                if rule.needs is None:
+                    unconditional.append((index, excluding, rule))
+                for phrase in rule.needs or ():
+                    by_phrase.setdefault(phrase, []).append((index, excluding, rule))
+    return Profiles(profiles, {k: tuple(v) for k, v in by_phrase.items()}, tuple(unconditional))
+
+
+def profile_phrases(profiles: Iterable[Profile]) -> set[str]:
+    """Every phrase used by the profiles' keywords and exclusions."""
+    return {p for profile in profiles for rule in (*profile.keywords, *profile.exclude) for p in phrases(rule.expr)}
+
+
+def match_members(item: Item, profiles: Profiles, found: dict[str, str]) -> dict[str, MemberMatch]:
+    """Return {member ID: MemberMatch} for the members whose profile the item satisfies.
+
+    `found` maps each profile phrase present in the item to where it was seen ("'PVDF' in title").
+    """
+    if not (item.topics or found or item.cpv or profiles.unconditional):
+        return {}  # most items of an archive: nothing any profile could match
     region = item.region
+    candidates = profiles.candidates(found)
     result: dict[str, MemberMatch] = {}
-    for profile in profiles:
+    for index, profile in enumerate(profiles.profiles):
         member = profile.member
         if member.kinds and item.kind not in member.kinds:
             continue
         if member.regions and region is not None and region not in member.regions:
             continue
-        if any(evaluate(expr, fields) is not None for _, expr in profile.exclude):
+        rules = candidates.get(index, ())
+        if any(excluding and evaluate(rule.expr, found) is not None for excluding, rule in rules):
             continue
         score = 0.0
         reasons: list[str] = []
@@ -49,11 +119,13 @@ def match_members(item: Item, profiles: Iterable[Profile]) -> dict[str, MemberMa
                 score += tag.score
                 first = tag.evidence[0] if tag.evidence else "tagged"
                 reasons.append(f"topic {topic}: {first}")
-        for text, expr in profile.keywords:
-            evidence = evaluate(expr, fields)
+        for rule in profile.keywords if rules else ():
+            if (False, rule) not in rules:
+                continue
+            evidence = evaluate(rule.expr, found)
             if evidence:
                 score += KEYWORD_SCORE
-                reasons.append(f"keyword {text!r}: {', '.join(evidence)}")
+                reasons.append(f"keyword {rule.text!r}: {', '.join(evidence)}")
         for prefix in member.cpv:
             code = next((c for c in item.cpv if c.startswith(prefix)), None)
             if code:

@@ -1,96 +1,122 @@
-"""Topics of an item from the taxonomy's keyword rules (pure functions)."""
+"""Topics of an item from the taxonomy's rules: words in the item's language, and CPV codes (pure functions)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from veille.models import Topic, TopicTag
-from veille.text import Folded, compile_phrases, compile_tokens, fold, mask, overlaps
+from veille.tag.matcher import EXCLUDE, STRONG, WEAK, Hit, Matcher, longest_first
+from veille.text import fold
 
 FIELD_WEIGHT = {"title": 2.0, "summary": 1.0}
-STRONG, WEAK = 1.0, 0.5
-CPV_WEIGHT, CPV_CAP = 1.5, 3.0
+WEIGHT = {STRONG: 1.0, WEAK: 0.5}
 THRESHOLD = 1.0
 WEAK_ONLY_THRESHOLD = 1.5  # ambiguous words alone must repeat (title and summary) to count
+CPV_WEIGHT, CPV_CAP = 1.5, 3.0
+EXCLUDE_WINDOW = 30  # characters: an excluding context this close cancels a term ("membrane … EPDM")
 MAX_EVIDENCE = 4
+ALWAYS = ("any", "en")  # English technical terms appear in texts of every language
 
 
 @dataclass(frozen=True)
-class CompiledTopic:
-    id: str
-    strong: re.Pattern[str] | None
-    weak: re.Pattern[str] | None
-    tokens: re.Pattern[str] | None
-    exclude: re.Pattern[str] | None
-    cpv_codes: frozenset[str] = frozenset()
-    cpv_prefixes: tuple[str, ...] = ()
+class Taxonomy:
+    """The topics' rules compiled into one matcher (with the profiles' phrases, when given)."""
 
-    def cpv_hits(self, codes: Iterable[str]) -> list[str]:
-        """Return the item's CPV codes that imply this topic."""
-        return [c for c in codes if c in self.cpv_codes or c.startswith(self.cpv_prefixes)]
+    matcher: Matcher
+    topic_ids: tuple[str, ...]
+    languages: frozenset[str]
+    cpv_codes: dict[str, frozenset[str]] = field(default_factory=dict)
+    cpv_prefixes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def cpv_hits(self, topic: str, codes: Iterable[str]) -> list[str]:
+        prefixes = self.cpv_prefixes.get(topic, ())
+        exact = self.cpv_codes.get(topic, frozenset())
+        return [c for c in codes if c in exact or (prefixes and c.startswith(prefixes))]
+
+    def allowed(self, lang: str | None) -> frozenset[str] | None:
+        """Languages whose rules apply to a text in `lang` (None: all, when the language is unknown)."""
+        return frozenset((lang, *ALWAYS)) if lang in self.languages else None
 
 
-def compile_taxonomy(topics: Iterable[Topic]) -> tuple[CompiledTopic, ...]:
-    """Return the regexes of every topic, built once per taxonomy."""
-    return tuple(
-        CompiledTopic(t.id, compile_phrases(t.terms), compile_phrases(t.weak_terms),
-                      compile_tokens(t.abbreviations), compile_phrases(t.exclude),
-                      frozenset(c for c in t.cpv if not c.endswith("*")),
-                      tuple(c[:-1] for c in t.cpv if c.endswith("*")))
-        for t in topics
+def compile_taxonomy(topics: Iterable[Topic], phrases: Iterable[str] = ()) -> Taxonomy:
+    """Compile every topic's rules, and the given keyword phrases, into one matcher."""
+    topics = list(topics)
+    terms = {t.id: {STRONG: t.terms, WEAK: t.weak_terms, EXCLUDE: t.exclude} for t in topics}
+    languages = frozenset(lang for t in topics for by_lang in (t.terms, t.weak_terms, t.exclude, t.abbreviations)
+                          for lang in by_lang if lang != "any")
+    return Taxonomy(
+        Matcher(terms, phrases, {t.id: t.abbreviations for t in topics}),
+        tuple(t.id for t in topics), languages,
+        {t.id: frozenset(c for c in t.cpv if not c.endswith("*")) for t in topics},
+        {t.id: tuple(c[:-1] for c in t.cpv if c.endswith("*")) for t in topics},
     )
 
 
-def _hits(topic: CompiledTopic, folded: Folded) -> list[tuple[str, float]]:
-    """Return (matched original text, weight) for each rule hit in one field."""
-    text, excluded = mask(folded.text, topic.exclude)
-    hits: list[tuple[str, float]] = []
-    for pattern, weight in ((topic.strong, STRONG), (topic.weak, WEAK)):
-        if pattern is None:
-            continue
-        found = list(pattern.finditer(text))
-        for m in found:
-            hits.append((folded.original_slice(*m.span()), weight))
-        text, _ = mask(text, pattern)  # a strong phrase consumes its words: no double count
-    if topic.tokens is not None:
-        original_excluded = [folded.span_of(a, b) for a, b in excluded]
-        for m in topic.tokens.finditer(folded.original):
-            if not overlaps(m.span(), original_excluded):
-                hits.append((m.group(0), WEAK))
-    return hits
+def most_specific(hits: list[Hit]) -> list[Hit]:
+    """Drop a hit lying strictly inside a longer strong hit of another topic: "treated wastewater" is about
+    reuse, not a wastewater mention."""
+    strong = [h for h in hits if h.rule.kind == STRONG]
+    return [h for h in hits if not any(
+        s.rule.owner != h.rule.owner and s.start <= h.start and h.end <= s.end and s.end - s.start > h.end - h.start
+        for s in strong)]
 
 
-def tag_topics(title: str, summary: str, taxonomy: Sequence[CompiledTopic],
-               source_topics: Iterable[str] = (), cpv: Sequence[str] = ()) -> dict[str, TopicTag]:
-    """Return {topic ID: TopicTag} for the topics whose rules (words and CPV codes) score at least THRESHOLD."""
-    fields = {"title": fold(title or ""), "summary": fold(summary or "")}
-    result: dict[str, TopicTag] = {}
-    for topic in taxonomy:
-        score = 0.0
-        strong = False
-        evidence: list[str] = []
-        for name, folded in fields.items():
-            seen: set[str] = set()
-            for text, weight in _hits(topic, folded):
-                key = text.casefold()
-                if key in seen:
-                    continue
-                seen.add(key)
-                strong = strong or weight == STRONG
-                score += weight * FIELD_WEIGHT[name]
-                if len(evidence) < MAX_EVIDENCE:
-                    evidence.append(f"'{text}' in {name}")
-        codes = topic.cpv_hits(cpv)
-        if codes:
-            strong = True
-            score += min(CPV_CAP, CPV_WEIGHT * len(codes))
-            evidence.insert(0, f"CPV {', '.join(codes[:3])}")
-        if score >= (THRESHOLD if strong else WEAK_ONLY_THRESHOLD):
-            result[topic.id] = TopicTag(round(score, 2), evidence)
+def scan_fields(taxonomy: Taxonomy, title: str, summary: str) -> dict[str, list[Hit]]:
+    """One scan per field: every rule hit in the title and in the summary."""
+    return {"title": taxonomy.matcher.scan(fold(title or "")),
+            "summary": taxonomy.matcher.scan(fold(summary or ""))}
+
+
+def score_topics(taxonomy: Taxonomy, fields: dict[str, list[Hit]], texts: dict[str, str],
+                 lang: str | None = None, source_topics: Iterable[str] = (),
+                 cpv: Sequence[str] = ()) -> dict[str, TopicTag]:
+    """Return {topic: TopicTag} for topics scoring at least THRESHOLD (1.5 from ambiguous words alone).
+
+    A distinct term counts once per field: 1 (strong) or 0.5 (weak or abbreviation), doubled in the title;
+    words inside an excluding phrase of the same topic do not count; CPV codes add 1.5 each (at most 3).
+    """
+    allowed = taxonomy.allowed(lang)
+    scores: dict[str, float] = {}
+    strong: set[str] = set()
+    evidence: dict[str, list[str]] = {}
+    for name, hits in fields.items():
+        usable = [h for h in hits if allowed is None or h.rule.lang in allowed]
+        excluded = [h for h in usable if h.rule.kind == EXCLUDE]
+        seen: set[tuple[str, str]] = set()
+        for hit in most_specific(longest_first(h for h in usable if h.rule.kind in WEIGHT)):
+            topic = hit.rule.owner
+            if any(e.rule.owner == topic and e.start - EXCLUDE_WINDOW < hit.end and hit.start < e.end + EXCLUDE_WINDOW
+                   for e in excluded):
+                continue
+            text = texts[name][hit.start:hit.end]
+            if (topic, text.casefold()) in seen:
+                continue
+            seen.add((topic, text.casefold()))
+            scores[topic] = scores.get(topic, 0.0) + WEIGHT[hit.rule.kind] * FIELD_WEIGHT[name]
+            if hit.rule.kind == STRONG:
+                strong.add(topic)
+            notes = evidence.setdefault(topic, [])
+            if len(notes) < MAX_EVIDENCE:
+                notes.append(f"'{text}' in {name}")
+    if cpv:
+        for topic in taxonomy.topic_ids:
+            codes = taxonomy.cpv_hits(topic, cpv)
+            if codes:
+                scores[topic] = scores.get(topic, 0.0) + min(CPV_CAP, CPV_WEIGHT * len(codes))
+                strong.add(topic)
+                evidence.setdefault(topic, []).insert(0, f"CPV {', '.join(codes[:3])}")
+    result = {t: TopicTag(round(s, 2), evidence.get(t, [])) for t, s in scores.items()
+              if s >= (THRESHOLD if t in strong else WEAK_ONLY_THRESHOLD)}
     for topic_id in source_topics:
         tag = result.setdefault(topic_id, TopicTag(0.0, []))
         tag.score = round(tag.score + THRESHOLD, 2)
         tag.evidence.append("source topic")
     return result
+
+
+def tag_topics(title: str, summary: str, taxonomy: Taxonomy, source_topics: Iterable[str] = (),
+               cpv: Sequence[str] = (), lang: str | None = None) -> dict[str, TopicTag]:
+    """Return the topics of one text (scan and score)."""
+    return score_topics(taxonomy, scan_fields(taxonomy, title, summary),
+                        {"title": title or "", "summary": summary or ""}, lang, source_topics, cpv)
