@@ -25,7 +25,7 @@ from veille.export.ics import to_ics
 from veille.models import Config, Item, ItemQuery, Kind, Source
 from veille.store import Store
 from veille.tag import Tagger
-from veille.tag.duplicates import link_keys
+from veille.tag.duplicates import band_keys, link_keys, near, simhash, story_text
 
 CLOSING_SOON = timedelta(days=14)
 
@@ -140,14 +140,24 @@ def _store_outcome(ctx: Context, outcome: SourceOutcome, collected_at: datetime)
     changed = new + updated
     for item in changed:
         ctx.tagger.tag(item, source.topics)
-        keys = link_keys(item)
-        if keys:  # a notice, its corrigenda and its award become one tender with a history
-            ctx.store.link(item, keys)
+        _link(ctx, item)
     ctx.store.save_tags(changed)
     ctx.store.record_fetch(source.name, ok=True, status=outcome.status,
                            etag=outcome.validators.etag, last_modified=outcome.validators.last_modified)
     return SourceReport(source.name, outcome.status, len(outcome.items), len(new), len(updated),
                         seconds=outcome.seconds)
+
+
+def _link(ctx: Context, item: Item) -> None:
+    """Cluster the item with the other notices of its tender, or the other copies of its story.
+
+    Exact keys (identifiers, URL, buyer + title) link directly; SimHash bands only propose candidates,
+    kept when their signatures are within 3 bits (near-identical text)."""
+    signature = simhash(story_text(item))
+    bands = band_keys(signature)
+    also = [other for other, theirs in ctx.store.near_candidates(bands, item.id)
+            if signature is not None and near(signature, theirs)]
+    ctx.store.link(item, link_keys(item), bands, also, signature)
 
 
 def try_source(ctx: Context, name: str, http: HttpSettings | None = None) -> tuple[SourceOutcome, list[Item]]:

@@ -9,7 +9,7 @@ from email import policy
 
 import pytest
 
-from tests.conftest import MEMBERS, feed_source, write_config
+from tests.conftest import MEMBERS, SITE, feed_source, write_config
 from veille.store import Store
 
 
@@ -143,3 +143,18 @@ def test_bad_week_argument_exits_2(collected, veille):
     assert result.code == 2 and "YYYY-Www" in result.err
 
 
+
+
+def test_same_story_from_two_sources_is_listed_once(tmp_path, http, veille):
+    """A story carried by two feeds appears once in the digest, with "also in: <other source>"."""
+    copy = (SITE / "eau.rss").read_text(encoding="utf-8").replace("fx-", "copy-").replace(
+        "https://Fixture.Veille.invalid/eau/uf-castanet?utm_source=rss&amp;id=7#top",
+        "https://reprise.example.org/uf-castanet")
+    http.overrides["/reprise.rss"] = copy.encode()
+    directory = write_config(tmp_path / "cfg", [feed_source("eau", http.url("eau.rss"), country="FR"),
+                                                feed_source("reprise", http.url("reprise.rss"), country="FR")], MEMBERS)
+    assert veille("--config", directory, "collect").code == 0
+    veille("--config", directory, "digest", "--week", "2026-W46")
+    text = (directory / "reports/2026-W46/digest.txt").read_text(encoding="utf-8")
+    assert text.count("Usine d'eau potable : ultrafiltration sur fibres creuses à Castanet") == 1
+    assert "also in: reprise" in text or "also in: eau" in text

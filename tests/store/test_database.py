@@ -102,7 +102,7 @@ def test_migrations_are_recorded_once(db_url):
     store = Store.open(db_url)
     with store.engine.connect() as conn:
         versions = [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))]
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]
     store.close()
 
 
@@ -123,3 +123,26 @@ def test_unusable_database_url(tmp_path, http, veille, monkeypatch):
     directory = write_config(tmp_path, [feed_source("eau", http.url("eau.rss"))])
     result = veille("--config", directory, "collect")
     assert result.code == 2 and "VEILLE_DB" in result.err
+
+
+def test_migration_from_version_1(tmp_path):
+    """A database at schema v1 (no links table, no simhash column) is brought to the current version, data kept."""
+    from veille.store.migrations import _v1_initial
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        _v1_initial(conn)
+        conn.execute(sa.text("ALTER TABLE items DROP COLUMN simhash"))  # as v1 made it
+        conn.execute(sa.text("INSERT INTO schema_version VALUES (1, 'initial', '2026-01-01 00:00:00')"))
+        conn.execute(sa.text("INSERT INTO items (id, source, kind, title, summary, collected_at, seen_at, cpv) "
+                             "VALUES ('old', 's', 'news', 'kept', '', '2026-01-01 00:00:00', '2026-01-01 00:00:00', "
+                             "'[]')"))
+    engine.dispose()
+    store = Store.open(url)
+    assert [i.title for i in store.items()] == ["kept"]
+    with store.engine.connect() as conn:
+        assert [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))] == [1, 2, 3]
+        assert "simhash" in {c["name"] for c in sa.inspect(conn).get_columns("items")}
+        assert "item_links" in sa.inspect(conn).get_table_names()
+    store.close()

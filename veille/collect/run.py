@@ -11,6 +11,7 @@ import httpx
 
 from veille.collect.connectors import REGISTRY, Connector
 from veille.collect.http import Fetcher, HttpSettings, Response, Validators
+from veille.collect.language import detect
 from veille.errors import SourceError, TerminalSourceError
 from veille.models import Item, Source
 
@@ -75,7 +76,11 @@ def merge_items(items: list[Item]) -> list[Item]:
 
 
 def _parse_all(connector: Connector, source: Source, response: Response) -> list[Item]:
-    return list(connector.parse(source, response.content, response.url, response.content_type))
+    items = list(connector.parse(source, response.content, response.url, response.content_type))
+    for item in items:
+        if item.lang is None:  # the source did not say: guess from the text, to pick the right rules
+            item.lang = detect(f"{item.title}. {item.summary}")
+    return items
 
 
 async def collect_async(sources: Iterable[Source], validators: Mapping[str, Validators],
@@ -105,4 +110,5 @@ def parse_payload(source: Source, content: bytes, url: str = "", content_type: s
     connector = REGISTRY.get(source.type)
     if connector is None:
         raise TerminalSourceError(f"unknown connector type {source.type!r}; known: {', '.join(sorted(REGISTRY))}")
-    return list(connector.parse(source, content, url or source.url, content_type))
+    return _parse_all(connector, source, Response(200, url or source.url, content, httpx.Headers(
+        {"content-type": content_type} if content_type else {})))

@@ -57,9 +57,11 @@ def _item_view(item: Item, zone: ZoneInfo, topic_labels: Mapping[str, str],
         "topics": [topic_labels.get(t, t) for t in sorted(item.topics, key=lambda t: -item.topics[t].score)],
         "members": [member_names.get(m, m) for m in sorted(item.members)],
         "reasons": item.members[member_id].reasons if member_id and member_id in item.members else [],
+        # a tender's notices make its history; other copies of a story are where else it was seen
         "history": [{"date": _date(h.published_at or h.collected_at, zone), "url": h.url, "source": h.source,
                      "type": (h.notice_type or "notice").replace("-", " "), "current": h.id == item.id}
-                    for h in history],
+                    for h in history] if item.kind == "tender" else [],
+        "also_in": sorted({h.source for h in history if h.source != item.source}) if item.kind != "tender" else [],
     }
 
 

@@ -162,25 +162,42 @@ class Store:
                                   .order_by(T.item_members.c.member)).mappings():
                 by_id[r["item_id"]].members[r["member"]] = MemberMatch(r["score"], list(r["reasons"]))
 
-    def link(self, item: Item, keys: Sequence[str]) -> str:
-        """Record the item's link keys and put it in the cluster of the items sharing one; return the cluster id.
+    def near_candidates(self, keys: Sequence[str], exclude: str) -> list[tuple[str, int]]:
+        """Return (item id, simhash) of the items indexed under any of `keys` (band keys), but `exclude`."""
+        if not keys:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(T.items.c.id, T.items.c.simhash).where(
+                T.items.c.id.in_(sa.select(T.item_links.c.item_id).where(T.item_links.c.key.in_(list(keys)))),
+                T.items.c.id != exclude, T.items.c.simhash.is_not(None))).all()
+        return [(r.id, _unsigned(r.simhash)) for r in rows]
 
-        When the keys join several existing clusters, they merge into one (the smallest cluster id).
+    def link(self, item: Item, keys: Sequence[str], index_keys: Sequence[str] = (),
+             also: Sequence[str] = (), simhash: int | None = None) -> str:
+        """Put the item in one cluster with the items sharing one of `keys` and the items `also` (confirmed
+        near-duplicates); record its keys, and `index_keys` (searched only by `near_candidates`).
+
+        The cluster id is the smallest item id of the cluster, whatever the order of arrival; clusters
+        joined by the item merge.
         """
         with self.engine.begin() as conn:
             conn.execute(T.item_links.delete().where(T.item_links.c.item_id == item.id))
-            if keys:
-                conn.execute(T.item_links.insert(), [{"item_id": item.id, "key": k} for k in dict.fromkeys(keys)])
-                linked = sa.select(T.item_links.c.item_id).where(T.item_links.c.key.in_(list(keys)))
-                rows = conn.execute(sa.select(T.items.c.cluster_id, T.items.c.id).where(
-                    T.items.c.id.in_(linked), T.items.c.id != item.id)).all()
-            else:
-                rows = []
-            clusters = sorted({r.cluster_id or r.id for r in rows})
-            cluster = clusters[0] if clusters else item.id
+            every = list(dict.fromkeys([*keys, *index_keys]))
+            if every:
+                conn.execute(T.item_links.insert(), [{"item_id": item.id, "key": k} for k in every])
+            linked = sa.select(T.item_links.c.item_id).where(T.item_links.c.key.in_(list(keys))) if keys else None
+            condition = T.items.c.id.in_(list(also))
+            if linked is not None:
+                condition = sa.or_(condition, T.items.c.id.in_(linked))
+            rows = conn.execute(sa.select(T.items.c.cluster_id, T.items.c.id).where(
+                condition, T.items.c.id != item.id)).all()
+            clusters = {r.cluster_id or r.id for r in rows}
+            cluster = min({item.id, *clusters, *(r.id for r in rows)})
             members = [item.id, *(r.id for r in rows)]
-            conn.execute(T.items.update().where(
-                sa.or_(T.items.c.id.in_(members), T.items.c.cluster_id.in_(clusters))).values(cluster_id=cluster))
+            conn.execute(T.items.update().where(sa.or_(T.items.c.id.in_(members), T.items.c.cluster_id.in_(
+                list(clusters)))).values(cluster_id=cluster))
+            if simhash is not None:
+                conn.execute(T.items.update().where(T.items.c.id == item.id).values(simhash=_signed(simhash)))
         item.cluster_id = cluster
         return cluster
 
@@ -239,6 +256,14 @@ class Store:
     def _scalar_rows(self, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(stmt)]
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _unsigned(value: int) -> int:
+    return value + (1 << 64) if value < 0 else value
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -21,9 +21,16 @@ def _v2_item_links(conn: sa.Connection) -> None:
     conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_items_cluster_id ON items (cluster_id)"))
 
 
+def _v3_simhash(conn: sa.Connection) -> None:
+    # a database created after v3 was written already has the column (v1 creates the current tables)
+    if "simhash" not in {c["name"] for c in sa.inspect(conn).get_columns("items")}:
+        conn.execute(sa.text("ALTER TABLE items ADD COLUMN simhash BIGINT"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
+    (3, "items.simhash: text signature for near-duplicate stories", _v3_simhash),
 ]
 
 

@@ -59,6 +59,7 @@ items = sa.Table(
     sa.Column("value_currency", sa.String(3)),
     sa.Column("procedure", sa.String(100)),
     sa.Column("cluster_id", sa.String(64)),
+    sa.Column("simhash", sa.BigInteger),  # SimHash of the story's text (signed 64-bit), for near-duplicates
 )
 
 item_topics = sa.Table(
