@@ -186,7 +186,7 @@ class Store:
             if every:
                 conn.execute(T.item_links.insert(), [{"item_id": item.id, "key": k} for k in every])
             linked = sa.select(T.item_links.c.item_id).where(T.item_links.c.key.in_(list(keys))) if keys else None
-            condition = T.items.c.id.in_(list(also))
+            condition: sa.ColumnElement[bool] = T.items.c.id.in_(list(also))
             if linked is not None:
                 condition = sa.or_(condition, T.items.c.id.in_(linked))
             rows = conn.execute(sa.select(T.items.c.cluster_id, T.items.c.id).where(
