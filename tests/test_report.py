@@ -9,6 +9,7 @@ import json
 import pytest
 
 from tests.conftest import MEMBERS, feed_source, write_config
+from veille import pipeline
 
 
 @pytest.fixture
@@ -84,3 +85,29 @@ def test_sources_health(collected, veille, tmp_path, http):
     result = veille("--config", collected, "sources")
     assert result.code == 0
     assert "board" in result.out and "ok" in result.out and "never" not in result.out.split("board")[1][:80]
+
+
+def test_ordered_by_relevance(collected, veille):
+    """By default the most relevant items come first; --sort date gives the newest first."""
+    items = _json(veille, collected)
+    scores = [sum(t["score"] for t in i["topics"].values()) for i in items]
+    assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1]
+    by_date = _json(veille, collected, "--sort", "date")
+    dates = [i["published_at"] for i in by_date]
+    assert dates == sorted(dates, reverse=True)
+    member = _json(veille, collected, "--member", "polymem")
+    member_scores = [i["members"]["polymem"]["score"] for i in member]
+    assert member_scores == sorted(member_scores, reverse=True)
+
+
+def test_retag_streams_in_batches(collected, veille):
+    """retag goes through the archive batch by batch and rewrites the stored tags."""
+    ctx = pipeline.open_context(collected)
+    try:
+        batches = []
+        sizes = [len(b) for b in ctx.store.iter_items(batch=4)]
+        assert sizes == [4, 4, 1]
+        count = pipeline.retag(ctx, None, batches.append)
+    finally:
+        ctx.close()
+    assert count == 9 and sum(batches) == 9

@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", type=_date_arg, metavar="YYYY-MM-DD", help="published on or after this day")
     p.add_argument("--until", type=_date_arg, metavar="YYYY-MM-DD", help="published before this day")
     p.add_argument("--limit", type=int, metavar="N", help="at most N items")
+    p.add_argument("--sort", choices=("relevance", "date"), default="relevance",
+                   help="most relevant first (topic scores, or the member's score with --member), or newest first")
     p.add_argument("--format", choices=("table", "csv", "json", "html", "ics"), default="table",
                    help="ics: an iCalendar file of tender deadlines, one event per tender")
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
@@ -229,7 +231,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                           regions=tuple(args.region), sources=tuple(args.source),
                           since=_local_midnight(ctx, args.since), until=_local_midnight(ctx, args.until),
                           limit=args.limit)
-        items, text = pipeline.report_items(ctx, query, args.format)
+        items, text = pipeline.report_items(ctx, query, args.format, args.sort)
     finally:
         ctx.close()
     if args.output:
@@ -253,9 +255,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_retag(args: argparse.Namespace) -> int:
+    from veille.progress import counted_progress
+
     ctx = pipeline.open_context(args.config)
     try:
-        count = pipeline.retag(ctx, _local_midnight(ctx, args.since))
+        since = _local_midnight(ctx, args.since)
+        with counted_progress("retagging", ctx.store.count_items(since)) as advance:
+            count = pipeline.retag(ctx, since, advance)
     finally:
         ctx.close()
     print(f"retagged {count} items")

@@ -260,6 +260,14 @@ class Item:
     def region(self) -> str | None:
         return region_of(self.country)
 
+    def relevance(self, member: str | None = None) -> float:
+        """How much the item matters: its member score for a member, else the sum of its topic scores
+        (title hits weigh double, distinct terms add up, CPV codes count)."""
+        if member is not None:
+            match = self.members.get(member)
+            return match.score if match else 0.0
+        return round(sum(tag.score for tag in self.topics.values()), 2)
+
     def content_key(self) -> tuple[Any, ...]:
         """The fields whose change makes a stored item 'updated'."""
         return (

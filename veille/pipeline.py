@@ -7,7 +7,7 @@ and prints nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -360,24 +360,36 @@ def _deliver(ctx: Context, report: DigestReport, messages: list[tuple[str, Email
 # --- reports, retag, health ---------------------------------------------------------------------------
 
 
-def report_items(ctx: Context, query: ItemQuery, fmt: str) -> tuple[list[Item], str]:
-    """Return the items matching `query` and their rendering in `fmt`."""
+def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevance") -> tuple[list[Item], str]:
+    """Return the items matching `query`, most relevant first (or newest with `sort="date"`), and their
+    rendering in `fmt`."""
     if query.member and ctx.config.member(query.member) is None:
         raise InputError(f"unknown member {query.member!r}; members: {', '.join(m.id for m in ctx.config.members)}")
     unknown = [t for t in query.topics if t not in ctx.config.topic_ids]
     if unknown:
         raise InputError(f"unknown topic {unknown[0]!r}; topics: {', '.join(ctx.config.topic_ids)}")
-    items = ctx.store.items(query)
+    if sort == "relevance":
+        items = ctx.store.items(replace(query, limit=None))
+        items.sort(key=lambda i: -i.relevance(query.member))  # stable: newest first among equals
+        items = items[:query.limit] if query.limit else items
+    else:
+        items = ctx.store.items(query)
     filters = {"topics": ", ".join(query.topics), "kind": ", ".join(query.kinds), "member": query.member,
                "region": ", ".join(query.regions), "since": query.since, "until": query.until}
     return items, formats.render(items, fmt, filters)
 
 
-def retag(ctx: Context, since: datetime | None = None) -> int:
-    """Re-apply the taxonomy and member profiles to stored items; return how many were retagged."""
-    items = ctx.store.items(ItemQuery(since=since))
+def retag(ctx: Context, since: datetime | None = None,
+          on_batch: Callable[[int], None] | None = None) -> int:
+    """Re-apply the taxonomy and member profiles to stored items, batch by batch (the archive is streamed,
+    never loaded whole); return how many were retagged. `on_batch(n)` is called after each batch."""
     sources = {s.name: s.topics for s in ctx.config.sources}
-    for item in items:
-        ctx.tagger.tag(item, sources.get(item.source, ()))
-    ctx.store.save_tags(items)
-    return len(items)
+    count = 0
+    for batch in ctx.store.iter_items(since):
+        for item in batch:
+            ctx.tagger.tag(item, sources.get(item.source, ()))
+        ctx.store.save_tags(batch)
+        count += len(batch)
+        if on_batch:
+            on_batch(len(batch))
+    return count

@@ -28,3 +28,16 @@ def collect_progress(total: int) -> Iterator[Callable[[SourceOutcome], None]]:
             progress.update(task, advance=1, description=f"{mark} {outcome.source.name}")
 
         yield done
+
+
+@contextmanager
+def counted_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """Yield a callback advancing a bar of `total` steps (shown only on a terminal)."""
+    console = Console(stderr=True)
+    if not console.is_terminal or total == 0:
+        yield lambda n: None
+        return
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                  transient=True) as progress:
+        task = progress.add_task("", total=total)
+        yield lambda n: progress.update(task, advance=n)

@@ -65,11 +65,12 @@ def _item_view(item: Item, zone: ZoneInfo, topic_labels: Mapping[str, str],
     }
 
 
-def _sort_key(item: Item) -> tuple[object, ...]:
+def _sort_key(item: Item, member: str | None) -> tuple[object, ...]:
+    """Most relevant first; then the soonest deadline (tenders) or the newest."""
     when = item.published_at or item.collected_at
-    if item.kind == "tender":  # soonest deadline first, unknown deadlines last
-        return (item.deadline_at is None, item.deadline_at or when, item.title)
-    return (0, -(when.timestamp() if when else 0), item.title)
+    if item.kind == "tender":
+        return (-item.relevance(member), item.deadline_at is None, item.deadline_at or when, item.title)
+    return (-item.relevance(member), -(when.timestamp() if when else 0), item.title)
 
 
 def _text_table(table: Table) -> str:
@@ -95,7 +96,7 @@ def render_digest(items: Sequence[Item], summary: Summary, week: Week, zone: Zon
     listed = [i for i in items if i.topics or i.members]  # the rest is counted, not listed
     sections = []
     for kind in sorted({i.kind for i in listed}, key=lambda k: KIND_ORDER.get(k, 99)):
-        chosen = sorted((i for i in listed if i.kind == kind), key=_sort_key)
+        chosen = sorted((i for i in listed if i.kind == kind), key=lambda i: _sort_key(i, member_id))
         sections.append({"label": KIND_LABELS.get(kind, kind),
                          "entries": [_item_view(i, zone, topic_labels, member_names, member_id,
                                                 (histories or {}).get(i.id, ())) for i in chosen]})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -216,9 +216,27 @@ class Store:
             out.setdefault(item.cluster_id or item.id, []).append(item)
         return out
 
-    def count_items(self) -> int:
+    def iter_items(self, since: datetime | None = None, batch: int = 1000) -> Iterator[list[Item]]:
+        """Yield stored items (with their tags) in batches, by id: the archive is never loaded whole."""
+        last = ""
+        while True:
+            stmt = sa.select(T.items).where(T.items.c.id > last).order_by(T.items.c.id).limit(batch)
+            if since:
+                stmt = stmt.where(T.items.c.seen_at >= since)
+            with self.engine.connect() as conn:
+                found = [_row_item(r) for r in conn.execute(stmt).mappings()]
+                self._attach_tags(conn, found)
+            if not found:
+                return
+            yield found
+            last = found[-1].id
+
+    def count_items(self, since: datetime | None = None) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(T.items)).scalar() or 0)
+            stmt = sa.select(sa.func.count()).select_from(T.items)
+            if since:
+                stmt = stmt.where(T.items.c.seen_at >= since)
+            return int(conn.execute(stmt).scalar() or 0)
 
     # --- runs and deliveries ---------------------------------------------------------------------
 
