@@ -44,11 +44,34 @@ def _table(limit: int = 0x3000) -> dict[int, str]:
 
 
 _TABLE = _table()
+# Fast path: most texts are Latin-1 once a few typographic characters are set aside; bytes.translate
+# folds them about ten times faster than str.translate, with the same result.
+_BYTES = bytes(ord(_TABLE.get(code, chr(code))) if ord(_TABLE.get(code, chr(code))) < 256 else code
+               for code in range(256))
+_WIDER = "".join(chr(c) for c in range(256) if ord(_TABLE.get(c, chr(c))) >= 256)  # µ folds to Greek μ
+_TYPOGRAPHY = {chr(code): _TABLE[code] for code in (0x2019, 0x2018, 0x201C, 0x201D, 0x2013, 0x2014, 0x2026, 0x20AC,
+                                                     0x202F, 0x2009, 0x2022, 0x00A0)}
+
+
+def _fold_text(text: str) -> str:
+    try:
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:
+        for char, folded in _TYPOGRAPHY.items():
+            if char in text:
+                text = text.replace(char, folded)
+        try:
+            raw = text.encode("latin-1")
+        except UnicodeEncodeError:
+            return text.translate(_TABLE)
+    if _WIDER and any(char in text for char in _WIDER):
+        return text.translate(_TABLE)
+    return raw.translate(_BYTES).decode("latin-1")
 
 
 def fold(text: str) -> Folded:
     """Return `text` lower-cased, without accents, every non-alphanumeric character a space (same length)."""
-    return Folded(text, text.translate(_TABLE))
+    return Folded(text, _fold_text(text))
 
 
 def fold_phrase(phrase: str) -> str:

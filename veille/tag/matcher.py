@@ -91,12 +91,26 @@ class Matcher:
         return hits
 
 
+_ORDER = {STRONG: 0, PHRASE: 0, WEAK: 1}
+
+
+def _longer_first(hit: Hit) -> tuple[int, int, int]:
+    return (hit.start - hit.end, _ORDER.get(hit.rule.kind, 2), hit.start)
+
+
 def longest_first(hits: Iterable[Hit]) -> list[Hit]:
     """Keep, per owner, the longest non-overlapping hits (a strong phrase wins over a weak word inside it)."""
-    kept: dict[str, list[Hit]] = {}
-    order = {STRONG: 0, WEAK: 1, PHRASE: 0}
-    for hit in sorted(hits, key=lambda h: (h.start - h.end, order.get(h.rule.kind, 2), h.start)):
-        spans = kept.setdefault(hit.rule.owner, [])
-        if all(hit.end <= k.start or k.end <= hit.start for k in spans):
-            spans.append(hit)
-    return [h for spans in kept.values() for h in spans]
+    by_owner: dict[str, list[Hit]] = {}
+    for hit in hits:
+        by_owner.setdefault(hit.rule.owner, []).append(hit)
+    kept: list[Hit] = []
+    for group in by_owner.values():
+        if len(group) == 1:  # the common case, nothing to arbitrate
+            kept.append(group[0])
+            continue
+        chosen: list[Hit] = []
+        for hit in sorted(group, key=_longer_first):
+            if all(hit.end <= k.start or k.end <= hit.start for k in chosen):
+                chosen.append(hit)
+        kept += chosen
+    return kept

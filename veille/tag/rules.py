@@ -62,10 +62,16 @@ def most_specific(hits: list[Hit]) -> list[Hit]:
         for s in strong)]
 
 
+SEPARATOR = "  "  # two spaces: no phrase (words joined by one space) can run from the title into the summary
+
+
 def scan_fields(taxonomy: Taxonomy, title: str, summary: str) -> dict[str, list[Hit]]:
-    """One scan per field: every rule hit in the title and in the summary."""
-    return {"title": taxonomy.matcher.scan(fold(title or "")),
-            "summary": taxonomy.matcher.scan(fold(summary or ""))}
+    """Every rule hit in the title and in the summary: one fold and one scan of both."""
+    title, summary = title or "", summary or ""
+    hits = taxonomy.matcher.scan(fold(f"{title}{SEPARATOR}{summary}"))
+    offset = len(title) + len(SEPARATOR)
+    return {"title": [h for h in hits if h.end <= len(title)],
+            "summary": [Hit(h.rule, h.start - offset, h.end - offset) for h in hits if h.start >= offset]}
 
 
 def score_topics(taxonomy: Taxonomy, fields: dict[str, list[Hit]], texts: dict[str, str],

@@ -1,0 +1,1 @@
+"""Benchmarks of veille (not tests): run with `make bench` or `python -m bench`."""

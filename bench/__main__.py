@@ -1,0 +1,3 @@
+from bench.tagging import main
+
+raise SystemExit(main())
