@@ -58,7 +58,8 @@ def test_formats(collected, veille, tmp_path):
     assert "Desalination plant in Oman" in table.out and "2 items" in table.out
     result = veille("--config", collected, "report", "--format", "csv", "--kind", "news")
     rows = list(csv.DictReader(io.StringIO(result.out)))
-    assert len(rows) == 6 and {"title", "url", "topics", "members"} <= set(rows[0])
+    assert len(rows) == 6 and {"title", "url", "topics", "members", "why", "relevance"} <= set(rows[0])
+    assert any("polymem: topic membranes:" in r["why"] for r in rows)
     out = tmp_path / "report.html"
     result = veille("--config", collected, "report", "--format", "html", "--topic", "sensors", "-o", out)
     html = out.read_text(encoding="utf-8")

@@ -15,8 +15,15 @@ from veille.export.ics import to_ics
 from veille.models import Item
 
 FORMATS = ("table", "csv", "json", "html", "ics")
-CSV_COLUMNS = ["id", "kind", "published_at", "title", "url", "source", "country", "region", "topics", "members",
-               "deadline_at", "buyer", "notice_id", "cpv", "summary"]
+CSV_COLUMNS = ["id", "kind", "published_at", "title", "url", "source", "country", "region", "relevance", "topics",
+               "members", "why", "deadline_at", "buyer", "notice_id", "cpv", "summary"]
+
+
+def why(item: Item) -> str:
+    """The reasons of the item's topics and member matches, as one line."""
+    topics = [f"{t}: {', '.join(tag.evidence)}" for t, tag in sorted(item.topics.items())]
+    members = [f"{m}: {'; '.join(match.reasons)}" for m, match in sorted(item.members.items())]
+    return " | ".join(topics + members)
 
 
 def _row(item: Item) -> dict[str, str]:
@@ -24,6 +31,8 @@ def _row(item: Item) -> dict[str, str]:
     data["topics"] = ";".join(sorted(item.topics))
     data["members"] = ";".join(sorted(item.members))
     data["cpv"] = ";".join(item.cpv)
+    data["relevance"] = item.relevance()
+    data["why"] = why(item)
     return {k: "" if data.get(k) is None else str(data[k]) for k in CSV_COLUMNS}
 
 
@@ -60,7 +69,7 @@ _ENV = jinja2.Environment(loader=jinja2.PackageLoader("veille.export", "template
 def to_html(items: Sequence[Item], filters: Mapping[str, object]) -> str:
     described = "; ".join(f"{k}: {v}" for k, v in filters.items() if v)
     described = f"{described}. " if described else ""
-    return _ENV.get_template("report.html.j2").render(title="veille report", items=items, filters=described)
+    return _ENV.get_template("report.html.j2").render(title="veille report", items=items, filters=described, why=why)
 
 
 def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object]) -> str:
