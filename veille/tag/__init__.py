@@ -29,6 +29,9 @@ class Tagger:
         """Fill `item.topics` and `item.members` in place and return the item (one scan per field)."""
         texts = {"title": item.title or "", "summary": item.summary or ""}
         fields = scan_fields(self.taxonomy, texts["title"], texts["summary"])
+        if not (fields["title"] or fields["summary"] or item.cpv or source_topics):
+            item.topics, item.members = {}, {}  # most items of a feed: nothing to score
+            return item
         item.topics = score_topics(self.taxonomy, fields, texts, item.lang, source_topics, item.cpv)
         found: dict[str, str] = {}
         for name, hits in fields.items():

@@ -57,6 +57,8 @@ def most_specific(hits: list[Hit]) -> list[Hit]:
     """Drop a hit lying strictly inside a longer strong hit of another topic: "treated wastewater" is about
     reuse, not a wastewater mention."""
     strong = [h for h in hits if h.rule.kind == STRONG]
+    if len({h.rule.owner for h in hits}) < 2:
+        return hits
     return [h for h in hits if not any(
         s.rule.owner != h.rule.owner and s.start <= h.start and h.end <= s.end and s.end - s.start > h.end - h.start
         for s in strong)]
@@ -96,9 +98,10 @@ def score_topics(taxonomy: Taxonomy, fields: dict[str, list[Hit]], texts: dict[s
                    for e in excluded):
                 continue
             text = texts[name][hit.start:hit.end]
-            if (topic, text.casefold()) in seen:
+            key = (topic, text.casefold())
+            if key in seen:
                 continue
-            seen.add((topic, text.casefold()))
+            seen.add(key)
             scores[topic] = scores.get(topic, 0.0) + WEIGHT[hit.rule.kind] * FIELD_WEIGHT[name]
             if hit.rule.kind == STRONG:
                 strong.add(topic)
