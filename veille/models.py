@@ -107,6 +107,15 @@ class Source(_Strict):
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
+def _check_cpv(values: Any, pattern: str, what: str) -> Any:
+    """CPV codes as strings (YAML reads 45252127 as a number), each matching `pattern`."""
+    values = [str(v) for v in values] if isinstance(values, list | tuple) else values
+    for value in values or ():
+        if not re.fullmatch(pattern, value):
+            raise ValueError(f"{value!r} is not {what}")
+    return values
+
+
 def _check_emails(values: tuple[str, ...]) -> tuple[str, ...]:
     for value in values:
         if not _EMAIL.match(value):
@@ -134,11 +143,7 @@ class Member(_Strict):
     @field_validator("cpv", mode="before")
     @classmethod
     def _cpv(cls, values: Any) -> Any:
-        values = [str(v) for v in values] if isinstance(values, list | tuple) else values
-        for value in values or ():
-            if not re.fullmatch(r"\d{2,8}", value):
-                raise ValueError(f"{value!r} is not a CPV code prefix (2 to 8 digits)")
-        return values
+        return _check_cpv(values, r"\d{2,8}", "a CPV code prefix (2 to 8 digits)")
 
 
 class DigestSettings(_Strict):
@@ -185,11 +190,7 @@ class Topic(_Strict):
     @field_validator("cpv", mode="before")
     @classmethod
     def _cpv(cls, values: Any) -> Any:
-        values = [str(v) for v in values] if isinstance(values, list | tuple) else values
-        for value in values or ():
-            if not re.fullmatch(r"\d{8}|\d{2,7}\*", value):
-                raise ValueError(f"{value!r} is not a CPV code (8 digits) or prefix (digits then *)")
-        return values
+        return _check_cpv(values, r"\d{8}|\d{2,7}\*", "a CPV code (8 digits) or prefix (digits then *)")
 
 
 @dataclass(frozen=True)
