@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -150,27 +149,3 @@ def compile_phrases(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(r"(?<![a-z0-9])(?:" + "|".join(patterns) + r")(?![a-z0-9])")
 
 
-@lru_cache(maxsize=512)
-def compile_tokens(tokens: tuple[str, ...]) -> re.Pattern[str] | None:
-    """Return a case-sensitive whole-token regex for abbreviations (UF, STEP…), plural 's' allowed."""
-    if not tokens:
-        return None
-    alts = "|".join(re.escape(t) for t in sorted(set(tokens), key=len, reverse=True))
-    return re.compile(r"(?<![A-Za-z0-9])(?:" + alts + r")s?(?![A-Za-z0-9])")
-
-
-def mask(folded: str, pattern: re.Pattern[str] | None) -> tuple[str, list[tuple[int, int]]]:
-    """Blank out every match of `pattern` in `folded`; return the new text and the blanked spans."""
-    if pattern is None:
-        return folded, []
-    spans = [m.span() for m in pattern.finditer(folded)]
-    if not spans:
-        return folded, []
-    chars = list(folded)
-    for a, b in spans:
-        chars[a:b] = " " * (b - a)
-    return "".join(chars), spans
-
-
-def overlaps(span: tuple[int, int], spans: Iterable[tuple[int, int]]) -> bool:
-    return any(span[0] < b and a < span[1] for a, b in spans)
