@@ -15,7 +15,7 @@ from typing import Any
 
 from veille import config as config_module
 from veille.collect import REGISTRY, HttpSettings, SourceOutcome, Validators, collect, options_model, parse_payload
-from veille.digest.deliver import SmtpSettings, build_message, send, write_outbox
+from veille.digest.deliver import Refusal, SmtpSettings, build_message, send, write_outbox
 from veille.digest.render import render_digest
 from veille.digest.summarize import frame, summarize
 from veille.digest.weeks import Week
@@ -327,34 +327,51 @@ def _write_files(folder: Path, html: str, text: str, items: list[Item]) -> list[
 
 def _deliver(ctx: Context, report: DigestReport, messages: list[tuple[str, EmailMessage]], outbox: Path,
              resend: bool) -> None:
+    """Send what is left to send: each accepted message is recorded at once, so a run killed half-way
+    sends the rest next time, and nobody twice."""
     week = report.week
     smtp = smtp_settings(ctx)
     pending: list[tuple[str, EmailMessage]] = []
     for digest_id, message in messages:
         to, subject = str(message["To"]), str(message["Subject"])
+        done = {} if resend or smtp is None else ctx.store.delivered(week, digest_id)
         if smtp is None:
             path = write_outbox(outbox if digest_id == "full" else outbox / digest_id, message)
             report.emails.append(Email(to, digest_id, subject, "outbox", str(path)))
-        elif not resend and to in ctx.store.delivered(week, digest_id):
-            report.emails.append(Email(to, digest_id, subject, "already-sent"))
+        elif to in done:
+            report.emails.append(Email(to, digest_id, subject, "already-sent" if done[to] == "sent" else
+                                       "refused-earlier"))
         else:
             pending.append((digest_id, message))
     if not pending or smtp is None:
         return
     by_message = {id(m): d for d, m in pending}
+    refused: list[str] = []
 
     def sent(message: EmailMessage) -> None:
         digest_id = by_message[id(message)]
         ctx.store.record_delivery(week, str(message["To"]), digest_id, "smtp", str(message["Message-ID"]))
         report.emails.append(Email(str(message["To"]), digest_id, str(message["Subject"]), "sent"))
 
+    def not_sent(message: EmailMessage, refusal: Refusal) -> None:
+        digest_id, to = by_message[id(message)], str(message["To"])
+        if refusal.permanent:  # recorded, reported, not tried again unless --resend
+            ctx.store.record_delivery(week, to, digest_id, "smtp", str(message["Message-ID"]), "refused",
+                                      str(refusal))
+        status = "refused" if refusal.permanent else "deferred"
+        report.emails.append(Email(to, digest_id, str(message["Subject"]), status))
+        refused.append(f"{to}: {refusal}")
+
     try:
-        send([m for _, m in pending], smtp, sent)
+        send([m for _, m in pending], smtp, sent, not_sent)
     except DeliveryError as exc:
         report.error = str(exc)
-        done = {(e.recipient, e.digest) for e in report.emails if e.status == "sent"}
+        done = {(e.recipient, e.digest) for e in report.emails}
         report.emails += [Email(str(m["To"]), d, str(m["Subject"]), "failed") for d, m in pending
                           if (str(m["To"]), d) not in done]
+    if refused and not report.error:
+        report.error = (f"SMTP server {smtp.host}:{smtp.port} did not accept {len(refused)} "
+                        f"message{'s' if len(refused) != 1 else ''}: {'; '.join(refused)}")
 
 
 # --- reports, retag, health ---------------------------------------------------------------------------

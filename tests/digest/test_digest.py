@@ -125,9 +125,12 @@ def test_failing_smtp_server_keeps_files_and_exits_1(tmp_path, http, veille, mon
     finally:
         controller.stop()
     assert result.code == 1
-    assert f"SMTP server 127.0.0.1:{controller.port} refused: 554 5.7.1 Message rejected by policy" in result.err
+    assert (f"SMTP server 127.0.0.1:{controller.port} did not accept 2 messages: "
+            "group@wsm.example.org: 554 5.7.1 Message rejected by policy") in result.err
     assert (directory / "reports/2026-W46/digest.html").exists()
-    assert Store.open(f"sqlite:///{directory / 'veille.db'}").delivered("2026-W46", "full") == set()
+    # recorded as refused (not sent): reported, and not tried again without --resend
+    assert Store.open(f"sqlite:///{directory / 'veille.db'}").delivered("2026-W46", "full") == {
+        "group@wsm.example.org": "refused"}
 
 
 def test_unreachable_smtp_server(collected, veille, monkeypatch):

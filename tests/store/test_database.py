@@ -92,8 +92,10 @@ def test_fetch_state_runs_and_deliveries(db_url):
     store.finish_run(run, "ok", {"line": "1 sources"})
     assert store.last_runs(1)[0]["summary"] == {"line": "1 sources"}
     store.record_delivery("2026-W46", "a@x.org", "full", "smtp", "<m@x>")
-    assert store.delivered("2026-W46", "full") == {"a@x.org"}
-    assert store.delivered("2026-W47", "full") == set()
+    assert store.delivered("2026-W46", "full") == {"a@x.org": "sent"}
+    store.record_delivery("2026-W46", "b@x.org", "full", "smtp", None, "refused", "550 no such user")
+    assert store.delivered("2026-W46", "full") == {"a@x.org": "sent", "b@x.org": "refused"}
+    assert store.delivered("2026-W47", "full") == {}
     store.close()
 
 
@@ -102,7 +104,7 @@ def test_migrations_are_recorded_once(db_url):
     store = Store.open(db_url)
     with store.engine.connect() as conn:
         versions = [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))]
-    assert versions == [1, 2, 3]
+    assert versions == [1, 2, 3, 4]
     store.close()
 
 
@@ -142,7 +144,7 @@ def test_migration_from_version_1(tmp_path):
     store = Store.open(url)
     assert [i.title for i in store.items()] == ["kept"]
     with store.engine.connect() as conn:
-        assert [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))] == [1, 2, 3]
+        assert [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))] == [1, 2, 3, 4]
         assert "simhash" in {c["name"] for c in sa.inspect(conn).get_columns("items")}
         assert "item_links" in sa.inspect(conn).get_table_names()
     store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,11 +50,46 @@ def write_outbox(directory: Path, message: EmailMessage) -> Path:
     return path
 
 
-def send(messages: list[EmailMessage], smtp: SmtpSettings,
-         on_sent: Callable[[EmailMessage], None] = lambda m: None) -> None:
-    """Send the messages over one SMTP session, calling `on_sent` after each accepted one.
+RETRY_DELAYS = (1.0, 4.0)  # seconds before each new try of a message the server deferred (4xx)
 
-    Raises DeliveryError naming the server and its reply; messages sent before the failure stay sent.
+
+@dataclass(frozen=True)
+class Refusal:
+    """The server's answer to a message it did not accept."""
+
+    code: int
+    reply: str
+
+    @property
+    def permanent(self) -> bool:
+        return self.code >= 500
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.reply}"
+
+
+def _refusal(exc: smtplib.SMTPException) -> Refusal | None:
+    """The refusal of one message (the session goes on), or None for a failure of the whole session."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, reply = next(iter(exc.recipients.values()))
+    elif isinstance(exc, smtplib.SMTPResponseException) and not isinstance(exc, smtplib.SMTPAuthenticationError):
+        code, reply = exc.smtp_code, exc.smtp_error
+    else:
+        return None
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+    return Refusal(int(code), text)
+
+
+def send(messages: list[EmailMessage], smtp: SmtpSettings,
+         on_sent: Callable[[EmailMessage], None] = lambda m: None,
+         on_refused: Callable[[EmailMessage, Refusal], None] = lambda m, r: None,
+         sleep: Callable[[float], None] = time.sleep) -> None:
+    """Send the messages over one SMTP session, one at a time.
+
+    After each message the server accepted, `on_sent(message)` (so that a crash never sends it twice).
+    A message refused for good (5xx) goes to `on_refused` and the others go on; one deferred (4xx) is tried
+    again after RETRY_DELAYS, then reported to `on_refused` as deferred. A failure of the session itself
+    (connection, TLS, login) raises DeliveryError naming the server; messages sent before it stay sent.
     """
     where = f"{smtp.host}:{smtp.port}"
     try:
@@ -68,13 +104,23 @@ def send(messages: list[EmailMessage], smtp: SmtpSettings,
             if smtp.user:
                 client.login(smtp.user, smtp.password or "")
             for message in messages:
-                client.send_message(message)
-                on_sent(message)
+                for delay in (*RETRY_DELAYS, None):
+                    try:
+                        client.send_message(message)
+                    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
+                        refusal = _refusal(exc)
+                        if refusal is None:
+                            raise
+                        if refusal.permanent or delay is None:
+                            on_refused(message, refusal)
+                            break
+                        sleep(delay)
+                    else:
+                        on_sent(message)
+                        break
     except smtplib.SMTPResponseException as exc:
         reply = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
         raise DeliveryError(f"SMTP server {where} refused: {exc.smtp_code} {reply}") from exc
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise DeliveryError(f"SMTP server {where} refused recipients {', '.join(exc.recipients)}") from exc
     except smtplib.SMTPNotSupportedError as exc:
         raise DeliveryError(f"SMTP server {where}: {exc} (set VEILLE_SMTP_TLS=none for a server "
                             "without STARTTLS)") from exc

@@ -257,19 +257,23 @@ class Store:
             rows = conn.execute(sa.select(T.runs).order_by(T.runs.c.id.desc()).limit(limit)).mappings().all()
         return [dict(r) for r in rows]
 
-    def delivered(self, week: str, digest: str) -> set[str]:
-        """Return the recipients who already received `digest` (full or a member id) for `week`."""
+    def delivered(self, week: str, digest: str) -> dict[str, str]:
+        """Return {recipient: "sent" or "refused"} for the messages of `digest` (full or a member id) for `week`
+        that need no new attempt."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(T.deliveries.c.recipient).where(
+            rows = conn.execute(sa.select(T.deliveries.c.recipient, T.deliveries.c.status).where(
                 T.deliveries.c.week == week, T.deliveries.c.digest == digest))
-            return {r[0] for r in rows}
+            return {r[0]: r[1] for r in rows}
 
-    def record_delivery(self, week: str, recipient: str, digest: str, method: str, message_id: str | None) -> None:
+    def record_delivery(self, week: str, recipient: str, digest: str, method: str, message_id: str | None,
+                        status: str = "sent", detail: str | None = None) -> None:
+        """Record that a message was sent (or refused for good); one commit per message."""
         with self.engine.begin() as conn:
             conn.execute(T.deliveries.delete().where(
                 T.deliveries.c.week == week, T.deliveries.c.recipient == recipient, T.deliveries.c.digest == digest))
             conn.execute(T.deliveries.insert().values(week=week, recipient=recipient, digest=digest,
-                                                      sent_at=_now(), method=method, message_id=message_id))
+                                                      sent_at=_now(), method=method, message_id=message_id,
+                                                      status=status, detail=detail))
 
     def _scalar_rows(self, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
         with self.engine.connect() as conn:

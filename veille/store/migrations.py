@@ -27,10 +27,19 @@ def _v3_simhash(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE items ADD COLUMN simhash BIGINT"))
 
 
+def _v4_delivery_status(conn: sa.Connection) -> None:
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("deliveries")}
+    if "status" not in columns:
+        conn.execute(sa.text("ALTER TABLE deliveries ADD COLUMN status VARCHAR(10) NOT NULL DEFAULT 'sent'"))
+    if "detail" not in columns:
+        conn.execute(sa.text("ALTER TABLE deliveries ADD COLUMN detail TEXT"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
     (3, "items.simhash: text signature for near-duplicate stories", _v3_simhash),
+    (4, "deliveries.status and detail: messages the SMTP server refused for good", _v4_delivery_status),
 ]
 
 
