@@ -366,9 +366,9 @@ def _deliver(ctx: Context, report: DigestReport, messages: list[tuple[str, Email
         send([m for _, m in pending], smtp, sent, not_sent)
     except DeliveryError as exc:
         report.error = str(exc)
-        done = {(e.recipient, e.digest) for e in report.emails}
+        answered = {(e.recipient, e.digest) for e in report.emails}
         report.emails += [Email(str(m["To"]), d, str(m["Subject"]), "failed") for d, m in pending
-                          if (str(m["To"]), d) not in done]
+                          if (str(m["To"]), d) not in answered]
     if refused and not report.error:
         report.error = (f"SMTP server {smtp.host}:{smtp.port} did not accept {len(refused)} "
                         f"message{'s' if len(refused) != 1 else ''}: {'; '.join(refused)}")

@@ -70,6 +70,7 @@ class Refusal:
 
 def _refusal(exc: smtplib.SMTPException) -> Refusal | None:
     """The refusal of one message (the session goes on), or None for a failure of the whole session."""
+    reply: bytes | str
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, reply = next(iter(exc.recipients.values()))
     elif isinstance(exc, smtplib.SMTPResponseException) and not isinstance(exc, smtplib.SMTPAuthenticationError):
