@@ -128,3 +128,53 @@ def test_try_prints_and_stores_nothing(veille, config):
     assert _store(config).count_items() == 0
     result = veille("--config", config, "try", "eau", "--json")
     assert result.out.count("\n") == 4 and '"topics"' in result.out
+
+
+def test_backoff_and_retry_after(veille, tmp_path, http):
+    """A failing source waits before its next attempt (Retry-After honoured); the others go on; a
+    source named with --source is tried at once; a success resets the wait."""
+    calls = []
+
+    def busy(request):
+        calls.append(request)
+        return (429, b"slow down", "text/plain") if len(calls) == 1 else (200, (SITE / "eau.rss").read_bytes(),
+                                                                          "application/rss+xml")
+
+    http.routes["/busy.rss"] = busy
+    directory = write_config(tmp_path, [feed_source("busy", http.url("busy.rss")),
+                                        feed_source("water", http.url("water.atom"))])
+    http.routes["/busy.rss"] = busy
+    first = veille("--config", directory, "collect")
+    assert "failed: busy: HTTP 429" in first.err
+    state = _store(directory).fetch_states()["busy"]
+    assert state.failures == 1 and state.next_attempt_at is not None
+    second = veille("--config", directory, "collect")
+    assert "waiting: busy: waiting until" in second.err and "1 waiting (backoff)" in second.out
+    assert len(calls) == 1 and second.code == 0
+    third = veille("--config", directory, "collect", "--source", "busy")
+    assert third.code == 0 and len(calls) == 2
+    state = _store(directory).fetch_states()["busy"]
+    assert state.failures == 0 and state.next_attempt_at is None
+
+
+def test_retry_after_header_is_read():
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    from veille.collect.http import retry_after
+
+    assert retry_after("120") == 120
+    later = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
+    assert 3500 < (retry_after(later) or 0) <= 3600
+    assert retry_after("soon") is None and retry_after(None) is None
+
+
+def test_robots_txt_is_respected_for_pages(veille, tmp_path, http):
+    http.overrides["/robots.txt"] = b"User-agent: *\nDisallow: /tenders.html\n"
+    page = {"name": "board", "kind": "tender", "type": "page", "url": http.url("tenders.html"),
+            "allow_private_network": True, "options": {"item": "div.row", "title": "h3"}}
+    directory = write_config(tmp_path, [page, feed_source("water", http.url("water.atom"))])
+    result = veille("--config", directory, "collect")
+    assert "failed: board:" in result.err and "disallowed by the site's robots.txt" in result.err
+    assert http.requests_to("/tenders.html") == []
+    assert "1 ok" in result.out

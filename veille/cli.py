@@ -163,10 +163,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
     finally:
         ctx.close()
     for source in report.sources:
-        if source.status == "failed":
-            _err(f"failed: {source.name}: {source.error}")
+        if source.status in ("failed", "waiting"):
+            _err(f"{source.status}: {source.name}: {source.error}")
     print(report.line())
-    return EXIT_FAILED if report.sources and report.ok == 0 else EXIT_OK
+    return EXIT_FAILED if report.failed and report.ok == 0 else EXIT_OK
 
 
 def cmd_try(args: argparse.Namespace) -> int:

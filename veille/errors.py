@@ -60,6 +60,10 @@ class SourceError(VeilleError):
 class TransientSourceError(SourceError):
     transient = True
 
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After)
+
 
 class TerminalSourceError(SourceError):
     transient = False

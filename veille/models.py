@@ -150,10 +150,11 @@ class DigestSettings(_Strict):
     """The `digest:` block of members.yaml."""
 
     recipients: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()  # who gets the source-health alert
     send_at: str = "mon 07:30"
     subject: str = "Water market watch — week {week}"
 
-    _recipients = field_validator("recipients")(classmethod(lambda cls, v: _check_emails(v)))
+    _recipients = field_validator("recipients", "admins")(classmethod(lambda cls, v: _check_emails(v)))
 
     @field_validator("send_at")
     @classmethod
@@ -310,6 +311,8 @@ class FetchState:
     last_error: str | None = None
     failures: int = 0
     items_total: int = 0
+    next_attempt_at: datetime | None = None
+    items_recent: int = 0  # items collected in the last 7 days
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ from typing import Any
 from veille import config as config_module
 from veille.collect import REGISTRY, HttpSettings, SourceOutcome, Validators, collect, options_model, parse_payload
 from veille.digest.deliver import Refusal, SmtpSettings, build_message, send, write_outbox
-from veille.digest.render import render_digest
+from veille.digest.render import render_alert, render_digest
 from veille.digest.summarize import frame, summarize
 from veille.digest.weeks import Week
 from veille.errors import DeliveryError, InputError
 from veille.export import formats
+from veille.export.health import unhealthy
 from veille.export.ics import to_ics
 from veille.models import Config, Item, ItemQuery, Kind, Source
 from veille.store import Store
@@ -76,7 +77,7 @@ class CollectReport:
 
     @property
     def ok(self) -> int:
-        return sum(s.status != "failed" for s in self.sources)
+        return sum(s.status in ("ok", "not-modified") for s in self.sources)
 
     @property
     def failed(self) -> int:
@@ -92,8 +93,10 @@ class CollectReport:
 
     def line(self) -> str:
         not_modified = sum(s.status == "not-modified" for s in self.sources)
-        return (f"{len(self.sources)} sources: {self.ok} ok ({not_modified} not modified), {self.failed} failed; "
-                f"items: {self.new} new, {self.updated} updated")
+        waiting = sum(s.status == "waiting" for s in self.sources)
+        wait_note = f", {waiting} waiting (backoff)" if waiting else ""
+        return (f"{len(self.sources)} sources: {self.ok} ok ({not_modified} not modified), {self.failed} failed"
+                f"{wait_note}; items: {self.new} new, {self.updated} updated")
 
 
 def http_settings(ctx: Context) -> HttpSettings:
@@ -119,12 +122,21 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
     states = ctx.store.fetch_states()
     validators = {n: Validators(s.etag, s.last_modified) for n, s in states.items()}
     run_id = ctx.store.start_run("collect")
-    outcomes = collect(sources, validators, http or http_settings(ctx), on_done)
-    report = CollectReport()
     collected_at = now or datetime.now(UTC)
+    report = CollectReport()
+    if not names:  # sources named by an admin are tried at once; the others wait out their backoff
+        waiting = {s.name for s in sources if (states.get(s.name) and states[s.name].next_attempt_at
+                                               and states[s.name].next_attempt_at > collected_at)}  # type: ignore
+        for name in sorted(waiting):
+            state = states[name]
+            report.sources.append(SourceReport(name, "waiting", error=(
+                f"waiting until {state.next_attempt_at:%Y-%m-%d %H:%M} UTC after {state.failures} failure"
+                f"{'s' if state.failures != 1 else ''}: {state.last_error}")))
+        sources = [s for s in sources if s.name not in waiting]
+    outcomes = collect(sources, validators, http or http_settings(ctx), on_done)
     for outcome in outcomes:
         report.sources.append(_store_outcome(ctx, outcome, collected_at))
-    status = "failed" if sources and report.ok == 0 else "ok"
+    status = "failed" if report.failed and report.ok == 0 else "ok"
     ctx.store.finish_run(run_id, status, {"line": report.line(), "sources": [vars(s) for s in report.sources]})
     return report
 
@@ -132,7 +144,8 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
 def _store_outcome(ctx: Context, outcome: SourceOutcome, collected_at: datetime) -> SourceReport:
     source = outcome.source
     if not outcome.ok:
-        ctx.store.record_fetch(source.name, ok=False, status="failed", error=outcome.error)
+        ctx.store.record_fetch(source.name, ok=False, status="failed", error=outcome.error,
+                               retry_after=outcome.retry_after)
         return SourceReport(source.name, "failed", error=outcome.error, seconds=outcome.seconds)
     for item in outcome.items:
         item.collected_at = collected_at
@@ -249,6 +262,7 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
                 for m in member_ids]
     topic_labels = {t.id: t.label for t in ctx.config.topics}
     member_names = {m.id: m.name for m in ctx.config.members}
+    health = unhealthy(ctx.config.sources, ctx.store.fetch_states())
     messages: list[tuple[str, EmailMessage]] = []
     for digest_id, recipients, folder in digests:
         member = None if digest_id == "full" else digest_id
@@ -260,13 +274,23 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
         rendered = render_digest(
             chosen, summarize(chosen, before, ctx.config.topic_ids), week, zone, topic_labels=topic_labels,
             member_names=member_names, closing=[i for i in closing if keep(i)], member_id=member, now=now,
-            histories=histories.of(chosen))
+            histories=histories.of(chosen), source_health=health if member is None else ())
         report.files += _write_files(folder, rendered.html, rendered.text, chosen)
         subject = ctx.config.digest.subject.format(week=week) + (f" — {member_names[member]}" if member else "")
         for recipient in recipients:
             messages.append((digest_id, build_message(sender=ctx.settings.mail_from, recipient=recipient,
                                                       subject=subject, text=rendered.text, html=rendered.html,
                                                       now=now)))
+    if health and ctx.config.digest.admins and digests and digests[0][0] == "full":
+        lines = [f"{name}: {problem}" for name, problem in health]
+        text = (f"{len(health)} source{'s' if len(health) != 1 else ''} need attention (week {week}):\n\n"
+                + "\n".join(f"- {line}" for line in lines)
+                + "\n\nSee `veille sources` for the whole table; try one with `veille try NAME`.\n")
+        html = render_alert(text)
+        for admin in ctx.config.digest.admins:
+            messages.append(("admin", build_message(
+                sender=ctx.settings.mail_from, recipient=admin, now=now, text=text, html=html,
+                subject=f"veille: {len(health)} source{'s' if len(health) != 1 else ''} need attention — {week}")))
     if mode == "send":
         _deliver(ctx, report, messages, out_dir / "outbox", resend)
     else:

@@ -161,3 +161,34 @@ def test_same_story_from_two_sources_is_listed_once(tmp_path, http, veille):
     text = (directory / "reports/2026-W46/digest.txt").read_text(encoding="utf-8")
     assert text.count("Usine d'eau potable : ultrafiltration sur fibres creuses à Castanet") == 1
     assert "also in: reprise" in text or "also in: eau" in text
+
+
+def test_failing_and_silent_sources_reach_the_admins(tmp_path, http, veille, smtp, monkeypatch):
+    """A source failing 3 runs and a silent one are listed in the digest's admin section and mailed to admins."""
+    from datetime import UTC, datetime, timedelta
+
+    from veille import pipeline
+
+    directory = write_config(tmp_path / "cfg", [feed_source("broken", http.url("status/500")),
+                                                feed_source("water", http.url("water.atom"))], MEMBERS,
+                             {"recipients": ["group@wsm.example.org"], "admins": ["admin@wsm.example.org"]})
+    ctx = pipeline.open_context(directory)
+    try:  # "water" yielded items ten days ago, nothing since
+        pipeline.collect_sources(ctx, ["water"], now=datetime.now(UTC) - timedelta(days=10))
+    finally:
+        ctx.close()
+    for _ in range(3):
+        veille("--config", directory, "collect", "--source", "broken")
+    veille("--config", directory, "collect", "--source", "water")
+    health = veille("--config", directory, "sources").out
+    assert "failing for 3 runs" in health and "silent" in health
+    _smtp_env(monkeypatch, smtp)
+    result = veille("--config", directory, "digest", "--week", "2026-W46", "--send")
+    assert result.code == 0, result.err
+    text = (directory / "reports/2026-W46/digest.txt").read_text(encoding="utf-8")
+    assert "SOURCES NEEDING ATTENTION" in text and "broken: failing for 3 runs: HTTP 500" in text
+    alerts = [email.message_from_bytes(raw, policy=policy.default) for rcpts, raw in smtp.handler.messages
+              if rcpts == ["admin@wsm.example.org"]]
+    assert len(alerts) == 1 and alerts[0]["Subject"].startswith("veille: 2 sources need attention")
+    body = alerts[0].get_body(("plain",)).get_content()
+    assert "- broken: failing for 3 runs" in body and "- water: silent" in body

@@ -6,13 +6,16 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+from urllib.robotparser import RobotFileParser
 
 import httpx
 
 from veille import USER_AGENT
-from veille.errors import TerminalSourceError, TransientSourceError
+from veille.errors import SourceError, TerminalSourceError, TransientSourceError
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 
@@ -55,6 +58,20 @@ class Response:
         return self.headers.get("content-type", "")
 
 
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds()) if when.tzinfo else None
+
+
 async def _check_address(url: str, allow_private: bool) -> None:
     """Refuse a URL whose host is (or resolves to) a loopback, private, link-local or reserved address."""
     host = urlsplit(url).hostname
@@ -88,12 +105,28 @@ class Fetcher:
         )
         self._all = asyncio.Semaphore(s.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._robots: dict[str, RobotFileParser] = {}
 
     async def __aenter__(self) -> Fetcher:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self._client.aclose()
+
+    async def robots_allow(self, url: str, allow_private: bool = False) -> bool:
+        """Whether the site's robots.txt lets our user agent fetch `url` (read once per site and run;
+        a missing or unreadable robots.txt allows everything)."""
+        parts = urlsplit(url)
+        site = f"{parts.scheme}://{parts.netloc}"
+        if site not in self._robots:
+            parser = RobotFileParser()
+            try:
+                response = await self.fetch(f"{site}/robots.txt", allow_private=allow_private)
+                parser.parse(response.content.decode("utf-8", errors="replace").splitlines())
+            except SourceError:
+                parser.parse([])
+            self._robots[site] = parser
+        return self._robots[site].can_fetch(self.settings.user_agent, url)
 
     def _host_slot(self, url: str) -> asyncio.Semaphore:
         host = urlsplit(url).netloc.lower()
@@ -114,7 +147,12 @@ class Fetcher:
         for _hop in range(self.settings.max_redirects + 1):
             await _check_address(url, allow_private)
             async with self._all, self._host_slot(url):
-                response = await self._send(method, url, send_headers, request)
+                try:  # read timeouts are per chunk: a body that trickles in (slow-loris) needs a total cap
+                    response = await asyncio.wait_for(self._send(method, url, send_headers, request),
+                                                      self.settings.timeout * 3)
+                except TimeoutError:
+                    raise TransientSourceError(
+                        f"gave up after {self.settings.timeout * 3:g}s: the body kept coming too slowly") from None
             if response.status in REDIRECT_CODES and "location" in response.headers:
                 url = urljoin(url, response.headers["location"])
                 if response.status == 303 or (response.status in (301, 302) and method == "POST"):
@@ -146,7 +184,9 @@ class Fetcher:
             raise TransientSourceError(f"connection to {host} failed: {exc or type(exc).__name__}") from exc
         status = r.status_code
         if status == 429 or status >= 500:
-            raise TransientSourceError(f"HTTP {status} {r.reason_phrase} from {url}")
+            wait = retry_after(r.headers.get("retry-after"))
+            note = f" (retry after {wait:.0f}s)" if wait else ""
+            raise TransientSourceError(f"HTTP {status} {r.reason_phrase} from {url}{note}", wait)
         if status >= 400:
             raise TerminalSourceError(f"HTTP {status} {r.reason_phrase} from {url}")
         return Response(status, str(r.url), b"".join(chunks), r.headers,

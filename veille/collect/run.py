@@ -29,6 +29,7 @@ class SourceOutcome:
     transient: bool = False
     validators: Validators = field(default_factory=Validators)
     seconds: float = 0.0
+    retry_after: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -51,7 +52,7 @@ async def collect_one(source: Source, fetcher: Fetcher, validators: Validators) 
                              seconds=time.monotonic() - started)
     except SourceError as exc:
         return SourceOutcome(source, "failed", error=str(exc), transient=exc.transient,
-                             seconds=time.monotonic() - started)
+                             seconds=time.monotonic() - started, retry_after=getattr(exc, "retry_after", None))
     except TimeoutError:
         return SourceOutcome(source, "failed", error=f"gave up after {SOURCE_DEADLINE:g}s", transient=True,
                              seconds=time.monotonic() - started)

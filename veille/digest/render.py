@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import css_inline
 import jinja2
 import nh3
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from veille.digest.summarize import Summary, Table
 from veille.digest.weeks import Week
@@ -87,7 +87,8 @@ def render_digest(items: Sequence[Item], summary: Summary, week: Week, zone: Zon
                   topic_labels: Mapping[str, str], member_names: Mapping[str, str],
                   closing: Sequence[Item] = (), member_id: str | None = None,
                   now: datetime, title: str = "Water market watch",
-                  histories: Mapping[str, Sequence[Item]] | None = None) -> Rendered:
+                  histories: Mapping[str, Sequence[Item]] | None = None,
+                  source_health: Sequence[tuple[str, str]] = ()) -> Rendered:
     """Return the HTML and text digest of one week (for the working group, or one member)."""
     start, end = week.bounds(zone)
     last_day = end.astimezone(zone).date().fromordinal(end.astimezone(zone).date().toordinal() - 1)
@@ -115,6 +116,7 @@ def render_digest(items: Sequence[Item], summary: Summary, week: Week, zone: Zon
         "closing": [_item_view(i, zone, topic_labels, member_names, None) for i in closing
                     if i.topics or i.members],
         "unlisted": len(items) - len(listed),
+        "source_health": [{"source": s, "problem": p} for s, p in source_health],
         "generated": _date(now, zone, with_time=True), "tz": str(zone),
     }
     body = _ENV.get_template("body.html.j2").render(context)
@@ -124,3 +126,10 @@ def render_digest(items: Sequence[Item], summary: Summary, week: Week, zone: Zon
     html = css_inline.inline(page)
     text = _ENV.get_template("digest.txt.j2").render(context)
     return Rendered(heading, html, text)
+
+
+def render_alert(text: str) -> str:
+    """The HTML part of the admins' source-health alert: the text, escaped, in a pre-formatted block."""
+    return css_inline.inline(_ENV.get_template("page.html.j2").render(
+        heading="veille — sources needing attention",
+        body=Markup(f"<div class=\"wrap\"><pre>{escape(text)}</pre></div>")))

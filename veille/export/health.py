@@ -17,18 +17,41 @@ def _when(value: datetime | None, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "never"
 
 
+FAILING_RUNS = 3  # consecutive failed runs before a source is reported to admins
+
+
+def problem(source: Source, state: FetchState) -> str | None:
+    """What an admin should know about a source: failing for several runs, or silent; None if healthy."""
+    if not source.enabled:
+        return None
+    if state.failures >= FAILING_RUNS:
+        return f"failing for {state.failures} runs: {state.last_error}"
+    if state.items_total and not state.items_recent and state.last_ok_at:
+        return "silent: no new item for 7 days although it used to yield some (format or selectors changed?)"
+    return None
+
+
+def unhealthy(sources: Sequence[Source], states: Mapping[str, FetchState]) -> list[tuple[str, str]]:
+    """(source name, problem) for every enabled source that needs an admin."""
+    found = [(s.name, problem(s, states.get(s.name, FetchState(s.name)))) for s in sources]
+    return [(name, text) for name, text in found if text]
+
+
 def health_table(sources: Sequence[Source], states: Mapping[str, FetchState], zone: ZoneInfo) -> str:
-    """Return one row per configured source: last fetch, last success, status, failures, items, error."""
+    """Return one row per configured source: last fetch, last success, status, failures, items, health."""
     table = Table()
     for name in ("source", "type", "kind", "every", "last fetch", "last ok", "status", "failures", "items",
-                 "last error"):
+                 "items 7 days", "health"):
         table.add_column(name, overflow="fold")
     for source in sources:
         state = states.get(source.name, FetchState(source.name))
         status = state.last_status or ("disabled" if not source.enabled else "not yet fetched")
+        if state.next_attempt_at and state.failures:
+            status += f", next try {_when(state.next_attempt_at, zone)}"
+        health = problem(source, state) or ((state.last_error or "")[:120] if state.failures else "ok")
         table.add_row(source.name, source.type, source.kind, source.every if source.enabled else "disabled",
                       _when(state.last_fetch_at, zone), _when(state.last_ok_at, zone), status,
-                      str(state.failures), str(state.items_total), (state.last_error or "")[:120])
+                      str(state.failures), str(state.items_total), str(state.items_recent), health)
     console = Console(file=io.StringIO(), width=200, record=True, color_system=None)
     console.print(table)
     return console.export_text()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +15,8 @@ from veille.store import schema
 from veille.store.migrations import migrate
 
 T = schema
+BACKOFF = timedelta(minutes=15)
+BACKOFF_CEILING = timedelta(hours=24)
 
 
 def _now() -> datetime:
@@ -50,26 +52,36 @@ class Store:
 
     def fetch_states(self) -> dict[str, FetchState]:
         counts = dict(self._scalar_rows(sa.select(T.items.c.source, sa.func.count()).group_by(T.items.c.source)))
+        recent = dict(self._scalar_rows(sa.select(T.items.c.source, sa.func.count()).where(
+            T.items.c.collected_at >= _now() - timedelta(days=7)).group_by(T.items.c.source)))
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(T.fetch_state)).mappings().all()
         return {r["source"]: FetchState(
             source=r["source"], etag=r["etag"], last_modified=r["last_modified"], last_fetch_at=r["last_fetch_at"],
             last_ok_at=r["last_ok_at"], last_status=r["last_status"], last_error=r["last_error"],
-            failures=r["failures"], items_total=counts.get(r["source"], 0)) for r in rows}
+            failures=r["failures"], items_total=counts.get(r["source"], 0), next_attempt_at=r["next_attempt_at"],
+            items_recent=recent.get(r["source"], 0)) for r in rows}
 
     def record_fetch(self, source: str, *, ok: bool, status: str, etag: str | None = None,
-                     last_modified: str | None = None, error: str | None = None) -> None:
-        """Remember the outcome of fetching `source` (validators only change on success)."""
+                     last_modified: str | None = None, error: str | None = None,
+                     retry_after: float | None = None) -> None:
+        """Remember the outcome of fetching `source` (validators only change on success).
+
+        After a failure the source waits before its next attempt: BACKOFF doubling with each consecutive
+        failure up to BACKOFF_CEILING, or longer if the server said so (Retry-After); a success resets it.
+        """
         now = _now()
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(T.fetch_state).where(T.fetch_state.c.source == source)).mappings().first()
             values: dict[str, Any] = {"last_fetch_at": now, "last_status": status}
             if ok:
-                values |= {"last_ok_at": now, "last_error": None, "failures": 0}
+                values |= {"last_ok_at": now, "last_error": None, "failures": 0, "next_attempt_at": None}
                 if status != "not-modified":
                     values |= {"etag": etag, "last_modified": last_modified}
             else:
-                values |= {"last_error": error, "failures": (row["failures"] if row else 0) + 1}
+                failures = (row["failures"] if row else 0) + 1
+                wait = max(min(BACKOFF * 2 ** (failures - 1), BACKOFF_CEILING), timedelta(seconds=retry_after or 0))
+                values |= {"last_error": error, "failures": failures, "next_attempt_at": now + wait}
             if row:
                 conn.execute(T.fetch_state.update().where(T.fetch_state.c.source == source).values(**values))
             else:

@@ -35,11 +35,17 @@ def _v4_delivery_status(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE deliveries ADD COLUMN detail TEXT"))
 
 
+def _v5_backoff(conn: sa.Connection) -> None:
+    if "next_attempt_at" not in {c["name"] for c in sa.inspect(conn).get_columns("fetch_state")}:
+        conn.execute(sa.text("ALTER TABLE fetch_state ADD COLUMN next_attempt_at TIMESTAMP"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
     (3, "items.simhash: text signature for near-duplicate stories", _v3_simhash),
     (4, "deliveries.status and detail: messages the SMTP server refused for good", _v4_delivery_status),
+    (5, "fetch_state.next_attempt_at: per-source backoff and Retry-After", _v5_backoff),
 ]
 
 

@@ -88,6 +88,7 @@ fetch_state = sa.Table(
     sa.Column("last_status", sa.String(20)),
     sa.Column("last_error", sa.Text),
     sa.Column("failures", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UTCDateTime),  # backoff after failures, or the server's Retry-After
 )
 
 runs = sa.Table(

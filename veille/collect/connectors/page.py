@@ -10,7 +10,8 @@ import soupsieve
 from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from veille.collect.connectors import Connector
+from veille.collect.connectors import Connector, single_get
+from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import TITLE_CAP, canonical_url, item_id, parse_date, plain_text
 from veille.errors import TerminalSourceError
 from veille.models import Item, Source
@@ -100,4 +101,11 @@ def parse(source: Source, content: bytes, url: str, content_type: str = "") -> I
         )
 
 
-CONNECTOR = Connector("page", PageOptions, parse)
+async def fetch(source: Source, fetcher: Fetcher, validators: Validators) -> list[Response]:
+    """A conditional GET of the page, if the site's robots.txt allows it."""
+    if not await fetcher.robots_allow(source.url, source.allow_private_network):
+        raise TerminalSourceError(f"{source.url} is disallowed by the site's robots.txt for our user agent")
+    return await single_get(source, fetcher, validators)
+
+
+CONNECTOR = Connector("page", PageOptions, parse, fetch)
