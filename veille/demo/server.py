@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import socket
+import struct
 import sys
 import threading
 import time
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 TYPES = {".rss": "application/rss+xml; charset=utf-8", ".xml": "application/xml", ".atom": "application/atom+xml",
@@ -46,8 +49,8 @@ class FixtureServer:
         self.root = Path(root)
         self.requests: list[Request] = []
         self.overrides: dict[str, bytes] = {}  # path -> body, to change a payload between runs
-        # path -> handler(request) giving (status, body, content type): an API that answers per request
-        self.routes: dict[str, Callable[[Request], tuple[int, bytes, str]]] = {}
+        # path -> handler(request) giving (status, body, content type[, headers]): answers per request
+        self.routes: dict[str, Callable[[Request], tuple[Any, ...]]] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -100,9 +103,29 @@ class FixtureServer:
         self.requests.append(Request(h.command, h.path, {k.lower(): v for k, v in h.headers.items()}, body))
         route = self.routes.get(h.path.split("?")[0])
         if route is not None:
-            status, content, ctype = route(self.requests[-1])
-            return self._send(h, status, content, ctype)
+            status, content, ctype, *extra = route(self.requests[-1])
+            return self._send(h, status, content, ctype, extra[0] if extra else None)
         parts = h.path.split("?")[0].strip("/").split("/")
+        if parts[0] == "reset":  # the connection dies without an answer
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.connection.close()
+            h.close_connection = True
+            return None
+        if parts[0] == "loop":  # a redirect to itself, forever
+            return self._send(h, 302, b"", "text/plain", {"Location": "/loop"})
+        if parts[0] == "trickle" and len(parts) > 1:  # a body that arrives one byte at a time
+            h.send_response(200)
+            h.send_header("Content-Type", "application/rss+xml")
+            h.send_header("Content-Length", "100000")
+            h.end_headers()
+            for _ in range(100000):
+                try:
+                    h.wfile.write(b" ")
+                    h.wfile.flush()
+                except OSError:
+                    return None
+                time.sleep(float(parts[1]))
+            return None
         if parts[0] == "status" and len(parts) > 1 and parts[1].isdigit():
             return self._send(h, int(parts[1]), b"fault on request\n", "text/plain")
         if parts[0] == "slow" and len(parts) > 2:
