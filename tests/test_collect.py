@@ -178,3 +178,45 @@ def test_robots_txt_is_respected_for_pages(veille, tmp_path, http):
     assert "failed: board:" in result.err and "disallowed by the site's robots.txt" in result.err
     assert http.requests_to("/tenders.html") == []
     assert "1 ok" in result.out
+
+
+def test_sigkill_during_collect_loses_nothing_and_stores_nothing_twice(tmp_path, http):
+    """Killed while one source hangs: the sources already stored stay; the rerun stores the rest, once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    hold = threading.Event()
+
+    def hanging(request):
+        hold.wait(30)
+        return 200, (SITE / "water.atom").read_bytes(), "application/atom+xml"
+
+    http.routes["/hanging.atom"] = hanging
+    directory = write_config(tmp_path, [feed_source("eau", http.url("eau.rss")),
+                                        feed_source("hanging", http.url("hanging.atom"))])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEILLE_")}
+    command = [sys.executable, "-m", "veille", "--config", str(directory), "collect"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    db = directory / "veille.db"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if db.exists() and http.requests_to("/hanging.atom"):
+            try:
+                if _store(directory).count_items() == 4:
+                    break
+            except Exception:
+                pass
+        time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert process.returncode == -signal.SIGKILL
+    assert _store(directory).count_items() == 4  # what was fetched before the kill is kept
+    hold.set()
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "items: 2 new" in rerun.stdout
+    assert _store(directory).count_items() == 6  # 4 + 2, nothing twice

@@ -133,9 +133,15 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
                 f"waiting until {state.next_attempt_at:%Y-%m-%d %H:%M} UTC after {state.failures} failure"
                 f"{'s' if state.failures != 1 else ''}: {state.last_error}")))
         sources = [s for s in sources if s.name not in waiting]
-    outcomes = collect(sources, validators, http or http_settings(ctx), on_done)
-    for outcome in outcomes:
+    def done(outcome: SourceOutcome) -> None:
+        # stored as soon as a source is done: a run killed half-way keeps what it had fetched
         report.sources.append(_store_outcome(ctx, outcome, collected_at))
+        if on_done:
+            on_done(outcome)
+
+    collect(sources, validators, http or http_settings(ctx), done)
+    order = {s.name: i for i, s in enumerate(ctx.config.sources)}
+    report.sources.sort(key=lambda s: order.get(s.name, len(order)))
     status = "failed" if report.failed and report.ok == 0 else "ok"
     ctx.store.finish_run(run_id, status, {"line": report.line(), "sources": [vars(s) for s in report.sources]})
     return report
