@@ -57,6 +57,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith("VEILLE_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("VEILLE_TZ", "Europe/Paris")
+    monkeypatch.setenv("VEILLE_HTTP_HOST_DELAY", "0")  # every fixture is on 127.0.0.1
 
 
 def write_config(directory: Path, sources: list[dict], members: list[dict] | None = None,

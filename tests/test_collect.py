@@ -220,3 +220,25 @@ def test_sigkill_during_collect_loses_nothing_and_stores_nothing_twice(tmp_path,
     assert rerun.returncode == 0, rerun.stderr
     assert "items: 2 new" in rerun.stdout
     assert _store(directory).count_items() == 6  # 4 + 2, nothing twice
+
+
+def test_json_log_lines_name_run_and_source(tmp_path, http):
+    """Not on a terminal, -v logs one JSON object per line with the run id and the source; -q keeps quiet."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    directory = write_config(tmp_path, [feed_source("eau", http.url("eau.rss")),
+                                        feed_source("error", http.url("status/500"))])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEILLE_")} | {"VEILLE_SMTP_PASSWORD": "s3cret"}
+    run = subprocess.run([sys.executable, "-m", "veille", "-v", "--config", str(directory), "collect"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    lines = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
+    by_source = {line["source"]: line for line in lines if "source" in line}
+    assert by_source["eau"]["status"] == "ok" and by_source["eau"]["new"] == 4 and by_source["eau"]["run"] >= 1
+    assert by_source["error"]["level"] == "warning" and "HTTP 500" in by_source["error"]["error"]
+    assert "s3cret" not in run.stderr + run.stdout
+    quiet = subprocess.run([sys.executable, "-m", "veille", "-q", "--config", str(directory), "collect"],
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert not [line for line in quiet.stderr.splitlines() if line.startswith("{")]

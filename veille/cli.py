@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from veille import __version__, pipeline
+from veille import __version__, logs, pipeline
 from veille.errors import ConfigError, InputError, VeilleError
 from veille.models import KINDS, REGIONS, ItemQuery
 
@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, default=Path("."), metavar="DIR",
                         help="folder holding sources.yaml and members.yaml (default: current directory)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    volume = parser.add_mutually_exclusive_group()
+    volume.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log more (once: each source and email; twice: debug); JSON lines when not a terminal")
+    volume.add_argument("-q", "--quiet", action="store_true", help="log errors only")
     parser.add_argument("--version", action="version", version=f"veille {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
@@ -117,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors (2) return their code
         return int(exc.code or 0)
+    logs.configure(-1 if args.quiet else args.verbose or (1 if args.command == "run" else 0))
     try:
         return int(COMMANDS[args.command](args))
     except ConfigError as exc:

@@ -41,6 +41,7 @@ class Settings:
     tz: str
     site_url: str | None
     http_timeout: float = 20.0
+    host_delay: float = 1.0
     reports_dir: Path = Path("reports")
 
     @property
@@ -72,6 +73,14 @@ def read_settings(directory: Path, env: Mapping[str, str] | None = None) -> Sett
     except ValueError:
         problems.append(Problem("environment", None, "VEILLE_HTTP_TIMEOUT",
                                 f"{timeout_text!r} is not a number of seconds between 0 and 600"))
+    delay_text = env.get("VEILLE_HTTP_HOST_DELAY", "1")
+    try:
+        host_delay = float(delay_text)
+        if not 0 <= host_delay <= 60:
+            raise ValueError
+    except ValueError:
+        problems.append(Problem("environment", None, "VEILLE_HTTP_HOST_DELAY",
+                                f"{delay_text!r} is not a number of seconds between 0 and 60"))
     if problems:
         raise ConfigError(problems)
     default_db = f"sqlite:///{(directory / 'veille.db').resolve()}"
@@ -86,6 +95,7 @@ def read_settings(directory: Path, env: Mapping[str, str] | None = None) -> Sett
         tz=tz,
         site_url=env.get("VEILLE_SITE_URL") or None,
         http_timeout=http_timeout,
+        host_delay=host_delay,
         reports_dir=Path(env.get("VEILLE_REPORTS") or directory / "reports"),
     )
 

@@ -127,7 +127,7 @@ class Member(_Strict):
     """One entry of members.yaml: what a member of the cluster wants to see."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    name: str
+    name: str = Field(pattern=r"^[^\r\n]+$")  # it goes into email subjects: no header injection
     emails: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
@@ -152,7 +152,7 @@ class DigestSettings(_Strict):
     recipients: tuple[str, ...] = ()
     admins: tuple[str, ...] = ()  # who gets the source-health alert
     send_at: str = "mon 07:30"
-    subject: str = "Water market watch — week {week}"
+    subject: str = Field("Water market watch — week {week}", pattern=r"^[^\r\n]+$")
 
     _recipients = field_validator("recipients", "admins")(classmethod(lambda cls, v: _check_emails(v)))
 

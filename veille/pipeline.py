@@ -7,6 +7,7 @@ and prints nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -29,6 +30,7 @@ from veille.tag import Tagger
 from veille.tag.duplicates import band_keys, link_keys, near, simhash, story_text
 
 CLOSING_SOON = timedelta(days=14)
+log = logging.getLogger("veille.pipeline")
 
 
 @dataclass
@@ -69,6 +71,8 @@ class SourceReport:
     updated: int = 0
     error: str | None = None
     seconds: float = 0.0
+    http_status: int | None = None
+    bytes: int = 0
 
 
 @dataclass
@@ -100,7 +104,7 @@ class CollectReport:
 
 
 def http_settings(ctx: Context) -> HttpSettings:
-    return HttpSettings(timeout=ctx.settings.http_timeout)
+    return HttpSettings(timeout=ctx.settings.http_timeout, host_delay=ctx.settings.host_delay)
 
 
 def select_sources(config: Config, names: Sequence[str]) -> list[Source]:
@@ -122,6 +126,7 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
     states = ctx.store.fetch_states()
     validators = {n: Validators(s.etag, s.last_modified) for n, s in states.items()}
     run_id = ctx.store.start_run("collect")
+    log.info("collect started: %d sources", len(sources), extra={"run": run_id})
     collected_at = now or datetime.now(UTC)
     report = CollectReport()
     if not names:  # sources named by an admin are tried at once; the others wait out their backoff
@@ -135,7 +140,11 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
         sources = [s for s in sources if s.name not in waiting]
     def done(outcome: SourceOutcome) -> None:
         # stored as soon as a source is done: a run killed half-way keeps what it had fetched
-        report.sources.append(_store_outcome(ctx, outcome, collected_at))
+        stored = _store_outcome(ctx, outcome, collected_at)
+        report.sources.append(stored)
+        log.log(logging.WARNING if stored.status == "failed" else logging.INFO, "source %s: %s", stored.name,
+                stored.status, extra={"run": run_id, **{k: v for k, v in vars(stored).items() if k != "name"},
+                                      "source": stored.name})
         if on_done:
             on_done(outcome)
 
@@ -144,6 +153,7 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
     report.sources.sort(key=lambda s: order.get(s.name, len(order)))
     status = "failed" if report.failed and report.ok == 0 else "ok"
     ctx.store.finish_run(run_id, status, {"line": report.line(), "sources": [vars(s) for s in report.sources]})
+    log.info("collect finished: %s", report.line(), extra={"run": run_id, "status": status})
     return report
 
 
@@ -152,7 +162,7 @@ def _store_outcome(ctx: Context, outcome: SourceOutcome, collected_at: datetime)
     if not outcome.ok:
         ctx.store.record_fetch(source.name, ok=False, status="failed", error=outcome.error,
                                retry_after=outcome.retry_after)
-        return SourceReport(source.name, "failed", error=outcome.error, seconds=outcome.seconds)
+        return SourceReport(source.name, "failed", error=outcome.error, seconds=round(outcome.seconds, 3))
     for item in outcome.items:
         item.collected_at = collected_at
     new, updated = ctx.store.upsert_items(outcome.items)
@@ -164,7 +174,7 @@ def _store_outcome(ctx: Context, outcome: SourceOutcome, collected_at: datetime)
     ctx.store.record_fetch(source.name, ok=True, status=outcome.status,
                            etag=outcome.validators.etag, last_modified=outcome.validators.last_modified)
     return SourceReport(source.name, outcome.status, len(outcome.items), len(new), len(updated),
-                        seconds=outcome.seconds)
+                        seconds=round(outcome.seconds, 3), http_status=outcome.http_status, bytes=outcome.bytes)
 
 
 def _link(ctx: Context, item: Item) -> None:
@@ -380,6 +390,8 @@ def _deliver(ctx: Context, report: DigestReport, messages: list[tuple[str, Email
 
     def sent(message: EmailMessage) -> None:
         digest_id = by_message[id(message)]
+        log.info("sent %s to %s", digest_id, message["To"], extra={"week": week, "recipient": str(message["To"]),
+                                                                    "status": "sent"})
         ctx.store.record_delivery(week, str(message["To"]), digest_id, "smtp", str(message["Message-ID"]))
         report.emails.append(Email(str(message["To"]), digest_id, str(message["Subject"]), "sent"))
 
@@ -389,6 +401,8 @@ def _deliver(ctx: Context, report: DigestReport, messages: list[tuple[str, Email
             ctx.store.record_delivery(week, to, digest_id, "smtp", str(message["Message-ID"]), "refused",
                                       str(refusal))
         status = "refused" if refusal.permanent else "deferred"
+        log.warning("%s %s to %s: %s", status, digest_id, to, refusal,
+                    extra={"week": week, "recipient": to, "status": status, "error": str(refusal)})
         report.emails.append(Email(to, digest_id, str(message["Subject"]), status))
         refused.append(f"{to}: {refusal}")
 

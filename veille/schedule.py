@@ -107,8 +107,6 @@ def build_scheduler(ctx: pipeline.Context) -> BackgroundScheduler:
 
 def run_scheduler(config_dir: Path, stop: threading.Event | None = None) -> int:
     """Run until SIGINT/SIGTERM (or `stop` is set); return the exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     ctx = pipeline.open_context(config_dir)  # validates the configuration before anything is scheduled
     stop = stop or threading.Event()
     scheduler = build_scheduler(ctx)

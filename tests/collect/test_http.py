@@ -75,3 +75,16 @@ def test_connection_refused_is_transient():
 def test_validators_unused_without_state(http):
     fetch(http.url("eau.rss"), allow_private=True, validators=Validators())
     assert "if-none-match" not in http.requests_to("/eau.rss")[0].headers
+
+
+def test_requests_to_one_host_are_spaced(http):
+    """With a politeness delay, requests to the same host start at least that far apart."""
+    import time
+
+    async def go():
+        async with Fetcher(HttpSettings(host_delay=0.3)) as fetcher:
+            started = time.monotonic()
+            await asyncio.gather(*(fetcher.fetch(http.url("eau.rss"), allow_private=True) for _ in range(3)))
+            return time.monotonic() - started
+
+    assert asyncio.run(go()) >= 0.6

@@ -148,3 +148,26 @@ def test_migration_from_version_1(tmp_path):
         assert "simhash" in {c["name"] for c in sa.inspect(conn).get_columns("items")}
         assert "item_links" in sa.inspect(conn).get_table_names()
     store.close()
+
+
+def test_scheduler_job_store_on_both_databases(db_url, tmp_path, http, monkeypatch):
+    """APScheduler keeps its jobs in the same database, SQLite or PostgreSQL, and finds them after a restart."""
+    from veille import pipeline
+    from veille.schedule import WEEKLY_JOB, build_scheduler, configure
+
+    monkeypatch.setenv("VEILLE_DB", db_url)
+    directory = write_config(tmp_path, [feed_source("eau", http.url("eau.rss"), every="1d")], MEMBERS)
+    ctx = pipeline.open_context(directory)
+    try:
+        first = build_scheduler(ctx)
+        first.start(paused=True)
+        configure(first, ctx, directory)
+        planned = first.get_job(WEEKLY_JOB).next_run_time
+        first.shutdown(wait=False)
+        second = build_scheduler(ctx)
+        second.start(paused=True)
+        assert {j.id for j in second.get_jobs()} == {"collect:eau", WEEKLY_JOB}
+        assert second.get_job(WEEKLY_JOB).next_run_time == planned
+        second.shutdown(wait=False)
+    finally:
+        ctx.close()

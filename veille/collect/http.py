@@ -30,6 +30,7 @@ class HttpSettings:
     max_redirects: int = 5
     concurrency: int = 8
     per_host: int = 2
+    host_delay: float = 1.0  # seconds between the starts of two requests to the same host
     user_agent: str = USER_AGENT
 
 
@@ -106,6 +107,7 @@ class Fetcher:
         self._all = asyncio.Semaphore(s.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._robots: dict[str, RobotFileParser] = {}
+        self._next_start: dict[str, float] = {}  # host -> earliest start of its next request (loop time)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -128,6 +130,16 @@ class Fetcher:
             self._robots[site] = parser
         return self._robots[site].can_fetch(self.settings.user_agent, url)
 
+    async def _polite(self, url: str) -> None:
+        """Wait so that requests to one host start at least `host_delay` apart."""
+        if self.settings.host_delay <= 0:
+            return
+        host = urlsplit(url).netloc.lower()
+        loop = asyncio.get_running_loop()
+        start = max(loop.time(), self._next_start.get(host, 0.0))
+        self._next_start[host] = start + self.settings.host_delay
+        await asyncio.sleep(start - loop.time())
+
     def _host_slot(self, url: str) -> asyncio.Semaphore:
         host = urlsplit(url).netloc.lower()
         return self._hosts.setdefault(host, asyncio.Semaphore(self.settings.per_host))
@@ -147,6 +159,7 @@ class Fetcher:
         for _hop in range(self.settings.max_redirects + 1):
             await _check_address(url, allow_private)
             async with self._all, self._host_slot(url):
+                await self._polite(url)
                 try:  # read timeouts are per chunk: a body that trickles in (slow-loris) needs a total cap
                     response = await asyncio.wait_for(self._send(method, url, send_headers, request),
                                                       self.settings.timeout * 3)

@@ -30,6 +30,8 @@ class SourceOutcome:
     validators: Validators = field(default_factory=Validators)
     seconds: float = 0.0
     retry_after: float | None = None
+    http_status: int | None = None
+    bytes: int = 0
 
     @property
     def ok(self) -> bool:
@@ -44,12 +46,14 @@ async def collect_one(source: Source, fetcher: Fetcher, validators: Validators) 
         responses = await asyncio.wait_for(connector.fetch(source, fetcher, validators), SOURCE_DEADLINE)
         fresh = [r for r in responses if not r.not_modified]
         if not fresh:
-            return SourceOutcome(source, "not-modified", validators=validators, seconds=time.monotonic() - started)
+            return SourceOutcome(source, "not-modified", validators=validators, seconds=time.monotonic() - started,
+                                 http_status=304)
         items: list[Item] = []
         for response in fresh:  # parsing runs in a thread: a slow parse does not stall other fetches
             items += await asyncio.to_thread(_parse_all, connector, source, response)
         return SourceOutcome(source, "ok", merge_items(items), validators=fresh[-1].validators,
-                             seconds=time.monotonic() - started)
+                             seconds=time.monotonic() - started, http_status=fresh[-1].status,
+                             bytes=sum(len(r.content) for r in fresh))
     except SourceError as exc:
         return SourceOutcome(source, "failed", error=str(exc), transient=exc.transient,
                              seconds=time.monotonic() - started, retry_after=getattr(exc, "retry_after", None))

@@ -45,7 +45,7 @@ def run_demo(reports: Path) -> int:
             env = {"VEILLE_DB": f"sqlite:///{(workspace / 'veille.db').resolve()}",
                    "VEILLE_SMTP_HOST": "127.0.0.1", "VEILLE_SMTP_PORT": str(smtp.port),
                    "VEILLE_SMTP_TLS": "none", "VEILLE_MAIL_FROM": "veille@wsm.example.org",
-                   "VEILLE_TZ": "Europe/Paris"}
+                   "VEILLE_TZ": "Europe/Paris", "VEILLE_HTTP_HOST_DELAY": "0"}  # all on one loopback host
             ctx = pipeline.open_context(workspace, env)
             try:
                 print(f"demo: serving sample payloads at {http.base_url}, SMTP on 127.0.0.1:{smtp.port}")
