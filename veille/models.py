@@ -152,7 +152,7 @@ class DigestSettings(_Strict):
     recipients: tuple[str, ...] = ()
     admins: tuple[str, ...] = ()  # who gets the source-health alert
     send_at: str = "mon 07:30"
-    subject: str = Field("Water market watch — week {week}", pattern=r"^[^\r\n]+$")
+    subject: str = Field(default="Water market watch — week {week}", pattern=r"^[^\r\n]+$")
 
     _recipients = field_validator("recipients", "admins")(classmethod(lambda cls, v: _check_emails(v)))
 
