@@ -6,13 +6,15 @@ and prints nothing.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from veille import config as config_module
 from veille.collect import REGISTRY, HttpSettings, SourceOutcome, Validators, collect, options_model, parse_payload
@@ -378,10 +380,16 @@ def _deliver(ctx: Context, report: DigestReport, messages: list[tuple[str, Email
         if smtp is None:
             path = write_outbox(outbox if digest_id == "full" else outbox / digest_id, message)
             report.emails.append(Email(to, digest_id, subject, "outbox", str(path)))
-        elif to in done:
+        elif done.get(to) in ("sent", "refused"):
             report.emails.append(Email(to, digest_id, subject, "already-sent" if done[to] == "sent" else
                                        "refused-earlier"))
         else:
+            # the outbox: a message queued by an interrupted run goes out exactly as it was built
+            queued = ctx.store.queued_message(week, to, digest_id) if done.get(to) == "queued" else None
+            if queued is not None:
+                message = cast(EmailMessage, email.message_from_bytes(queued, policy=email.policy.default))
+            else:
+                ctx.store.queue_delivery(week, to, digest_id, bytes(message), str(message["Message-ID"]))
             pending.append((digest_id, message))
     if not pending or smtp is None:
         return

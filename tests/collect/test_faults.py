@@ -94,6 +94,10 @@ def test_every_fault_is_contained(veille, tmp_path, faults, monkeypatch):
     assert all(len(i.title) < 1000 for i in by_source["billion-laughs"])  # no entity expansion
     assert by_source["wrong-charset"][0].title == "Réseau d'eau à Montréal"
     assert by_source["no-dates"][0].published_at is None  # stored, listed by collection time
+    from datetime import UTC, datetime, timedelta
+
+    this_week = store.items(ItemQuery(since=datetime.now(UTC) - timedelta(days=1)))
+    assert {"Sans date", "Demain"} <= {i.title for i in this_week}  # a 2035 date does not hide the item
     assert len(by_source["duplicate-guids"]) == 1  # one guid, one item
     hostile = by_source["hostile"][0]
     assert "<" not in hostile.title and "script" not in hostile.title.lower() and hostile.url is None

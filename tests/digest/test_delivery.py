@@ -96,19 +96,22 @@ def test_refused_and_deferred_messages_do_not_block_the_others(config, veille, m
     assert f"refused: {RECIPIENTS[1]}" in result.out and f"sent: {RECIPIENTS[2]}" in result.out
 
 
-def test_sigkill_during_send_neither_duplicates_nor_skips(config, http):
-    """Killed while the server holds the 4th message: the rerun sends the rest, each exactly once."""
-    handler = ScriptedHandler(hold_at=4)
+@pytest.mark.parametrize("kill_at", [1, 4, 7])
+def test_sigkill_during_send_neither_duplicates_nor_skips(config, http, kill_at):
+    """Killed while the server holds message `kill_at`: the rerun sends the rest, each exactly once, exactly
+    as queued before the kill."""
+    handler = ScriptedHandler(hold_at=kill_at)
     controller = _serve(handler)
     try:
         assert _veille(config, controller.port, "collect").wait(timeout=60) == 0
         process = _veille(config, controller.port, "digest", "--week", "2026-W46", "--send")
-        assert handler.holding.wait(timeout=60), "the 4th message never arrived"
+        assert handler.holding.wait(timeout=60), f"message {kill_at} never arrived"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         handler.release.set()
         assert process.returncode == -signal.SIGKILL
-        assert len(handler.accepted) == 3
+        assert len(handler.accepted) == kill_at - 1
+        queued = _queued_ids(config)
         time.sleep(0.2)
         rerun = _veille(config, controller.port, "digest", "--week", "2026-W46", "--send")
         out, err = rerun.communicate(timeout=120)
@@ -118,4 +121,13 @@ def test_sigkill_during_send_neither_duplicates_nor_skips(config, http):
     expected = 1 + len(RECIPIENTS)
     recipients = Counter(line.split("|")[0] for line in handler.accepted)
     assert sum(recipients.values()) == expected and max(recipients.values()) == 1  # expected 7, duplicates 0
-    assert out.count("already-sent:") == 3
+    assert out.count("already-sent:") == kill_at - 1
+    resent = {line.split("|")[1] for line in handler.accepted[kill_at - 1:]}
+    assert resent == queued  # the outbox's messages, not new ones
+
+
+def _queued_ids(config: Path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(config / "veille.db") as conn:
+        return {r[0] for r in conn.execute("SELECT message_id FROM deliveries WHERE status = 'queued'")}

@@ -104,7 +104,7 @@ def test_migrations_are_recorded_once(db_url):
     store = Store.open(db_url)
     with store.engine.connect() as conn:
         versions = [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))]
-    assert versions == [1, 2, 3, 4, 5]
+    assert versions == [1, 2, 3, 4, 5, 6]
     store.close()
 
 
@@ -144,7 +144,7 @@ def test_migration_from_version_1(tmp_path):
     store = Store.open(url)
     assert [i.title for i in store.items()] == ["kept"]
     with store.engine.connect() as conn:
-        assert [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))] == [1, 2, 3, 4, 5]
+        assert [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))] == [1, 2, 3, 4, 5, 6]
         assert "simhash" in {c["name"] for c in sa.inspect(conn).get_columns("items")}
         assert "item_links" in sa.inspect(conn).get_table_names()
     store.close()

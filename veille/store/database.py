@@ -270,22 +270,33 @@ class Store:
         return [dict(r) for r in rows]
 
     def delivered(self, week: str, digest: str) -> dict[str, str]:
-        """Return {recipient: "sent" or "refused"} for the messages of `digest` (full or a member id) for `week`
-        that need no new attempt."""
+        """Return {recipient: "queued", "sent" or "refused"} for the messages of `digest` (full or a member
+        id) for `week`."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(T.deliveries.c.recipient, T.deliveries.c.status).where(
                 T.deliveries.c.week == week, T.deliveries.c.digest == digest))
             return {r[0]: r[1] for r in rows}
 
+    def queued_message(self, week: str, recipient: str, digest: str) -> bytes | None:
+        """The message queued for a recipient, exactly as it was first built."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(T.deliveries.c.message).where(
+                T.deliveries.c.week == week, T.deliveries.c.recipient == recipient, T.deliveries.c.digest == digest,
+                T.deliveries.c.status == "queued")).scalar()
+
+    def queue_delivery(self, week: str, recipient: str, digest: str, message: bytes, message_id: str) -> None:
+        """Put a message in the outbox before trying to send it (one commit per message)."""
+        self.record_delivery(week, recipient, digest, "smtp", message_id, "queued", None, message)
+
     def record_delivery(self, week: str, recipient: str, digest: str, method: str, message_id: str | None,
-                        status: str = "sent", detail: str | None = None) -> None:
-        """Record that a message was sent (or refused for good); one commit per message."""
+                        status: str = "sent", detail: str | None = None, message: bytes | None = None) -> None:
+        """Record a message's state (queued, sent, refused for good); one commit per message."""
         with self.engine.begin() as conn:
             conn.execute(T.deliveries.delete().where(
                 T.deliveries.c.week == week, T.deliveries.c.recipient == recipient, T.deliveries.c.digest == digest))
             conn.execute(T.deliveries.insert().values(week=week, recipient=recipient, digest=digest,
                                                       sent_at=_now(), method=method, message_id=message_id,
-                                                      status=status, detail=detail))
+                                                      status=status, detail=detail, message=message))
 
     def _scalar_rows(self, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
         with self.engine.connect() as conn:
@@ -315,13 +326,24 @@ def _unique(items: Iterable[Item]) -> list[Item]:
     return list(seen.values())
 
 
+FUTURE_TOLERANCE = timedelta(days=2)
+
+
+def _seen_at(published: datetime | None, collected: datetime) -> datetime:
+    """When the item counts in digests: its publication, unless absent or implausibly in the future
+    (a feed dated 2035 would otherwise hide it from every digest until then)."""
+    if published is None or published > collected + FUTURE_TOLERANCE:
+        return collected
+    return published
+
+
 def _item_row(item: Item) -> dict[str, Any]:
     collected = item.collected_at or _now()
     return {
         "id": item.id, "source": item.source, "kind": item.kind, "title": item.title, "summary": item.summary,
         "url": item.url, "lang": item.lang, "country": item.country, "region": item.region,
         "published_at": item.published_at, "collected_at": collected, "updated_at": item.updated_at,
-        "seen_at": item.published_at or collected, "notice_id": item.notice_id, "notice_type": item.notice_type,
+        "seen_at": _seen_at(item.published_at, collected), "notice_id": item.notice_id, "notice_type": item.notice_type,
         "buyer": item.buyer, "deadline_at": item.deadline_at, "cpv": list(item.cpv),
         "value_amount": item.value_amount, "value_currency": item.value_currency, "procedure": item.procedure,
     }

@@ -40,12 +40,19 @@ def _v5_backoff(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE fetch_state ADD COLUMN next_attempt_at TIMESTAMP"))
 
 
+def _v6_outbox(conn: sa.Connection) -> None:
+    if "message" not in {c["name"] for c in sa.inspect(conn).get_columns("deliveries")}:
+        binary = sa.LargeBinary().compile(dialect=conn.dialect)  # BLOB on SQLite, BYTEA on PostgreSQL
+        conn.execute(sa.text(f"ALTER TABLE deliveries ADD COLUMN message {binary}"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
     (3, "items.simhash: text signature for near-duplicate stories", _v3_simhash),
     (4, "deliveries.status and detail: messages the SMTP server refused for good", _v4_delivery_status),
     (5, "fetch_state.next_attempt_at: per-source backoff and Retry-After", _v5_backoff),
+    (6, "deliveries.message: an outbox of queued messages, sent as queued after a crash", _v6_outbox),
 ]
 
 

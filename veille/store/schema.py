@@ -115,6 +115,7 @@ deliveries = sa.Table(
     sa.Column("sent_at", UTCDateTime, nullable=False),
     sa.Column("method", sa.String(10), nullable=False),  # smtp | outbox
     sa.Column("message_id", sa.Text),
-    sa.Column("status", sa.String(10), nullable=False, server_default="sent"),  # sent | refused (5xx)
+    sa.Column("status", sa.String(10), nullable=False, server_default="sent"),  # queued | sent | refused (5xx)
     sa.Column("detail", sa.Text),  # the server's reply when refused
+    sa.Column("message", sa.LargeBinary),  # the message as queued: a rerun sends exactly this
 )
