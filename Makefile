@@ -23,7 +23,7 @@ lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/python -m mypy
 
 bench: $(STAMP)  ## benchmarks (not tests): see bench/README.md
-	$(BIN)/python -m bench
+	QUICK=$(QUICK) $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) reports/20* reports/demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,3 +1,3 @@
-from bench.tagging import main
+from bench.run import main
 
 raise SystemExit(main())

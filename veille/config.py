@@ -42,6 +42,7 @@ class Settings:
     site_url: str | None
     http_timeout: float = 20.0
     host_delay: float = 1.0
+    concurrency: int = 8
     reports_dir: Path = Path("reports")
 
     @property
@@ -81,6 +82,10 @@ def read_settings(directory: Path, env: Mapping[str, str] | None = None) -> Sett
     except ValueError:
         problems.append(Problem("environment", None, "VEILLE_HTTP_HOST_DELAY",
                                 f"{delay_text!r} is not a number of seconds between 0 and 60"))
+    concurrency_text = env.get("VEILLE_HTTP_CONCURRENCY", "8")
+    if not concurrency_text.isdigit() or not 1 <= int(concurrency_text) <= 256:
+        problems.append(Problem("environment", None, "VEILLE_HTTP_CONCURRENCY",
+                                f"{concurrency_text!r} is not a number of requests between 1 and 256"))
     if problems:
         raise ConfigError(problems)
     default_db = f"sqlite:///{(directory / 'veille.db').resolve()}"
@@ -96,6 +101,7 @@ def read_settings(directory: Path, env: Mapping[str, str] | None = None) -> Sett
         site_url=env.get("VEILLE_SITE_URL") or None,
         http_timeout=http_timeout,
         host_delay=host_delay,
+        concurrency=int(concurrency_text),
         reports_dir=Path(env.get("VEILLE_REPORTS") or directory / "reports"),
     )
 

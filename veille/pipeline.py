@@ -106,7 +106,8 @@ class CollectReport:
 
 
 def http_settings(ctx: Context) -> HttpSettings:
-    return HttpSettings(timeout=ctx.settings.http_timeout, host_delay=ctx.settings.host_delay)
+    return HttpSettings(timeout=ctx.settings.http_timeout, host_delay=ctx.settings.host_delay,
+                        concurrency=ctx.settings.concurrency)
 
 
 def select_sources(config: Config, names: Sequence[str]) -> list[Source]:
@@ -171,7 +172,7 @@ def _store_outcome(ctx: Context, outcome: SourceOutcome, collected_at: datetime)
     changed = new + updated
     for item in changed:
         ctx.tagger.tag(item, source.topics)
-        _link(ctx, item)
+    _link(ctx, changed)
     ctx.store.save_tags(changed)
     ctx.store.record_fetch(source.name, ok=True, status=outcome.status,
                            etag=outcome.validators.etag, last_modified=outcome.validators.last_modified)
@@ -179,16 +180,17 @@ def _store_outcome(ctx: Context, outcome: SourceOutcome, collected_at: datetime)
                         seconds=round(outcome.seconds, 3), http_status=outcome.http_status, bytes=outcome.bytes)
 
 
-def _link(ctx: Context, item: Item) -> None:
-    """Cluster the item with the other notices of its tender, or the other copies of its story.
+def _link(ctx: Context, items: Sequence[Item]) -> None:
+    """Cluster each item with the other notices of its tender, or the other copies of its story (one
+    transaction for a source's items).
 
     Exact keys (identifiers, URL, buyer + title) link directly; SimHash bands only propose candidates,
     kept when their signatures are within 3 bits (near-identical text)."""
-    signature = simhash(story_text(item))
-    bands = band_keys(signature)
-    also = [other for other, theirs in ctx.store.near_candidates(bands, item.id)
-            if signature is not None and near(signature, theirs)]
-    ctx.store.link(item, link_keys(item), bands, also, signature)
+    entries = []
+    for item in items:
+        signature = simhash(story_text(item))
+        entries.append((item, link_keys(item), band_keys(signature), signature))
+    ctx.store.link_all(entries, near)
 
 
 def try_source(ctx: Context, name: str, http: HttpSettings | None = None) -> tuple[SourceOutcome, list[Item]]:

@@ -59,7 +59,7 @@ def test_clusters_do_not_depend_on_arrival_order(tmp_path):
                 item = items[i]
                 item.collected_at = item.published_at
                 ctx.store.upsert_items([item])
-                pipeline._link(ctx, item)
+                pipeline._link(ctx, [item])
             clusters = frozenset((i.id, i.cluster_id) for i in ctx.store.items())
         finally:
             ctx.close()

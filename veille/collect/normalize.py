@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+import lxml.html
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+from lxml import etree
 from dateutil import parser as dateparser
 
 SUMMARY_CAP = 1000
@@ -25,16 +27,30 @@ def plain_text(value: str | None, cap: int = SUMMARY_CAP) -> str:
     if not value:
         return ""
     if _MARKUP.search(value):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-            soup = BeautifulSoup(value, "html.parser")
-        for tag in soup(["script", "style", "noscript", "template", "iframe", "object"]):
-            tag.decompose()
-        value = soup.get_text(" ")
+        value = _html_text(value)
     text = _SPACE.sub(" ", value).strip()
     if len(text) > cap:
         text = text[: cap - 1].rsplit(" ", 1)[0] + "…"
     return text
+
+
+_DROPPED = ("script", "style", "noscript", "template", "iframe", "object")
+
+
+def _html_text(value: str) -> str:
+    """The text of an HTML fragment, scripts and styles dropped (lxml; BeautifulSoup if lxml gives up)."""
+    try:
+        root = lxml.html.fragment_fromstring(value, create_parent="div")
+        for element in root.iter(*_DROPPED):
+            element.drop_tree()
+        return " ".join(root.itertext())
+    except (etree.ParserError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+            soup = BeautifulSoup(value, "html.parser")
+        for tag in soup(list(_DROPPED)):
+            tag.decompose()
+        return str(soup.get_text(" "))
 
 
 def canonical_url(url: str | None) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -111,6 +111,21 @@ class Store:
                     updated.append(item)
         return new, updated
 
+    def insert_new(self, items: Sequence[Item]) -> None:
+        """Insert items known to be new, with their tags, in one transaction (bulk loads and benchmarks)."""
+        if not items:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(T.items.insert(), [_item_row(i) for i in items])
+            topics = [{"item_id": i.id, "topic": t, "score": tag.score, "evidence": tag.evidence}
+                      for i in items for t, tag in i.topics.items()]
+            members = [{"item_id": i.id, "member": m, "score": match.score, "reasons": match.reasons}
+                       for i in items for m, match in i.members.items()]
+            if topics:
+                conn.execute(T.item_topics.insert(), topics)
+            if members:
+                conn.execute(T.item_members.insert(), members)
+
     def save_tags(self, items: Iterable[Item]) -> None:
         """Replace the topics and member matches stored for each item."""
         items = list(items)
@@ -174,15 +189,28 @@ class Store:
                                   .order_by(T.item_members.c.member)).mappings():
                 by_id[r["item_id"]].members[r["member"]] = MemberMatch(r["score"], list(r["reasons"]))
 
-    def near_candidates(self, keys: Sequence[str], exclude: str) -> list[tuple[str, int]]:
+    def near_candidates(self, keys: Sequence[str], exclude: str,
+                        conn: sa.Connection | None = None) -> list[tuple[str, int]]:
         """Return (item id, simhash) of the items indexed under any of `keys` (band keys), but `exclude`."""
         if not keys:
             return []
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(T.items.c.id, T.items.c.simhash).where(
-                T.items.c.id.in_(sa.select(T.item_links.c.item_id).where(T.item_links.c.key.in_(list(keys)))),
-                T.items.c.id != exclude, T.items.c.simhash.is_not(None))).all()
-        return [(r.id, _unsigned(r.simhash)) for r in rows]
+        stmt = sa.select(T.items.c.id, T.items.c.simhash).where(
+            T.items.c.id.in_(sa.select(T.item_links.c.item_id).where(T.item_links.c.key.in_(list(keys)))),
+            T.items.c.id != exclude, T.items.c.simhash.is_not(None))
+        if conn is not None:
+            return [(r.id, _unsigned(r.simhash)) for r in conn.execute(stmt).all()]
+        with self.engine.connect() as own:
+            return [(r.id, _unsigned(r.simhash)) for r in own.execute(stmt).all()]
+
+    def link_all(self, entries: Sequence[tuple[Item, Sequence[str], Sequence[str], int | None]],
+                 is_near: Callable[[int, int], bool]) -> None:
+        """Link many items in one transaction: (item, exact keys, band keys, signature) each; candidates
+        under the band keys are kept when `is_near(signature, theirs)`."""
+        with self.engine.begin() as conn:
+            for item, keys, bands, signature in entries:
+                also = [other for other, theirs in self.near_candidates(bands, item.id, conn)
+                        if signature is not None and is_near(signature, theirs)]
+                self._link(conn, item, keys, bands, also, signature)
 
     def link(self, item: Item, keys: Sequence[str], index_keys: Sequence[str] = (),
              also: Sequence[str] = (), simhash: int | None = None) -> str:
@@ -193,23 +221,27 @@ class Store:
         joined by the item merge.
         """
         with self.engine.begin() as conn:
-            conn.execute(T.item_links.delete().where(T.item_links.c.item_id == item.id))
-            every = list(dict.fromkeys([*keys, *index_keys]))
-            if every:
-                conn.execute(T.item_links.insert(), [{"item_id": item.id, "key": k} for k in every])
-            linked = sa.select(T.item_links.c.item_id).where(T.item_links.c.key.in_(list(keys))) if keys else None
-            condition: sa.ColumnElement[bool] = T.items.c.id.in_(list(also))
-            if linked is not None:
-                condition = sa.or_(condition, T.items.c.id.in_(linked))
-            rows = conn.execute(sa.select(T.items.c.cluster_id, T.items.c.id).where(
-                condition, T.items.c.id != item.id)).all()
-            clusters = {r.cluster_id or r.id for r in rows}
-            cluster = min({item.id, *clusters, *(r.id for r in rows)})
-            members = [item.id, *(r.id for r in rows)]
-            conn.execute(T.items.update().where(sa.or_(T.items.c.id.in_(members), T.items.c.cluster_id.in_(
-                list(clusters)))).values(cluster_id=cluster))
-            if simhash is not None:
-                conn.execute(T.items.update().where(T.items.c.id == item.id).values(simhash=_signed(simhash)))
+            return self._link(conn, item, keys, index_keys, also, simhash)
+
+    def _link(self, conn: sa.Connection, item: Item, keys: Sequence[str], index_keys: Sequence[str],
+          also: Sequence[str], simhash: int | None) -> str:
+        conn.execute(T.item_links.delete().where(T.item_links.c.item_id == item.id))
+        every = list(dict.fromkeys([*keys, *index_keys]))
+        if every:
+            conn.execute(T.item_links.insert(), [{"item_id": item.id, "key": k} for k in every])
+        linked = sa.select(T.item_links.c.item_id).where(T.item_links.c.key.in_(list(keys))) if keys else None
+        condition: sa.ColumnElement[bool] = T.items.c.id.in_(list(also))
+        if linked is not None:
+            condition = sa.or_(condition, T.items.c.id.in_(linked))
+        rows = conn.execute(sa.select(T.items.c.cluster_id, T.items.c.id).where(
+            condition, T.items.c.id != item.id)).all()
+        clusters = {r.cluster_id or r.id for r in rows}
+        cluster = min({item.id, *clusters, *(r.id for r in rows)})
+        members = [item.id, *(r.id for r in rows)]
+        conn.execute(T.items.update().where(sa.or_(T.items.c.id.in_(members), T.items.c.cluster_id.in_(
+            list(clusters)))).values(cluster_id=cluster))
+        if simhash is not None:
+            conn.execute(T.items.update().where(T.items.c.id == item.id).values(simhash=_signed(simhash)))
         item.cluster_id = cluster
         return cluster
 
@@ -315,6 +347,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL with synchronous=NORMAL: a killed process loses no committed transaction (a power cut may lose
+    # the last ones); each commit no longer waits for the disk
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 

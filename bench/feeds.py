@@ -1,0 +1,93 @@
+"""Generated feed sources served over loopback with injected latency, for the collect benchmarks."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from email.utils import format_datetime
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.sax.saxutils import escape
+
+from bench.tagging import CITIES, FILLER, OFF_TOPIC, ON_TOPIC
+
+
+def feed_body(index: int, count: int, seed: int) -> bytes:
+    """An RSS 2.0 feed of `count` items in one of four languages (the same bytes for the same index)."""
+    rng = random.Random(seed * 100_003 + index)
+    lang = rng.choice(["fr", "en", "pt", "es"])
+    base = datetime(2026, 11, 9, tzinfo=UTC)
+    items = []
+    for n in range(count):
+        pool = ON_TOPIC if rng.random() < 0.35 else OFF_TOPIC
+        title = rng.choice(pool[lang]).format(city=rng.choice(CITIES))
+        summary = f"{rng.choice(pool[lang]).format(city=rng.choice(CITIES))} {FILLER[lang].format(n=n)}"
+        when = format_datetime(base + timedelta(minutes=rng.randint(0, 20_000)))
+        items.append(f"<item><title>{escape(title)}</title><link>https://feed{index}.example.org/{n}</link>"
+                     f"<guid isPermaLink='false'>f{index}-{n}</guid><pubDate>{when}</pubDate>"
+                     f"<description>{escape(summary)}</description></item>")
+    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Feed {index}</title>'
+            f"<link>https://feed{index}.example.org/</link><description>bench</description><language>{lang}"
+            f"</language>{''.join(items)}</channel></rss>").encode()
+
+
+class FeedFarm:
+    """`sources` feeds spread over `hosts` loopback addresses (127.0.0.2, …), each answer delayed 100–300 ms.
+
+    Feeds carry an ETag and answer 304 to a matching If-None-Match. Body bytes sent are counted.
+    """
+
+    def __init__(self, sources: int, hosts: int, seed: int = 7, latency: tuple[float, float] = (0.1, 0.3)):
+        rng = random.Random(seed)
+        self.bodies = [feed_body(i, rng.randint(50, 200), seed) for i in range(sources)]
+        self.delays = [rng.uniform(*latency) for _ in range(sources)]
+        self.bytes_sent = 0
+        self._lock = threading.Lock()
+        farm = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                index = int(self.path.strip("/").split(".")[0])
+                time.sleep(farm.delays[index])
+                body = farm.bodies[index]
+                etag = f'"b{index}-{len(body)}"'
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                with farm._lock:
+                    farm.bytes_sent += len(body)
+
+        self.servers = []
+        for h in range(hosts):
+            server = ThreadingHTTPServer((f"127.0.0.{h + 2}", 0), Handler)
+            server.daemon_threads = True
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            self.servers.append(server)
+
+    def url(self, index: int) -> str:
+        host, port = self.servers[index % len(self.servers)].server_address[:2]
+        return f"http://{host}:{port}/{index}.rss"
+
+    @property
+    def total_latency(self) -> float:
+        return sum(self.delays)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()

@@ -1,0 +1,207 @@
+"""`make bench`: every benchmark in one run, each beside its baseline; writes bench/RESULTS.md and
+bench/results.json. `QUICK=1` divides the sizes by 10."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from lxml import etree
+
+from bench import tagging
+from bench.archive import fill
+from bench.feeds import FeedFarm
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus" / "feeds"
+
+
+def run_command(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run a veille command in a child process; return (wall seconds, peak RSS MiB, stdout)."""
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "veille", *args], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    out = process.stdout.read() if process.stdout else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise RuntimeError(f"veille {' '.join(args)} failed")
+    return seconds, usage.ru_maxrss / 1024, out
+
+
+def base_env(directory: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEILLE_")}
+    return env | {"VEILLE_DB": f"sqlite:///{directory / 'veille.db'}", "VEILLE_TZ": "Europe/Paris",
+                  "VEILLE_HTTP_CONCURRENCY": "32", "VEILLE_HTTP_HOST_DELAY": "0"}
+
+
+def bench_collect(sources: int, runs: int) -> dict[str, float]:
+    farm = FeedFarm(sources, hosts=max(1, sources // 10))
+    results: dict[str, list[float]] = {"collect_s": [], "collect_peak_mib": [], "recollect_s": [],
+                                       "recollect_body_bytes": []}
+    try:
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as tmp:
+                directory = Path(tmp)
+                (directory / "sources.yaml").write_text(yaml.safe_dump({"sources": [
+                    {"name": f"feed-{i}", "kind": "news", "type": "feed", "url": farm.url(i),
+                     "allow_private_network": True} for i in range(sources)]}))
+                env = base_env(directory)
+                seconds, peak, _ = run_command(["--config", str(directory), "collect"], env)
+                results["collect_s"].append(seconds)
+                results["collect_peak_mib"].append(peak)
+                before = farm.bytes_sent
+                seconds, _, _ = run_command(["--config", str(directory), "collect"], env)
+                results["recollect_s"].append(seconds)
+                results["recollect_body_bytes"].append(farm.bytes_sent - before)
+        ideal = farm.total_latency / 32
+        start = time.perf_counter()
+        import feedparser
+
+        for i in range(sources):  # the plain way: one after the other
+            feedparser.parse(farm.url(i))
+        sequential = time.perf_counter() - start
+    finally:
+        farm.stop()
+    out = {k: statistics.median(v) for k, v in results.items()}
+    return out | {"collect_ideal_s": ideal, "collect_sequential_s": sequential}
+
+
+def bench_parse(runs: int) -> dict[str, float]:
+    from veille.collect import parse_payload
+    from veille.models import Source
+
+    payloads = [p.read_bytes() for p in sorted(CORPUS.glob("*")) if p.suffix in (".rss", ".atom", ".rdf")] \
+        if CORPUS.is_dir() else []
+    if not payloads:  # no shared corpus beside the checkout: generated feeds
+        from bench.feeds import feed_body
+
+        payloads = [feed_body(i, 100, 3) for i in range(20)]
+    source = Source(name="bench", kind="news", type="feed", url="https://bench.example.org/", lang="en")
+    ours, raw = [], []
+    for _ in range(runs):
+        start, count = time.perf_counter(), 0
+        for payload in payloads:
+            try:
+                count += len(parse_payload(source, payload))
+            except Exception:
+                pass
+        ours.append(count / (time.perf_counter() - start))
+        start, count = time.perf_counter(), 0
+        for payload in payloads:
+            try:
+                root = etree.fromstring(payload, etree.XMLParser(recover=True))
+            except etree.XMLSyntaxError:
+                continue
+            if root is not None:
+                count += sum(1 for e in root.iter() if isinstance(e.tag, str) and e.tag.split("}")[-1] in
+                             ("item", "entry"))
+        raw.append(count / (time.perf_counter() - start))
+    return {"parse_items_per_s": statistics.median(ours), "parse_lxml_items_per_s": statistics.median(raw)}
+
+
+def bench_tag(items: int, naive_items: int, runs: int) -> dict[str, float]:
+    ours, naive = [], []
+    for _ in range(runs):
+        figures = tagging.measure_both(items, naive_items)
+        ours.append(figures[0])
+        naive.append(figures[1])
+    return {"tag_items_per_s": statistics.median(ours), "tag_naive_items_per_s": statistics.median(naive)}
+
+
+def bench_scale(count: int, runs: int) -> dict[str, float]:
+    from veille.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        for name in ("sources.yaml", "members.yaml"):
+            (directory / name).write_text((ROOT / name).read_text(encoding="utf-8"), encoding="utf-8")
+        env = base_env(directory)
+        store = Store.open(env["VEILLE_DB"])
+        start = time.perf_counter()
+        fill(store, count)
+        store.close()
+        load = time.perf_counter() - start
+        digest, report = [], []
+        for _ in range(runs):
+            digest.append(run_command(["--config", str(directory), "digest", "--week", "2026-W46", "--dry-run",
+                                       "--reports", str(directory / "reports")], env))
+            report.append(run_command(["--config", str(directory), "report", "--topic", "membranes", "--format",
+                                       "csv", "-o", str(directory / "membranes.csv")], env))
+    return {"archive_load_s": load,
+            "digest_1m_s": statistics.median(d[0] for d in digest),
+            "digest_1m_peak_mib": statistics.median(d[1] for d in digest),
+            "report_1m_s": statistics.median(r[0] for r in report),
+            "report_1m_peak_mib": statistics.median(r[1] for r in report)}
+
+
+ROWS = [  # key, label, baseline key or None, unit, target
+    ("collect_s", "collect {sources} feed sources (100–300 ms each)", "collect_ideal_s", "s",
+     "≤ 1.5× the ideal bound"),
+    ("collect_sequential_s", "  baseline: sequential feedparser.parse loop", None, "s", ""),
+    ("recollect_body_bytes", "re-collect unchanged: body bytes transferred", None, "B", "0"),
+    ("recollect_s", "re-collect unchanged: wall time", "collect_s", "s", ""),
+    ("parse_items_per_s", "parse: items/s through the feed connector", "parse_lxml_items_per_s", "/s", ""),
+    ("tag_items_per_s", "tag: items/s, taxonomy + 12 profiles", "tag_naive_items_per_s", "/s", "≥ 50,000/s"),
+    ("digest_1m_s", "digest --dry-run, {archive} items ({week} in the week)", None, "s", "≤ 10 s"),
+    ("digest_1m_peak_mib", "  peak memory", None, "MiB", "≤ 1,024 MiB"),
+    ("report_1m_s", "report --topic membranes --format csv", None, "s", "≤ 10 s"),
+    ("report_1m_peak_mib", "  peak memory", None, "MiB", "≤ 1,024 MiB"),
+    ("collect_peak_mib", "peak memory of a collect of {sources} sources", None, "MiB", "≤ 300 MiB"),
+]
+
+
+def main() -> int:
+    quick = os.environ.get("QUICK") not in (None, "", "0")
+    scale = 10 if quick else 1
+    sources, archive, tag_items, naive = 500 // scale, 1_000_000 // scale, 100_000 // scale, 3_000 // scale
+    results: dict[str, float] = {}
+    started = time.perf_counter()
+    print(f"benchmarks{' (QUICK: sizes / 10)' if quick else ''}: {os.cpu_count()} CPUs, Python "
+          f"{platform.python_version()}", flush=True)
+    results |= bench_collect(sources, runs=3)
+    print(f"  collect done ({time.perf_counter() - started:.0f} s)", flush=True)
+    results |= bench_parse(runs=5)
+    results |= bench_tag(tag_items, naive, runs=3)
+    print(f"  parse and tag done ({time.perf_counter() - started:.0f} s)", flush=True)
+    results |= bench_scale(archive, runs=3)
+    print(f"  digest and report done ({time.perf_counter() - started:.0f} s)", flush=True)
+    table = render(results, sources, archive, quick, time.perf_counter() - started)
+    print(table)
+    (ROOT / "bench" / "RESULTS.md").write_text(table, encoding="utf-8")
+    (ROOT / "bench" / "results.json").write_text(json.dumps({k: round(v, 3) for k, v in results.items()}, indent=2))
+    return 0
+
+
+def render(results: dict[str, float], sources: int, archive: int, quick: bool, seconds: float) -> str:
+    lines = ["# Benchmark results", "",
+             f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.machine()}. "
+             f"{'QUICK run: sizes divided by 10. ' if quick else ''}Medians of 3 runs (parse: 5). "
+             f"Whole run: {seconds:.0f} s.", "",
+             "| measure | value | baseline | ratio | target |", "|---|---|---|---|---|"]
+    for key, label, baseline, unit, target in ROWS:
+        value = results[key]
+        base = results.get(baseline) if baseline else None
+        ratio = f"{value / base:.2f}×" if base else ""
+        shown = f"{value:,.0f} {unit}" if unit in ("B", "/s", "MiB") else f"{value:,.2f} {unit}"
+        base_shown = "" if base is None else (f"{base:,.0f} {unit}" if unit in ("B", "/s", "MiB")
+                                              else f"{base:,.2f} {unit}")
+        lines.append(f"| {label.format(sources=sources, archive=f'{archive:,}', week=f'{archive // 50:,}')} | "
+                     f"{shown} | {base_shown} | {ratio} | {target} |")
+    sequential = results["collect_sequential_s"] / results["collect_s"]
+    lines += ["", f"Collect is {sequential:.1f}× faster than the sequential loop (target ≥ 20×) and "
+              f"{results['collect_s'] / results['collect_ideal_s']:.2f}× the ideal bound "
+              "(total injected latency ÷ 32 concurrent requests).", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
