@@ -11,8 +11,11 @@ from veille.store import Store
 TOPICS = ["membranes", "desalination", "sensors", "drinking_water", "wastewater", "water_reuse", "micropollutants",
           "networks", "industrial_water", "algae"]
 MEMBERS = ["polymem", "aquasource", "loira", "neosens", "lisbp", "lgc", "ifts"]
-WORDS = ("station épuration membrane ultrafiltration eau potable réseau capteur boues dessalement osmose "
-         "reuse PFAS appel offres travaux fourniture marché commune syndicat métropole pilote usine").split()
+WORDS = [
+    "station", "épuration", "membrane", "ultrafiltration", "eau", "potable", "réseau", "capteur", "boues",
+    "dessalement", "osmose", "reuse", "PFAS", "appel", "offres", "travaux", "fourniture", "marché", "commune",
+    "syndicat", "métropole", "pilote", "usine",
+]
 
 
 def fill(store: Store, count: int, weeks: int = 50, seed: int = 11, batch: int = 20_000) -> datetime:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import random
 import threading
 import time
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
 from bench.tagging import CITIES, FILLER, OFF_TOPIC, ON_TOPIC
+
+_VOCABULARY = {lang: sorted({w.strip(".,;:'\"") for t in [*ON_TOPIC[lang], *OFF_TOPIC[lang], FILLER[lang]]
+                              for w in t.split() if "{" not in w} - {""}) for lang in FILLER}
 
 
 def feed_body(index: int, count: int, seed: int) -> bytes:
@@ -22,7 +25,8 @@ def feed_body(index: int, count: int, seed: int) -> bytes:
     for n in range(count):
         pool = ON_TOPIC if rng.random() < 0.35 else OFF_TOPIC
         title = rng.choice(pool[lang]).format(city=rng.choice(CITIES))
-        summary = f"{rng.choice(pool[lang]).format(city=rng.choice(CITIES))} {FILLER[lang].format(n=n)}"
+        details = " ".join(rng.choice(_VOCABULARY[lang]) for _ in range(12))  # each story its own words
+        summary = f"{rng.choice(pool[lang]).format(city=rng.choice(CITIES))} {details}. {FILLER[lang].format(n=n)}"
         when = format_datetime(base + timedelta(minutes=rng.randint(0, 20_000)))
         items.append(f"<item><title>{escape(title)}</title><link>https://feed{index}.example.org/{n}</link>"
                      f"<guid isPermaLink='false'>f{index}-{n}</guid><pubDate>{when}</pubDate>"
@@ -30,6 +34,11 @@ def feed_body(index: int, count: int, seed: int) -> bytes:
     return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Feed {index}</title>'
             f"<link>https://feed{index}.example.org/</link><description>bench</description><language>{lang}"
             f"</language>{''.join(items)}</channel></rss>").encode()
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # 32 concurrent clients must not find the listen backlog full
+    daemon_threads = True
 
 
 class FeedFarm:
@@ -74,14 +83,14 @@ class FeedFarm:
 
         self.servers = []
         for h in range(hosts):
-            server = ThreadingHTTPServer((f"127.0.0.{h + 2}", 0), Handler)
+            server = _Server((f"127.0.0.{h + 2}", 0), Handler)
             server.daemon_threads = True
             threading.Thread(target=server.serve_forever, daemon=True).start()
             self.servers.append(server)
 
     def url(self, index: int) -> str:
         host, port = self.servers[index % len(self.servers)].server_address[:2]
-        return f"http://{host}:{port}/{index}.rss"
+        return f"http://{host!s}:{port}/{index}.rss"
 
     @property
     def total_latency(self) -> float:

@@ -17,6 +17,7 @@ import random
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from veille.config import load_topics
@@ -106,7 +107,7 @@ class NaiveTagger:
         return found
 
 
-def measure(label: str, run, items: list[Item]) -> float:
+def measure(label: str, run: Callable[[Item], object], items: list[Item]) -> float:
     start = time.perf_counter()
     for item in items:
         run(item)
@@ -134,7 +135,7 @@ def measure_both(items: int, naive_items: int) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.tagging", description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--naive-items", type=int, default=10_000,
                         help="the naive loop runs on the first N of the same items (it is about 100 times slower)")

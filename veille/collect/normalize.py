@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import lxml.html
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
-from lxml import etree
 from dateutil import parser as dateparser
+from lxml import etree
 
 SUMMARY_CAP = 1000
 TITLE_CAP = 300

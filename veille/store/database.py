@@ -96,12 +96,11 @@ class Store:
         new: list[Item] = []
         updated: list[Item] = []
         with self.engine.begin() as conn:
-            existing = {row["id"]: row for row in conn.execute(
-                sa.select(T.items).where(T.items.c.id.in_([i.id for i in items]))).mappings()}
+            existing = {row["id"]: row for chunk in _chunks([i.id for i in items]) for row in conn.execute(
+                sa.select(T.items).where(T.items.c.id.in_(chunk))).mappings()}
             for item in _unique(items):
                 row = existing.get(item.id)
                 if row is None:
-                    conn.execute(T.items.insert().values(**_item_row(item)))
                     new.append(item)
                 elif _row_key(row) != item.content_key():
                     values = _item_row(item)
@@ -109,6 +108,8 @@ class Store:
                     values["updated_at"] = item.updated_at or _now()
                     conn.execute(T.items.update().where(T.items.c.id == item.id).values(**values))
                     updated.append(item)
+            if new:
+                conn.execute(T.items.insert(), [_item_row(i) for i in new])
         return new, updated
 
     def insert_new(self, items: Sequence[Item]) -> None:
@@ -133,8 +134,9 @@ class Store:
             return
         ids = [i.id for i in items]
         with self.engine.begin() as conn:
-            conn.execute(T.item_topics.delete().where(T.item_topics.c.item_id.in_(ids)))
-            conn.execute(T.item_members.delete().where(T.item_members.c.item_id.in_(ids)))
+            for chunk in _chunks(ids):
+                conn.execute(T.item_topics.delete().where(T.item_topics.c.item_id.in_(chunk)))
+                conn.execute(T.item_members.delete().where(T.item_members.c.item_id.in_(chunk)))
             topics = [{"item_id": i.id, "topic": t, "score": tag.score, "evidence": tag.evidence}
                       for i in items for t, tag in i.topics.items()]
             members = [{"item_id": i.id, "member": m, "score": match.score, "reasons": match.reasons}
@@ -189,61 +191,70 @@ class Store:
                                   .order_by(T.item_members.c.member)).mappings():
                 by_id[r["item_id"]].members[r["member"]] = MemberMatch(r["score"], list(r["reasons"]))
 
-    def near_candidates(self, keys: Sequence[str], exclude: str,
-                        conn: sa.Connection | None = None) -> list[tuple[str, int]]:
-        """Return (item id, simhash) of the items indexed under any of `keys` (band keys), but `exclude`."""
-        if not keys:
-            return []
-        stmt = sa.select(T.items.c.id, T.items.c.simhash).where(
-            T.items.c.id.in_(sa.select(T.item_links.c.item_id).where(T.item_links.c.key.in_(list(keys)))),
-            T.items.c.id != exclude, T.items.c.simhash.is_not(None))
-        if conn is not None:
-            return [(r.id, _unsigned(r.simhash)) for r in conn.execute(stmt).all()]
-        with self.engine.connect() as own:
-            return [(r.id, _unsigned(r.simhash)) for r in own.execute(stmt).all()]
-
     def link_all(self, entries: Sequence[tuple[Item, Sequence[str], Sequence[str], int | None]],
                  is_near: Callable[[int, int], bool]) -> None:
-        """Link many items in one transaction: (item, exact keys, band keys, signature) each; candidates
-        under the band keys are kept when `is_near(signature, theirs)`."""
-        with self.engine.begin() as conn:
-            for item, keys, bands, signature in entries:
-                also = [other for other, theirs in self.near_candidates(bands, item.id, conn)
-                        if signature is not None and is_near(signature, theirs)]
-                self._link(conn, item, keys, bands, also, signature)
+        """Cluster many items in one transaction: (item, exact keys, band keys, signature) each.
 
-    def link(self, item: Item, keys: Sequence[str], index_keys: Sequence[str] = (),
-             also: Sequence[str] = (), simhash: int | None = None) -> str:
-        """Put the item in one cluster with the items sharing one of `keys` and the items `also` (confirmed
-        near-duplicates); record its keys, and `index_keys` (searched only by `near_candidates`).
-
-        The cluster id is the smallest item id of the cluster, whatever the order of arrival; clusters
-        joined by the item merge.
+        An item joins the items sharing one of its exact keys, and the items indexed under one of its
+        band keys whose signature passes `is_near(signature, theirs)` (confirmed near-duplicates); the
+        clusters so joined merge. Items are taken in order, so one also meets the items before it. The
+        cluster id is the smallest item id of the cluster, whatever the order of arrival.
         """
+        if not entries:
+            return
+        ids = [item.id for item, *_ in entries]
         with self.engine.begin() as conn:
-            return self._link(conn, item, keys, index_keys, also, simhash)
-
-    def _link(self, conn: sa.Connection, item: Item, keys: Sequence[str], index_keys: Sequence[str],
-          also: Sequence[str], simhash: int | None) -> str:
-        conn.execute(T.item_links.delete().where(T.item_links.c.item_id == item.id))
-        every = list(dict.fromkeys([*keys, *index_keys]))
-        if every:
-            conn.execute(T.item_links.insert(), [{"item_id": item.id, "key": k} for k in every])
-        linked = sa.select(T.item_links.c.item_id).where(T.item_links.c.key.in_(list(keys))) if keys else None
-        condition: sa.ColumnElement[bool] = T.items.c.id.in_(list(also))
-        if linked is not None:
-            condition = sa.or_(condition, T.items.c.id.in_(linked))
-        rows = conn.execute(sa.select(T.items.c.cluster_id, T.items.c.id).where(
-            condition, T.items.c.id != item.id)).all()
-        clusters = {r.cluster_id or r.id for r in rows}
-        cluster = min({item.id, *clusters, *(r.id for r in rows)})
-        members = [item.id, *(r.id for r in rows)]
-        conn.execute(T.items.update().where(sa.or_(T.items.c.id.in_(members), T.items.c.cluster_id.in_(
-            list(clusters)))).values(cluster_id=cluster))
-        if simhash is not None:
-            conn.execute(T.items.update().where(T.items.c.id == item.id).values(simhash=_signed(simhash)))
-        item.cluster_id = cluster
-        return cluster
+            for chunk in _chunks(ids):
+                conn.execute(T.item_links.delete().where(T.item_links.c.item_id.in_(chunk)))
+            every = list(dict.fromkeys(k for _, keys, bands, _ in entries for k in (*keys, *bands)))
+            by_key: dict[str, set[str]] = {}
+            for chunk in _chunks(every):
+                for r in conn.execute(sa.select(T.item_links.c.key, T.item_links.c.item_id)
+                                      .where(T.item_links.c.key.in_(chunk))):
+                    by_key.setdefault(r.key, set()).add(r.item_id)
+            stored: dict[str, tuple[str, int | None]] = {}  # id -> (cluster id, signature) of stored items met
+            for chunk in _chunks(sorted({i for found in by_key.values() for i in found})):
+                for row in conn.execute(sa.select(T.items.c.id, T.items.c.cluster_id, T.items.c.simhash)
+                                        .where(T.items.c.id.in_(chunk))):
+                    stored[row.id] = (row.cluster_id or row.id,
+                                      None if row.simhash is None else _unsigned(row.simhash))
+            groups = _UnionFind()
+            signatures: dict[str, int | None] = {}
+            links = []
+            for item, keys, bands, signature in entries:
+                groups.add(item.id)
+                met = {other for k in keys for other in by_key.get(k, ())}
+                if signature is not None:
+                    for other in {o for k in bands for o in by_key.get(k, ())}:
+                        theirs = signatures[other] if other in signatures else stored.get(other, ("", None))[1]
+                        if theirs is not None and is_near(signature, theirs):
+                            met.add(other)
+                met.discard(item.id)
+                for other in met:
+                    groups.union(item.id, other)
+                    if other in stored and other not in signatures:
+                        groups.union(other, stored[other][0])
+                signatures[item.id] = signature
+                for k in dict.fromkeys([*keys, *bands]):
+                    by_key.setdefault(k, set()).add(item.id)
+                    links.append({"item_id": item.id, "key": k})
+            if links:
+                conn.execute(T.item_links.insert(), links)
+            components = groups.components()
+            cluster_of = {node: min(nodes) for nodes in components for node in nodes}
+            conn.execute(T.items.update().where(T.items.c.id == sa.bindparam("b_id")).values(
+                cluster_id=sa.bindparam("b_cluster"), simhash=sa.bindparam("b_simhash")), [
+                {"b_id": i, "b_cluster": cluster_of[i],
+                 "b_simhash": None if signatures[i] is None else _signed(signatures[i] or 0)} for i in ids])
+            for nodes in components:
+                if len(nodes) > 1:
+                    members = sorted(nodes)
+                    for chunk in _chunks(members):
+                        conn.execute(T.items.update().where(sa.or_(T.items.c.id.in_(chunk),
+                                                                   T.items.c.cluster_id.in_(chunk)))
+                                     .values(cluster_id=min(members)))
+            for item, *_ in entries:
+                item.cluster_id = cluster_of[item.id]
 
     def clusters(self, cluster_ids: Iterable[str]) -> dict[str, list[Item]]:
         """Return every stored item of the given clusters, oldest first: a tender's history."""
@@ -333,6 +344,40 @@ class Store:
     def _scalar_rows(self, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(stmt)]
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:
+    """Slices of `values` short enough for one IN (...) list on every database."""
+    for start in range(0, len(values), size):
+        yield list(values[start:start + size])
+
+
+class _UnionFind:
+    """Disjoint sets of item ids: the clusters being joined during one linking batch."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def add(self, node: str) -> None:
+        self.parent.setdefault(node, node)
+
+    def find(self, node: str) -> str:
+        self.add(node)
+        root = node
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[node] != root:
+            self.parent[node], node = root, self.parent[node]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+    def components(self) -> list[set[str]]:
+        out: dict[str, set[str]] = {}
+        for node in self.parent:
+            out.setdefault(self.find(node), set()).add(node)
+        return list(out.values())
 
 
 def _signed(value: int) -> int:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import zlib
 
+import numpy as np
+
 from veille.models import Item
 from veille.text import fold_phrase
 
@@ -55,12 +57,9 @@ def simhash(text: str) -> int | None:
     words = fold_phrase(text).split()
     if len(words) < MIN_WORDS:
         return None
-    weights = [0] * BITS
-    for i in range(len(words) - 2):
-        h = _shingle_hash(" ".join(words[i:i + 3]))
-        for bit in range(BITS):
-            weights[bit] += 1 if (h >> bit) & 1 else -1
-    return sum(1 << bit for bit in range(BITS) if weights[bit] > 0)
+    hashes = np.array([_shingle_hash(" ".join(words[i:i + 3])) for i in range(len(words) - 2)], dtype="<u8")
+    ones = np.unpackbits(hashes.view(np.uint8), bitorder="little").reshape(-1, BITS).sum(axis=0)
+    return sum(1 << bit for bit in range(BITS) if 2 * int(ones[bit]) > len(hashes))  # set where most shingles set it
 
 
 def band_keys(signature: int | None) -> list[str]:

@@ -64,7 +64,7 @@ def parse(source: Source, content: bytes, url: str, content_type: str = "") -> I
     if content_type:
         headers["content-type"] = content_type
     parsed = feedparser.parse(_decompress(content), response_headers=headers, sanitize_html=False,
-                              resolve_relative_uris=True)
+                              resolve_relative_uris=False)
     items = list(_items(source, parsed))
     malformed = isinstance(parsed.get("bozo_exception"), xml.sax.SAXException)
     if not items and (malformed or not parsed.version):
