@@ -118,14 +118,7 @@ class Store:
             return
         with self.engine.begin() as conn:
             conn.execute(T.items.insert(), [_item_row(i) for i in items])
-            topics = [{"item_id": i.id, "topic": t, "score": tag.score, "evidence": tag.evidence}
-                      for i in items for t, tag in i.topics.items()]
-            members = [{"item_id": i.id, "member": m, "score": match.score, "reasons": match.reasons}
-                       for i in items for m, match in i.members.items()]
-            if topics:
-                conn.execute(T.item_topics.insert(), topics)
-            if members:
-                conn.execute(T.item_members.insert(), members)
+            _insert_tags(conn, items)
 
     def save_tags(self, items: Iterable[Item]) -> None:
         """Replace the topics and member matches stored for each item."""
@@ -137,14 +130,7 @@ class Store:
             for chunk in _chunks(ids):
                 conn.execute(T.item_topics.delete().where(T.item_topics.c.item_id.in_(chunk)))
                 conn.execute(T.item_members.delete().where(T.item_members.c.item_id.in_(chunk)))
-            topics = [{"item_id": i.id, "topic": t, "score": tag.score, "evidence": tag.evidence}
-                      for i in items for t, tag in i.topics.items()]
-            members = [{"item_id": i.id, "member": m, "score": match.score, "reasons": match.reasons}
-                       for i in items for m, match in i.members.items()]
-            if topics:
-                conn.execute(T.item_topics.insert(), topics)
-            if members:
-                conn.execute(T.item_members.insert(), members)
+            _insert_tags(conn, items)
 
     def items(self, query: ItemQuery | None = None) -> list[Item]:
         """Return the stored items matching `query` (default: all), newest first, with their tags."""
@@ -344,6 +330,17 @@ class Store:
     def _scalar_rows(self, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(stmt)]
+
+
+def _insert_tags(conn: sa.Connection, items: Sequence[Item]) -> None:
+    topics = [{"item_id": i.id, "topic": t, "score": tag.score, "evidence": tag.evidence}
+              for i in items for t, tag in i.topics.items()]
+    members = [{"item_id": i.id, "member": m, "score": match.score, "reasons": match.reasons}
+               for i in items for m, match in i.members.items()]
+    if topics:
+        conn.execute(T.item_topics.insert(), topics)
+    if members:
+        conn.execute(T.item_members.insert(), members)
 
 
 def _chunks(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:
