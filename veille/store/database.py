@@ -230,15 +230,15 @@ class Store:
             cluster_of = {node: min(nodes) for nodes in components for node in nodes}
             conn.execute(T.items.update().where(T.items.c.id == sa.bindparam("b_id")).values(
                 cluster_id=sa.bindparam("b_cluster"), simhash=sa.bindparam("b_simhash")), [
-                {"b_id": i, "b_cluster": cluster_of[i],
-                 "b_simhash": None if signatures[i] is None else _signed(signatures[i] or 0)} for i in ids])
+                {"b_id": i, "b_cluster": cluster_of[i], "b_simhash": _signed(signature)}
+                for i, signature in signatures.items()])
             for nodes in components:
-                if len(nodes) > 1:
+                if len(nodes) > 1:  # stored items (and their clusters) joined: the whole cluster moves
                     members = sorted(nodes)
                     for chunk in _chunks(members):
                         conn.execute(T.items.update().where(sa.or_(T.items.c.id.in_(chunk),
                                                                    T.items.c.cluster_id.in_(chunk)))
-                                     .values(cluster_id=min(members)))
+                                     .values(cluster_id=members[0]))
             for item, *_ in entries:
                 item.cluster_id = cluster_of[item.id]
 
@@ -377,7 +377,10 @@ class _UnionFind:
         return list(out.values())
 
 
-def _signed(value: int) -> int:
+def _signed(value: int | None) -> int | None:
+    """A 64-bit signature as the signed BIGINT the databases store (None stays None)."""
+    if value is None:
+        return None
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
