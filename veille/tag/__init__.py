@@ -35,7 +35,7 @@ class Tagger:
         item.topics = score_topics(self.taxonomy, fields, texts, item.lang, source_topics, item.cpv)
         found: dict[str, str] = {}
         for name, hits in fields.items():
-            for hit in longest_first(h for h in hits if h.rule.kind == PHRASE):
-                found.setdefault(hit.rule.owner, f"'{texts[name][hit.start:hit.end]}' in {name}")
+            for rule, start, end in longest_first(h for h in hits if h[0].kind == PHRASE):
+                found.setdefault(rule.owner, f"'{texts[name][start:end]}' in {name}")
         item.members = match_members(item, self.profiles, found)
         return item

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from veille.models import Topic, TopicTag
-from veille.tag.matcher import EXCLUDE, STRONG, WEAK, Hit, Matcher, longest_first
+from veille.tag.matcher import EXCLUDE, PHRASE, STRONG, WEAK, Hit, Matcher, longest_first
 from veille.text import fold
 
 FIELD_WEIGHT = {"title": 2.0, "summary": 1.0}
@@ -56,24 +56,23 @@ def compile_taxonomy(topics: Iterable[Topic], phrases: Iterable[str] = ()) -> Ta
 def most_specific(hits: list[Hit]) -> list[Hit]:
     """Drop a hit lying strictly inside a longer strong hit of another topic: "treated wastewater" is about
     reuse, not a wastewater mention."""
-    strong = [h for h in hits if h.rule.kind == STRONG]
-    if len({h.rule.owner for h in hits}) < 2:
+    owner = hits[0][0].owner
+    if all(h[0].owner == owner for h in hits):
         return hits
+    strong = [h for h in hits if h[0].kind == STRONG]
     return [h for h in hits if not any(
-        s.rule.owner != h.rule.owner and s.start <= h.start and h.end <= s.end and s.end - s.start > h.end - h.start
-        for s in strong)]
+        s[0].owner != h[0].owner and s[1] <= h[1] and h[2] <= s[2] and s[2] - s[1] > h[2] - h[1] for s in strong)]
 
 
 SEPARATOR = "  "  # two spaces: no phrase (words joined by one space) can run from the title into the summary
 
 
 def scan_fields(taxonomy: Taxonomy, title: str, summary: str) -> dict[str, list[Hit]]:
-    """Every rule hit in the title and in the summary: one fold and one scan of both."""
+    """Every rule hit, as (rule, start, end), in the title and in the summary: one fold and one scan of both."""
     title, summary = title or "", summary or ""
-    hits = taxonomy.matcher.scan(fold(f"{title}{SEPARATOR}{summary}"))
-    offset = len(title) + len(SEPARATOR)
-    return {"title": [h for h in hits if h.end <= len(title)],
-            "summary": [Hit(h.rule, h.start - offset, h.end - offset) for h in hits if h.start >= offset]}
+    text = f"{title}{SEPARATOR}{summary}"
+    in_title, in_summary = taxonomy.matcher.scan(text, fold(text).text, len(title) + len(SEPARATOR))
+    return {"title": in_title, "summary": in_summary}
 
 
 def score_topics(taxonomy: Taxonomy, fields: dict[str, list[Hit]], texts: dict[str, str],
@@ -89,21 +88,33 @@ def score_topics(taxonomy: Taxonomy, fields: dict[str, list[Hit]], texts: dict[s
     strong: set[str] = set()
     evidence: dict[str, list[str]] = {}
     for name, hits in fields.items():
-        usable = [h for h in hits if allowed is None or h.rule.lang in allowed]
-        excluded = [h for h in usable if h.rule.kind == EXCLUDE]
-        seen: set[tuple[str, str]] = set()
-        for hit in most_specific(longest_first(h for h in usable if h.rule.kind in WEIGHT)):
-            topic = hit.rule.owner
-            if any(e.rule.owner == topic and e.start - EXCLUDE_WINDOW < hit.end and hit.start < e.end + EXCLUDE_WINDOW
-                   for e in excluded):
+        scoring: list[Hit] = []
+        excluded: list[Hit] = []
+        for hit in hits:
+            rule = hit[0]
+            if allowed is not None and rule.lang not in allowed:
                 continue
-            text = texts[name][hit.start:hit.end]
+            if rule.kind == EXCLUDE:
+                excluded.append(hit)
+            elif rule.kind != PHRASE:
+                scoring.append(hit)
+        if not scoring:
+            continue
+        if len(scoring) > 1:
+            scoring = most_specific(longest_first(scoring))
+        seen: set[tuple[str, str]] = set()
+        for rule, start, end in scoring:
+            topic = rule.owner
+            if excluded and any(e[0].owner == topic and e[1] - EXCLUDE_WINDOW < end and start < e[2] + EXCLUDE_WINDOW
+                                for e in excluded):
+                continue
+            text = texts[name][start:end]
             key = (topic, text.casefold())
             if key in seen:
                 continue
             seen.add(key)
-            scores[topic] = scores.get(topic, 0.0) + WEIGHT[hit.rule.kind] * FIELD_WEIGHT[name]
-            if hit.rule.kind == STRONG:
+            scores[topic] = scores.get(topic, 0.0) + WEIGHT[rule.kind] * FIELD_WEIGHT[name]
+            if rule.kind == STRONG:
                 strong.add(topic)
             notes = evidence.setdefault(topic, [])
             if len(notes) < MAX_EVIDENCE:
