@@ -328,4 +328,6 @@ class ItemQuery:
     until: datetime | None = None
     deadline_from: datetime | None = None
     deadline_until: datetime | None = None
+    text: str | None = None  # full-text search: every word, accents and case ignored
     limit: int | None = None
+    offset: int = 0

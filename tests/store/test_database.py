@@ -104,7 +104,7 @@ def test_migrations_are_recorded_once(db_url):
     store = Store.open(db_url)
     with store.engine.connect() as conn:
         versions = [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))]
-    assert versions == [1, 2, 3, 4, 5, 6]
+    assert versions == [1, 2, 3, 4, 5, 6, 7]
     store.close()
 
 
@@ -143,8 +143,9 @@ def test_migration_from_version_1(tmp_path):
     engine.dispose()
     store = Store.open(url)
     assert [i.title for i in store.items()] == ["kept"]
+    assert [i.title for i in store.items(ItemQuery(text="KEPT"))] == ["kept"]  # migration 7 indexed it
     with store.engine.connect() as conn:
-        assert [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))] == [1, 2, 3, 4, 5, 6]
+        assert [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))] == [1, 2, 3, 4, 5, 6, 7]
         assert "simhash" in {c["name"] for c in sa.inspect(conn).get_columns("items")}
         assert "item_links" in sa.inspect(conn).get_table_names()
     store.close()
@@ -171,3 +172,40 @@ def test_scheduler_job_store_on_both_databases(db_url, tmp_path, http, monkeypat
         second.shutdown(wait=False)
     finally:
         ctx.close()
+
+
+def test_full_text_search_ignores_accents_and_case_and_follows_updates(db_url):
+    """Search finds every word as a word or its start, with or without accents; an edited title is
+    found by its new words only; counts and facets describe the same selection."""
+    store = Store.open(db_url)
+    now = datetime.now(UTC)
+    items = [Item(id="a1", source="eau", kind="news", title="Station d'épuration de Toulouse", collected_at=now,
+                  summary="Bioréacteurs à membranes", country="FR"),
+             Item(id="b2", source="ted", kind="tender", title="Water plant", summary="membrane skid", country="BR",
+                  buyer="Régie des eaux", collected_at=now, topics={"membranes": TopicTag(2.0, ["'membrane'"])}),
+             Item(id="c3", source="ted", kind="tender", title="Road works", summary="asphalt", collected_at=now,
+                  country="FR")]
+    store.upsert_items(items)
+    store.save_tags(items)
+
+    def found(text: str, **more) -> list[str]:
+        return sorted(i.id for i in store.items(ItemQuery(text=text, **more)))
+
+    assert found("epuration") == found("ÉPURATION") == found("Épuration") == ["a1"]
+    assert found("membrane") == ["a1", "b2"]  # "membranes" starts with it
+    assert found("regie") == ["b2"]  # the buyer is searched too
+    assert found("bioreacteur membrane") == ["a1"]  # every word must be there
+    assert found("membrane", kinds=("tender",)) == ["b2"]
+    assert found("zzz") == [] and found("'\"*():") == ["a1", "b2", "c3"]  # punctuation is no syntax
+    assert store.count(ItemQuery(text="membrane")) == 2
+    facets = store.facets(ItemQuery(text="membrane"))
+    assert facets["kind"] == {"news": 1, "tender": 1}
+    assert facets["region"] == {"FR": 1, "BR": 1}
+    assert facets["topic"] == {"membranes": 1}
+    assert store.facets(ItemQuery(kinds=("tender",)))["source"] == {"ted": 2}
+    items[0].title = "Usine de dessalement"
+    store.upsert_items(items)
+    assert found("epuration") == [] and found("dessalement") == ["a1"]
+    assert store.item("a1").title == "Usine de dessalement" and store.item("nope") is None
+    assert [i.id for i in store.items(ItemQuery(limit=1, offset=1))] == [sorted(i.id for i in items)[1]]
+    store.close()

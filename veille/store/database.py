@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from veille.errors import ConfigError, Problem, VeilleError
 from veille.models import FetchState, Item, ItemQuery, MemberMatch, TopicTag
-from veille.store import schema
+from veille.store import schema, search
 from veille.store.migrations import migrate
 
 T = schema
@@ -28,6 +28,7 @@ class Store:
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine
+        self._fold_search = engine.dialect.name != "sqlite"  # SQLite's FTS5 triggers index the text themselves
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -103,13 +104,13 @@ class Store:
                 if row is None:
                     new.append(item)
                 elif _row_key(row) != item.content_key():
-                    values = _item_row(item)
+                    values = _item_row(item, self._fold_search)
                     values["collected_at"] = row["collected_at"]
                     values["updated_at"] = item.updated_at or _now()
                     conn.execute(T.items.update().where(T.items.c.id == item.id).values(**values))
                     updated.append(item)
             if new:
-                conn.execute(T.items.insert(), [_item_row(i) for i in new])
+                conn.execute(T.items.insert(), [_item_row(i, self._fold_search) for i in new])
         return new, updated
 
     def insert_new(self, items: Sequence[Item]) -> None:
@@ -117,7 +118,7 @@ class Store:
         if not items:
             return
         with self.engine.begin() as conn:
-            conn.execute(T.items.insert(), [_item_row(i) for i in items])
+            conn.execute(T.items.insert(), [_item_row(i, self._fold_search) for i in items])
             _insert_tags(conn, items)
 
     def save_tags(self, items: Iterable[Item]) -> None:
@@ -135,35 +136,81 @@ class Store:
     def items(self, query: ItemQuery | None = None) -> list[Item]:
         """Return the stored items matching `query` (default: all), newest first, with their tags."""
         query = query or ItemQuery()
-        stmt = sa.select(T.items)
         c = T.items.c
-        if query.kinds:
-            stmt = stmt.where(c.kind.in_(query.kinds))
-        if query.regions:
-            stmt = stmt.where(c.region.in_(query.regions))
-        if query.sources:
-            stmt = stmt.where(c.source.in_(query.sources))
-        if query.since:
-            stmt = stmt.where(c.seen_at >= query.since)
-        if query.until:
-            stmt = stmt.where(c.seen_at < query.until)
-        if query.deadline_from:
-            stmt = stmt.where(c.deadline_at >= query.deadline_from)
-        if query.deadline_until:
-            stmt = stmt.where(c.deadline_at < query.deadline_until)
-        for topic in query.topics:  # every topic asked for must be present
-            stmt = stmt.where(c.id.in_(sa.select(T.item_topics.c.item_id).where(T.item_topics.c.topic == topic)))
-        if query.member:
-            stmt = stmt.where(c.id.in_(
-                sa.select(T.item_members.c.item_id).where(T.item_members.c.member == query.member)))
-        stmt = stmt.order_by(c.seen_at.desc(), c.id)
+        stmt = sa.select(T.items).where(*self._conditions(query)).order_by(c.seen_at.desc(), c.id)
         if query.limit:
             stmt = stmt.limit(query.limit)
+        if query.offset:
+            stmt = stmt.offset(query.offset)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()
             found = [_row_item(r) for r in rows]
             self._attach_tags(conn, found)
         return found
+
+    def item(self, item_id: str) -> Item | None:
+        """Return one stored item with its tags, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(T.items).where(T.items.c.id == item_id)).mappings().first()
+            if row is None:
+                return None
+            found = [_row_item(row)]
+            self._attach_tags(conn, found)
+        return found[0]
+
+    def count(self, query: ItemQuery) -> int:
+        """How many stored items match `query` (its limit and offset aside)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(T.items)
+                                    .where(*self._conditions(query))).scalar() or 0)
+
+    def facets(self, query: ItemQuery) -> dict[str, dict[str, int]]:
+        """Return {facet: {value: number of matching items}} for kind, region, source, topic and member."""
+        c = T.items.c
+        conditions = self._conditions(query)
+        selected = sa.select(c.id).where(*conditions).scalar_subquery()
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for name, column in (("kind", c.kind), ("region", c.region), ("source", c.source)):
+                rows = conn.execute(sa.select(column, sa.func.count()).where(*conditions, column.is_not(None))
+                                    .group_by(column)).all()
+                out[name] = {str(value): int(n) for value, n in rows}
+            for name, table, column in (("topic", T.item_topics, T.item_topics.c.topic),
+                                        ("member", T.item_members, T.item_members.c.member)):
+                stmt = sa.select(column, sa.func.count()).group_by(column)
+                if conditions:
+                    stmt = stmt.where(table.c.item_id.in_(selected))
+                out[name] = {str(value): int(n) for value, n in conn.execute(stmt).all()}
+        return out
+
+    def _conditions(self, query: ItemQuery) -> list[sa.ColumnElement[bool]]:
+        """The WHERE conditions of `query` on the items table (limit and offset aside)."""
+        c = T.items.c
+        where: list[sa.ColumnElement[bool]] = []
+        if query.kinds:
+            where.append(c.kind.in_(query.kinds))
+        if query.regions:
+            where.append(c.region.in_(query.regions))
+        if query.sources:
+            where.append(c.source.in_(query.sources))
+        if query.since:
+            where.append(c.seen_at >= query.since)
+        if query.until:
+            where.append(c.seen_at < query.until)
+        if query.deadline_from:
+            where.append(c.deadline_at >= query.deadline_from)
+        if query.deadline_until:
+            where.append(c.deadline_at < query.deadline_until)
+        for topic in query.topics:  # every topic asked for must be present
+            where.append(c.id.in_(sa.select(T.item_topics.c.item_id).where(T.item_topics.c.topic == topic)))
+        if query.member:
+            where.append(c.id.in_(
+                sa.select(T.item_members.c.item_id).where(T.item_members.c.member == query.member)))
+        if query.text:
+            found = search.matching_ids(self.engine.dialect.name, T.items, query.text)
+            if found is not None:
+                where.append(found)
+        return where
 
     def _attach_tags(self, conn: sa.Connection, items: list[Item]) -> None:
         by_id = {i.id: i for i in items}
@@ -417,9 +464,10 @@ def _seen_at(published: datetime | None, collected: datetime) -> datetime:
     return published
 
 
-def _item_row(item: Item) -> dict[str, Any]:
+def _item_row(item: Item, fold_search: bool = False) -> dict[str, Any]:
     collected = item.collected_at or _now()
     return {
+        "search_text": search.folded_text(item.title, item.summary, item.buyer) if fold_search else None,
         "id": item.id, "source": item.source, "kind": item.kind, "title": item.title, "summary": item.summary,
         "url": item.url, "lang": item.lang, "country": item.country, "region": item.region,
         "published_at": item.published_at, "collected_at": collected, "updated_at": item.updated_at,

@@ -46,6 +46,12 @@ def _v6_outbox(conn: sa.Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE deliveries ADD COLUMN message {binary}"))
 
 
+def _v7_search(conn: sa.Connection) -> None:
+    from veille.store.search import install
+
+    install(conn)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
@@ -53,6 +59,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (4, "deliveries.status and detail: messages the SMTP server refused for good", _v4_delivery_status),
     (5, "fetch_state.next_attempt_at: per-source backoff and Retry-After", _v5_backoff),
     (6, "deliveries.message: an outbox of queued messages, sent as queued after a crash", _v6_outbox),
+    (7, "full-text search: FTS5 table on SQLite, items.search_text with a GIN index on PostgreSQL", _v7_search),
 ]
 
 

@@ -60,6 +60,9 @@ items = sa.Table(
     sa.Column("procedure", sa.String(100)),
     sa.Column("cluster_id", sa.String(64)),
     sa.Column("simhash", sa.BigInteger),  # SimHash of the story's text (signed 64-bit), for near-duplicates
+    # title, summary and buyer folded (lower case, no accents), for PostgreSQL's full-text index; SQLite's
+    # FTS5 table folds by itself and leaves it empty
+    sa.Column("search_text", sa.Text),
 )
 
 item_topics = sa.Table(

@@ -1,0 +1,82 @@
+"""Full-text search of stored items, accent- and case-insensitive, on SQLite (FTS5) and PostgreSQL.
+
+SQLite: an FTS5 table `items_fts` (tokenizer unicode61 with diacritics removed) holds each item's title,
+summary and buyer under the item's id; triggers on `items` keep it in step, so every write path is covered.
+PostgreSQL: `items.search_text` holds the same text folded by veille (lower case, no accents), indexed
+with GIN on `to_tsvector('simple', search_text)`: no server extension is needed.
+
+A query is a few words; each must occur in the item, as a word or the start of one ("membrane" finds
+"membranes", "epuration" finds "épuration").
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from veille.text import fold
+
+SEARCHED = ("title", "summary", "buyer")
+MAX_WORDS = 12
+
+_SQLITE = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(key, body, "
+    "tokenize = 'unicode61 remove_diacritics 2')",
+    # each item's row is found again by its id, held as a one-token column (FTS5 rowids of a table
+    # without INTEGER PRIMARY KEY may change on VACUUM)
+    """CREATE TRIGGER IF NOT EXISTS items_fts_insert AFTER INSERT ON items BEGIN
+         INSERT INTO items_fts (key, body)
+         VALUES (new.id, new.title || ' ' || new.summary || ' ' || coalesce(new.buyer, ''));
+       END""",
+    """CREATE TRIGGER IF NOT EXISTS items_fts_delete AFTER DELETE ON items BEGIN
+         DELETE FROM items_fts WHERE items_fts MATCH 'key : "' || old.id || '"';
+       END""",
+    """CREATE TRIGGER IF NOT EXISTS items_fts_update AFTER UPDATE OF title, summary, buyer ON items BEGIN
+         DELETE FROM items_fts WHERE items_fts MATCH 'key : "' || old.id || '"';
+         INSERT INTO items_fts (key, body)
+         VALUES (new.id, new.title || ' ' || new.summary || ' ' || coalesce(new.buyer, ''));
+       END""",
+]
+
+
+def folded_text(title: str, summary: str, buyer: str | None) -> str:
+    """The text PostgreSQL indexes: title, summary and buyer, folded, single-spaced."""
+    return " ".join(fold(f"{title} {summary} {buyer or ''}").text.split())
+
+
+def words(text: str) -> list[str]:
+    """The words of a search box entry, folded (letters and digits only, so safe in any query syntax)."""
+    return fold(text).text.split()[:MAX_WORDS]
+
+
+def install(conn: sa.Connection) -> None:
+    """Create the search structures and index the items already stored (migration 7)."""
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("items")}
+    if "search_text" not in columns:
+        conn.execute(sa.text("ALTER TABLE items ADD COLUMN search_text TEXT"))
+    if conn.dialect.name == "sqlite":
+        for statement in _SQLITE:
+            conn.execute(sa.text(statement))
+        conn.execute(sa.text("DELETE FROM items_fts"))
+        conn.execute(sa.text("INSERT INTO items_fts (key, body) SELECT id, title || ' ' || summary || ' ' || "
+                             "coalesce(buyer, '') FROM items"))
+        return
+    rows = conn.execute(sa.text("SELECT id, title, summary, buyer FROM items WHERE search_text IS NULL")).all()
+    if rows:
+        conn.execute(sa.text("UPDATE items SET search_text = :text WHERE id = :id"),
+                     [{"id": r.id, "text": folded_text(r.title, r.summary, r.buyer)} for r in rows])
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_items_search ON items "
+                         "USING GIN (to_tsvector('simple', coalesce(search_text, '')))"))
+
+
+def matching_ids(dialect: str, items: sa.Table, text: str) -> sa.ColumnElement[bool] | None:
+    """A condition on `items` true for the items containing every word of `text` (None: no words)."""
+    found = words(text)
+    if not found:
+        return None
+    if dialect == "sqlite":
+        expression = "body : (" + " AND ".join(f'"{w}"*' for w in found) + ")"
+        fts = sa.table("items_fts", sa.column("key"))
+        return items.c.id.in_(sa.select(fts.c.key).where(sa.text("items_fts MATCH :fts").bindparams(fts=expression)))
+    query = " & ".join(f"{w}:*" for w in found)
+    return sa.func.to_tsvector("simple", sa.func.coalesce(items.c.search_text, "")).bool_op("@@")(
+        sa.func.to_tsquery("simple", query))
