@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("sources", help="health table of the configured sources")
     sub.add_parser("run", help="run the scheduler: collect each source on its interval, send the weekly digest")
 
+    p = sub.add_parser("serve", help="the reports site: filter, search and export the archive in a browser")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+
+    sub.add_parser("tokens", help="print each member's sign-in link to the reports site")
+
     p = sub.add_parser("demo", help="run the whole job on bundled data over loopback HTTP and SMTP")
     p.add_argument("--reports", type=Path, default=Path("reports"), metavar="DIR",
                    help="where to write the demo's reports (default: ./reports)")
@@ -290,6 +296,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_scheduler(args.config)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from veille.web.app import create_app
+
+    if not 0 < args.port < 65536:
+        raise InputError(f"--port {args.port} is not a port number")
+    ctx = pipeline.open_context(args.config)
+    try:
+        app = create_app(ctx)
+        print(f"reports site on http://{args.host}:{args.port}/ (Ctrl-C stops it)", file=sys.stderr)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    finally:
+        ctx.close()
+    return EXIT_OK
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    ctx = pipeline.open_context(args.config)
+    ctx.close()
+    links = pipeline.member_links(ctx)
+    if not ctx.settings.site_secret:
+        raise InputError("VEILLE_SITE_SECRET is not set: members' sign-in links are derived from it")
+    for member_id, link in links:
+        print(f"{member_id}\t{link or '(no site access: site_token is 0)'}")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from veille.demo.runner import run_demo
 
@@ -299,5 +333,5 @@ def cmd_demo(args: argparse.Namespace) -> int:
 COMMANDS = {
     "check": cmd_check, "collect": cmd_collect, "try": cmd_try, "inspect": cmd_inspect, "digest": cmd_digest,
     "report": cmd_report, "eval": cmd_eval, "retag": cmd_retag, "sources": cmd_sources, "run": cmd_run,
-    "demo": cmd_demo,
+    "serve": cmd_serve, "tokens": cmd_tokens, "demo": cmd_demo,
 }

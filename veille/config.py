@@ -40,6 +40,8 @@ class Settings:
     mail_from: str
     tz: str
     site_url: str | None
+    site_password: str | None = None
+    site_secret: str | None = None
     http_timeout: float = 20.0
     host_delay: float = 1.0
     concurrency: int = 8
@@ -98,7 +100,9 @@ def read_settings(directory: Path, env: Mapping[str, str] | None = None) -> Sett
         smtp_tls=tls,
         mail_from=env.get("VEILLE_MAIL_FROM") or "veille@localhost",
         tz=tz,
-        site_url=env.get("VEILLE_SITE_URL") or None,
+        site_url=(env.get("VEILLE_SITE_URL") or "").rstrip("/") or None,
+        site_password=env.get("VEILLE_SITE_PASSWORD") or None,
+        site_secret=env.get("VEILLE_SITE_SECRET") or None,
         http_timeout=http_timeout,
         host_delay=host_delay,
         concurrency=int(concurrency_text),

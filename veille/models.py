@@ -137,6 +137,7 @@ class Member(_Strict):
     exclude: tuple[str, ...] = ()
     min_score: float = 1.0
     digest: bool = False
+    site_token: int = Field(default=1, ge=0)  # version of the member's sign-in link; 0: no site access
 
     _emails = field_validator("emails")(classmethod(lambda cls, v: _check_emails(v)))
 

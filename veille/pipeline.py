@@ -15,21 +15,25 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from veille import config as config_module
 from veille.collect import REGISTRY, HttpSettings, SourceOutcome, Validators, collect, options_model, parse_payload
 from veille.digest.deliver import Refusal, SmtpSettings, build_message, send, write_outbox
-from veille.digest.render import render_alert, render_digest
+from veille.digest.render import SiteLinks, render_alert, render_digest
 from veille.digest.summarize import frame, summarize
 from veille.digest.weeks import Week
 from veille.errors import DeliveryError, InputError
 from veille.export import formats
-from veille.export.health import unhealthy
+from veille.export.atom import to_atom
+from veille.export.health import health_rows, unhealthy
 from veille.export.ics import to_ics
+from veille.export.xlsx import to_xlsx
 from veille.models import Config, Item, ItemQuery, Kind, Source
 from veille.store import Store
 from veille.tag import Tagger
 from veille.tag.duplicates import band_keys, link_keys, near, simhash, story_text
+from veille.web.access import member_token
 
 CLOSING_SOON = timedelta(days=14)
 log = logging.getLogger("veille.pipeline")
@@ -294,7 +298,8 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
         rendered = render_digest(
             chosen, summarize(chosen, before, ctx.config.topic_ids), week, zone, topic_labels=topic_labels,
             member_names=member_names, closing=[i for i in closing if keep(i)], member_id=member, now=now,
-            histories=histories.of(chosen), source_health=health if member is None else ())
+            histories=histories.of(chosen), source_health=health if member is None else (),
+            site=_site_links(ctx, member))
         report.files += _write_files(folder, rendered.html, rendered.text, chosen)
         subject = ctx.config.digest.subject.format(week=week) + (f" — {member_names[member]}" if member else "")
         for recipient in recipients:
@@ -316,6 +321,15 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     else:
         report.emails = [Email(str(m["To"]), d, str(m["Subject"]), "would-send") for d, m in messages]
     return report
+
+
+def _site_links(ctx: Context, member_id: str | None) -> SiteLinks | None:
+    """Links to the reports site when VEILLE_SITE_URL is set; a member's carry its sign-in token."""
+    if not ctx.settings.site_url:
+        return None
+    member = ctx.config.member(member_id) if member_id else None
+    token = member_token(ctx.settings.site_secret or "", member) if member else None
+    return SiteLinks(ctx.settings.site_url, token)
 
 
 class _Histories:
@@ -464,3 +478,60 @@ def retag(ctx: Context, since: datetime | None = None,
         if on_batch:
             on_batch(len(batch))
     return count
+
+
+# --- the reports site ---------------------------------------------------------------------------------
+
+EXPORTS = {"json": "application/json", "csv": "text/csv; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+           "atom": "application/atom+xml; charset=utf-8", "ics": "text/calendar; charset=utf-8"}
+
+
+def export_items(items: Sequence[Item], fmt: str, *, title: str = "veille", feed_url: str = "",
+                 page_url: str = "", item_url: str = "{id}") -> tuple[bytes, str]:
+    """Return `items` in export format `fmt` (a key of EXPORTS) and its media type."""
+    if fmt == "xlsx":
+        return to_xlsx(items), EXPORTS[fmt]
+    if fmt == "atom":
+        return to_atom(items, title=title, feed_url=feed_url, page_url=page_url, item_url=item_url), EXPORTS[fmt]
+    return formats.render(items, fmt, {}).encode("utf-8"), EXPORTS[fmt]
+
+
+def source_health(ctx: Context) -> list[dict[str, str]]:
+    """The health table of the configured sources, as rows."""
+    return health_rows(ctx.config.sources, ctx.store.fetch_states(), ctx.settings.zone)
+
+
+def digest_weeks(ctx: Context, now: datetime | None = None, recent: int = 8) -> list[Week]:
+    """Weeks whose digest can be shown: those built under the reports folder, and the last `recent` weeks."""
+    last = Week.last_complete(now or datetime.now(UTC), ctx.settings.zone)
+    weeks = {last}
+    for _ in range(recent - 1):
+        last = last.previous()
+        weeks.add(last)
+    folder = ctx.settings.reports_dir
+    if folder.is_dir():
+        for path in folder.glob("*/digest.html"):
+            try:
+                weeks.add(Week.parse(path.parent.name))
+            except ValueError:
+                continue
+    return sorted(weeks, key=str, reverse=True)
+
+
+def digest_page(ctx: Context, week: Week) -> str:
+    """The HTML of a week's digest for the working group: the file built for that week, else built now."""
+    path = ctx.settings.reports_dir / str(week) / "digest.html"
+    if not path.is_file():
+        build_digest(ctx, week=week, mode="build", reports_dir=ctx.settings.reports_dir)
+    return path.read_text(encoding="utf-8")
+
+
+def member_links(ctx: Context) -> list[tuple[str, str | None]]:
+    """(member id, sign-in link to the reports site, None without site access) for every member."""
+    base = ctx.settings.site_url or "http://127.0.0.1:8000"
+    out = []
+    for member in ctx.config.members:
+        token = member_token(ctx.settings.site_secret or "", member)
+        out.append((member.id, f"{base}/?{urlencode({'token': token})}" if token else None))
+    return out

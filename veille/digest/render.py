@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import css_inline
@@ -44,9 +45,21 @@ def _date(value: datetime | None, zone: ZoneInfo, with_time: bool = False) -> st
     return local.strftime("%a %d %b %Y %H:%M" if with_time else "%a %d %b %Y")
 
 
+@dataclass(frozen=True)
+class SiteLinks:
+    """Addresses on the reports site (VEILLE_SITE_URL), signed with a member's token in that member's digest."""
+
+    base: str
+    token: str | None = None
+
+    def url(self, path: str, **params: str) -> str:
+        pairs = ([("token", self.token)] if self.token else []) + list(params.items())
+        return f"{self.base}{path}" + (f"?{urlencode(pairs)}" if pairs else "")
+
+
 def _item_view(item: Item, zone: ZoneInfo, topic_labels: Mapping[str, str],
                member_names: Mapping[str, str], member_id: str | None,
-               history: Sequence[Item] = ()) -> dict[str, object]:
+               history: Sequence[Item] = (), site: SiteLinks | None = None) -> dict[str, object]:
     summary = item.summary if len(item.summary) <= SUMMARY_CHARS else item.summary[:SUMMARY_CHARS - 1] + "…"
     return {
         "title": item.title, "url": item.url, "source": item.source,
@@ -55,6 +68,9 @@ def _item_view(item: Item, zone: ZoneInfo, topic_labels: Mapping[str, str],
         "deadline": _date(item.deadline_at, zone, with_time=True),
         "summary": summary,
         "topics": [topic_labels.get(t, t) for t in sorted(item.topics, key=lambda t: -item.topics[t].score)],
+        "topic_links": [(topic_labels.get(t, t), site.url("/", topic=t) if site else None)
+                        for t in sorted(item.topics, key=lambda t: -item.topics[t].score)],
+        "page": site.url(f"/items/{item.id}") if site else None,
         "members": [member_names.get(m, m) for m in sorted(item.members)],
         "reasons": item.members[member_id].reasons if member_id and member_id in item.members else [],
         # a tender's notices make its history; other copies of a story are where else it was seen
@@ -88,8 +104,9 @@ def render_digest(items: Sequence[Item], summary: Summary, week: Week, zone: Zon
                   closing: Sequence[Item] = (), member_id: str | None = None,
                   now: datetime, title: str = "Water market watch",
                   histories: Mapping[str, Sequence[Item]] | None = None,
-                  source_health: Sequence[tuple[str, str]] = ()) -> Rendered:
-    """Return the HTML and text digest of one week (for the working group, or one member)."""
+                  source_health: Sequence[tuple[str, str]] = (), site: SiteLinks | None = None) -> Rendered:
+    """Return the HTML and text digest of one week (for the working group, or one member); with `site`,
+    topics and items link to their views on the reports site."""
     start, end = week.bounds(zone)
     last_day = end.astimezone(zone).date().fromordinal(end.astimezone(zone).date().toordinal() - 1)
     member = member_names.get(member_id, member_id) if member_id else None
@@ -100,7 +117,7 @@ def render_digest(items: Sequence[Item], summary: Summary, week: Week, zone: Zon
         chosen = sorted((i for i in listed if i.kind == kind), key=lambda i: _sort_key(i, member_id))
         sections.append({"label": KIND_LABELS.get(kind, kind),
                          "entries": [_item_view(i, zone, topic_labels, member_names, member_id,
-                                                (histories or {}).get(i.id, ())) for i in chosen]})
+                                                (histories or {}).get(i.id, ()), site) for i in chosen]})
     tables = [
         {"title": "Items per topic and kind", **vars(summary.by_kind_topic)},
         {"title": "This week against the previous one", **vars(summary.week_over_week)},
@@ -118,6 +135,12 @@ def render_digest(items: Sequence[Item], summary: Summary, week: Week, zone: Zon
         "unlisted": len(items) - len(listed),
         "source_health": [{"source": s, "problem": p} for s, p in source_health],
         "generated": _date(now, zone, with_time=True), "tz": str(zone),
+        "site": {
+            "week": site.url("/", since=start.astimezone(zone).date().isoformat(), until=last_day.isoformat(),
+                             **({"member": member_id} if member_id else {})),
+            "topics": [(topic_labels.get(t, t), site.url("/", topic=t)) for t in topic_labels
+                       if any(t in i.topics for i in listed)],
+        } if site else None,
     }
     body = _ENV.get_template("body.html.j2").render(context)
     clean = nh3.clean(body, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRS, url_schemes={"http", "https"},

@@ -26,7 +26,8 @@ def why(item: Item) -> str:
     return " | ".join(topics + members)
 
 
-def _row(item: Item) -> dict[str, str]:
+def csv_row(item: Item) -> dict[str, str]:
+    """The item as the CSV export's columns, every value a string."""
     data = item.to_json()
     data["topics"] = ";".join(sorted(item.topics))
     data["members"] = ";".join(sorted(item.members))
@@ -41,7 +42,7 @@ def to_csv(items: Sequence[Item]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for item in items:
-        writer.writerow(_row(item))
+        writer.writerow(csv_row(item))
     return out.getvalue()
 
 

@@ -37,21 +37,35 @@ def unhealthy(sources: Sequence[Source], states: Mapping[str, FetchState]) -> li
     return [(name, text) for name, text in found if text]
 
 
-def health_table(sources: Sequence[Source], states: Mapping[str, FetchState], zone: ZoneInfo) -> str:
-    """Return one row per configured source: last fetch, last success, status, failures, items, health."""
-    table = Table()
-    for name in ("source", "type", "kind", "every", "last fetch", "last ok", "status", "failures", "items",
-                 "items 7 days", "health"):
-        table.add_column(name, overflow="fold")
+HEALTH_COLUMNS = ("source", "type", "kind", "every", "last fetch", "last ok", "status", "failures", "items",
+                  "items 7 days", "health")
+
+
+def health_rows(sources: Sequence[Source], states: Mapping[str, FetchState], zone: ZoneInfo) -> list[dict[str, str]]:
+    """One row per configured source (keys: HEALTH_COLUMNS, plus `ok`: "yes" when nothing is wrong)."""
+    rows = []
     for source in sources:
         state = states.get(source.name, FetchState(source.name))
         status = state.last_status or ("disabled" if not source.enabled else "not yet fetched")
         if state.next_attempt_at and state.failures:
             status += f", next try {_when(state.next_attempt_at, zone)}"
-        health = problem(source, state) or ((state.last_error or "")[:120] if state.failures else "ok")
-        table.add_row(source.name, source.type, source.kind, source.every if source.enabled else "disabled",
-                      _when(state.last_fetch_at, zone), _when(state.last_ok_at, zone), status,
-                      str(state.failures), str(state.items_total), str(state.items_recent), health)
+        trouble = problem(source, state)
+        health = trouble or ((state.last_error or "")[:120] if state.failures else "ok")
+        rows.append(dict(zip(HEALTH_COLUMNS, (
+            source.name, source.type, source.kind, source.every if source.enabled else "disabled",
+            _when(state.last_fetch_at, zone), _when(state.last_ok_at, zone), status, str(state.failures),
+            str(state.items_total), str(state.items_recent), health), strict=True)) | {"ok": "yes" if health == "ok"
+                                                                                   else ""})
+    return rows
+
+
+def health_table(sources: Sequence[Source], states: Mapping[str, FetchState], zone: ZoneInfo) -> str:
+    """Return one row per configured source: last fetch, last success, status, failures, items, health."""
+    table = Table()
+    for name in HEALTH_COLUMNS:
+        table.add_column(name, overflow="fold")
+    for row in health_rows(sources, states, zone):
+        table.add_row(*(row[c] for c in HEALTH_COLUMNS))
     console = Console(file=io.StringIO(), width=200, record=True, color_system=None)
     console.print(table)
     return console.export_text()

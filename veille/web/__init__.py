@@ -1,0 +1,1 @@
+"""The reports site: filter, search, export, Atom, iCalendar."""

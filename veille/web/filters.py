@@ -1,0 +1,157 @@
+"""A filtered view of the archive from a query string, and back (pure: no I/O, no SQL).
+
+Parameters (the same on `/` and on every export): `topic` (repeatable: all must match), `kind`,
+`region`, `source` (repeatable: any may match), `member`, `q` (full-text), `since`, `until`
+(YYYY-MM-DD, local days; `until` is inclusive), `page` (HTML list only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from veille.errors import InputError
+from veille.models import KINDS, REGIONS, ItemQuery
+
+MULTI = ("topic", "kind", "region", "source")
+PARAMETERS = (*MULTI, "member", "q", "since", "until", "page")
+MAX_QUERY = 200
+
+
+@dataclass(frozen=True)
+class View:
+    """What a reader asked to see."""
+
+    topics: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    member: str | None = None
+    q: str = ""
+    since: date | None = None
+    until: date | None = None
+    page: int = 1
+
+    def query(self, zone: ZoneInfo, limit: int | None = None, offset: int = 0) -> ItemQuery:
+        """The store query for this view: local days turned into UTC bounds."""
+        def midnight(day: date | None) -> datetime | None:
+            return datetime.combine(day, time(0), tzinfo=zone) if day else None
+
+        return ItemQuery(topics=self.topics, kinds=self.kinds, regions=self.regions, sources=self.sources,
+                         member=self.member, text=self.q or None, since=midnight(self.since),
+                         until=midnight(self.until + timedelta(days=1)) if self.until else None,
+                         limit=limit, offset=offset)
+
+    def params(self, page: bool = False) -> list[tuple[str, str]]:
+        """The view as query-string pairs, in a stable order (the page number only when asked and > 1)."""
+        pairs = [("topic", t) for t in self.topics] + [("kind", k) for k in self.kinds]
+        pairs += [("region", r) for r in self.regions] + [("source", s) for s in self.sources]
+        if self.member:
+            pairs.append(("member", self.member))
+        if self.q:
+            pairs.append(("q", self.q))
+        if self.since:
+            pairs.append(("since", self.since.isoformat()))
+        if self.until:
+            pairs.append(("until", self.until.isoformat()))
+        if page and self.page > 1:
+            pairs.append(("page", str(self.page)))
+        return pairs
+
+    def url(self, path: str = "/", page: bool = False) -> str:
+        query = urlencode(self.params(page))
+        return f"{path}?{query}" if query else path
+
+    def toggle(self, name: str, value: str) -> View:
+        """This view with `value` added to or removed from filter `name` (back to page 1)."""
+        if name in MULTI:
+            attr = f"{name}s"
+            current: tuple[str, ...] = getattr(self, attr)
+            changes: dict[str, Any] = {"page": 1}
+            if name != "topic":  # one value at a time for the other facets: a click replaces it
+                changes[attr] = () if value in current else (value,)
+            else:
+                changes[attr] = tuple(v for v in current if v != value) if value in current else (*current, value)
+            return replace(self, **changes)
+        if name == "member":
+            return replace(self, member=None if self.member == value else value, page=1)
+        raise ValueError(name)
+
+    def without(self, name: str, value: str = "") -> View:
+        """This view without one filter value (for a chip's remove link)."""
+        changes: dict[str, Any] = {"page": 1}
+        if name in MULTI:
+            attr = f"{name}s"
+            changes[attr] = tuple(v for v in getattr(self, attr) if v != value)
+        else:
+            changes[name] = "" if name == "q" else None
+        return replace(self, **changes)
+
+    def at_page(self, page: int) -> View:
+        return replace(self, page=page)
+
+    def chips(self, labels: dict[str, dict[str, str]]) -> list[tuple[str, str, str]]:
+        """(filter name, shown label, URL without it) for every active filter."""
+        out = []
+        for name in MULTI:
+            for value in getattr(self, f"{name}s"):
+                out.append((name, labels.get(name, {}).get(value, value), self.without(name, value).url()))
+        if self.member:
+            out.append(("member", labels.get("member", {}).get(self.member, self.member),
+                        self.without("member").url()))
+        if self.q:
+            out.append(("search", f"“{self.q}”", self.without("q").url()))
+        if self.since:
+            out.append(("since", self.since.isoformat(), self.without("since").url()))
+        if self.until:
+            out.append(("until", self.until.isoformat(), self.without("until").url()))
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not self.params()
+
+
+def _day(name: str, values: Sequence[str]) -> date | None:
+    text = (values[-1] if values else "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{name}={text!r} is not a date; write YYYY-MM-DD") from None
+
+
+def _known(name: str, values: Iterable[str], valid: Sequence[str]) -> tuple[str, ...]:
+    out = tuple(dict.fromkeys(v for v in values if v))
+    for value in out:
+        if value not in valid:
+            raise InputError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
+    return out
+
+
+def parse(pairs: Iterable[tuple[str, str]], topics: Sequence[str], members: Sequence[str],
+          sources: Sequence[str]) -> View:
+    """The view asked for by query-string pairs; InputError names the first bad parameter."""
+    got: dict[str, list[str]] = {}
+    for key, value in pairs:
+        got.setdefault(key, []).append(value.strip())
+    member = next((v for v in reversed(got.get("member", [])) if v), None)
+    if member is not None and member not in members:
+        raise InputError(f"unknown member {member!r}; valid: {', '.join(members)}")
+    page_text = (got.get("page") or ["1"])[-1] or "1"
+    if not page_text.isdigit() or int(page_text) < 1:
+        raise InputError(f"page={page_text!r} is not a page number")
+    since, until = _day("since", got.get("since", [])), _day("until", got.get("until", []))
+    if since and until and until < since:
+        raise InputError(f"until={until} is before since={since}")
+    return View(
+        topics=_known("topic", got.get("topic", []), topics), kinds=_known("kind", got.get("kind", []), KINDS),
+        regions=_known("region", got.get("region", []), REGIONS),
+        sources=_known("source", got.get("source", []), sources), member=member,
+        q=" ".join((got.get("q") or [""])[-1].split())[:MAX_QUERY], since=since, until=until,
+        page=min(int(page_text), 10_000))
