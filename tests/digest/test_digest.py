@@ -192,3 +192,33 @@ def test_failing_and_silent_sources_reach_the_admins(tmp_path, http, veille, smt
     assert len(alerts) == 1 and alerts[0]["Subject"].startswith("veille: 2 sources need attention")
     body = alerts[0].get_body(("plain",)).get_content()
     assert "- broken: failing for 3 runs" in body and "- water: silent" in body
+
+
+def test_digest_links_to_the_reports_site_when_its_address_is_set(collected, veille, monkeypatch):
+    """With VEILLE_SITE_URL, topics and items link to the site's filtered views; a member's digest
+    carries that member's sign-in token (and the working group's none)."""
+    from bs4 import BeautifulSoup
+
+    from veille.collect import options_model
+    from veille.config import load
+    from veille.web.access import token_member
+
+    assert veille("--config", collected, "digest", "--week", "2026-W46").code == 0
+    assert "reports site" not in (collected / "reports/2026-W46/digest.html").read_text(encoding="utf-8")
+    monkeypatch.setenv("VEILLE_SITE_URL", "https://veille.wsm.example.org/")
+    monkeypatch.setenv("VEILLE_SITE_SECRET", "s3cret")
+    assert veille("--config", collected, "digest", "--week", "2026-W46").code == 0
+    full = BeautifulSoup((collected / "reports/2026-W46/digest.html").read_text(encoding="utf-8"), "html.parser")
+    links = [a["href"] for a in full.select("a")]
+    assert "https://veille.wsm.example.org/?topic=membranes" in links
+    assert "https://veille.wsm.example.org/?since=2026-11-09&until=2026-11-15" in links
+    assert any(h.startswith("https://veille.wsm.example.org/items/") for h in links)
+    assert not any("token=" in h for h in links)
+    member = BeautifulSoup((collected / "reports/2026-W46/members/polymem/digest.html").read_text(encoding="utf-8"),
+                           "html.parser")
+    tokens = {h.split("token=")[1].split("&")[0] for h in (a["href"] for a in member.select("a")) if "token=" in h}
+    assert len(tokens) == 1
+    members = {m.id: m for m in load(collected, options_model).members}
+    assert token_member("s3cret", tokens.pop().replace("%2E", "."), members).id == "polymem"
+    text = (collected / "reports/2026-W46/members/polymem/digest.txt").read_text(encoding="utf-8")
+    assert "On the reports site: https://veille.wsm.example.org/?token=polymem." in text

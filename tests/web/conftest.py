@@ -1,0 +1,63 @@
+"""A reports site over a store filled by a real collect from the loopback fixture server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MEMBERS, SITE, feed_source, write_config
+from veille import pipeline
+from veille.demo.server import FixtureServer
+from veille.models import Item
+
+PASSWORD = "correct horse battery staple"
+SECRET = "test-secret-not-for-production"
+HOSTILE = "<script>alert('x')</script> Membranes <img src=x onerror=alert(1)>"
+
+
+@dataclass
+class Site:
+    directory: Path
+    env: dict[str, str]
+    ctx: pipeline.Context
+
+    def reopen(self, **env: str) -> pipeline.Context:
+        """Another context on the same store, with changed settings (a restarted server)."""
+        return pipeline.open_context(self.directory, {**self.env, **env})
+
+
+def _env(directory: Path) -> dict[str, str]:
+    return {"VEILLE_DB": f"sqlite:///{directory / 'veille.db'}", "VEILLE_SITE_PASSWORD": PASSWORD,
+            "VEILLE_SITE_SECRET": SECRET, "VEILLE_TZ": "Europe/Paris", "VEILLE_HTTP_HOST_DELAY": "0",
+            "VEILLE_REPORTS": str(directory / "reports")}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    directory = tmp_path_factory.mktemp("site")
+    with FixtureServer(SITE) as http:
+        page = {"name": "board", "kind": "tender", "type": "page", "url": http.url("tenders.html"), "country": "FR",
+                "allow_private_network": True,
+                "options": {"item": "div.row", "title": "h3", "link": "h3 a", "date": "span.date",
+                            "deadline": "span.fin", "buyer": "em.buyer"}}
+        write_config(directory, [feed_source("eau", http.url("eau.rss"), country="FR"),
+                                 feed_source("water", http.url("water.atom"), topics=["wastewater"]), page],
+                     MEMBERS)
+        env = _env(directory)
+        ctx = pipeline.open_context(directory, env)
+        report = pipeline.collect_sources(ctx)
+        assert report.new == 9, report.line()
+    # one hostile title, stored as any source could send it
+    hostile = Item(id="hostile1", source="eau", kind="news", title=HOSTILE, summary="ultrafiltration",
+                   url="javascript:alert(1)", collected_at=datetime(2026, 11, 12, tzinfo=UTC), country="FR")
+    ctx.tagger.tag(hostile)
+    ctx.store.upsert_items([hostile])
+    ctx.store.save_tags([hostile])
+    try:
+        yield Site(directory, env, ctx)
+    finally:
+        ctx.close()

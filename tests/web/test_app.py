@@ -1,0 +1,190 @@
+"""Routes of the reports site through Starlette's test client, over a store filled by a real collect."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import feedparser
+import openpyxl
+import pytest
+from bs4 import BeautifulSoup
+from icalendar import Calendar
+from starlette.testclient import TestClient
+
+from tests.web.conftest import HOSTILE, PASSWORD, SECRET
+from veille.errors import InputError
+from veille.models import ItemQuery
+from veille.web.access import member_token
+from veille.web.app import create_app
+
+HTML = {"Accept": "text/html"}
+
+
+@pytest.fixture
+def client(site):
+    with TestClient(create_app(site.ctx), follow_redirects=False) as c:
+        yield c
+
+
+@pytest.fixture
+def signed(client):
+    client.auth = ("anyone", PASSWORD)
+    return client
+
+
+def ids(payload: dict) -> list[str]:
+    return [i["id"] for i in payload["items"]]
+
+
+def test_nothing_is_listed_without_signing_in(client, site):
+    """Browsers go to the sign-in page; scripts get 401 with a Basic challenge; a wrong password, a forged
+    or a revoked token are refused the same way."""
+    response = client.get("/", headers=HTML)
+    assert response.status_code == 303 and response.headers["location"] == "/signin?next=%2F"
+    for path in ("/items.json", "/items.csv", "/items.xlsx", "/items.atom", "/items.ics", "/sources", "/digests"):
+        refused = client.get(path)
+        assert refused.status_code == 401, path
+        assert refused.headers["www-authenticate"] == 'Basic realm="veille"'
+        assert "Ultrafiltration" not in refused.text
+    assert client.get("/items.json", auth=("x", "wrong")).status_code == 401
+    assert client.get("/items.json?token=polymem.forged").status_code == 401
+    polymem = site.ctx.config.member("polymem")
+    token = member_token(SECRET, polymem)
+    revoked = site.reopen()
+    object.__setattr__(revoked.config.member("polymem"), "site_token", 2)  # what raising it in members.yaml does
+    with TestClient(create_app(revoked), follow_redirects=False) as other:
+        assert other.get(f"/items.json?token={token}").status_code == 401
+        assert other.get(f"/items.json?token={member_token(SECRET, revoked.config.member('polymem'))}").status_code == 200
+    revoked.close()
+
+
+def test_site_refuses_to_start_without_password_or_secret(site):
+    ctx = site.reopen(VEILLE_SITE_PASSWORD="", VEILLE_SITE_SECRET="")
+    with pytest.raises(InputError, match="VEILLE_SITE_PASSWORD"):
+        create_app(ctx)
+    ctx.close()
+
+
+def test_password_sign_in_keeps_a_session_until_the_password_changes(client, site):
+    assert client.post("/signin", data={"password": "nope", "next": "/"}).status_code == 401
+    response = client.post("/signin", data={"password": PASSWORD, "next": "/?kind=tender"})
+    assert response.status_code == 303 and response.headers["location"] == "/?kind=tender"
+    assert client.get("/?kind=tender", headers=HTML).status_code == 200
+    assert client.post("/signin", data={"password": PASSWORD, "next": "//evil.example"}).headers["location"] == "/"
+    changed = site.reopen(VEILLE_SITE_PASSWORD="a new password")
+    with TestClient(create_app(changed), follow_redirects=False, cookies=client.cookies) as other:
+        assert other.get("/", headers=HTML).status_code == 303  # the old session no longer opens the site
+    changed.close()
+    client.post("/signout")
+    assert client.get("/", headers=HTML).status_code == 303
+
+
+def test_member_token_link_signs_in_and_leaves_the_address_bar(client, site):
+    token = member_token(SECRET, site.ctx.config.member("neosens"))
+    response = client.get(f"/?token={token}&topic=sensors", headers=HTML)
+    assert response.status_code == 303 and response.headers["location"] == "/?topic=sensors"
+    page = client.get("/?topic=sensors", headers=HTML)
+    assert page.status_code == 200 and "Neosens" in page.text
+    assert client.get(f"/items.csv?token={token}").status_code == 200  # scripted: the token alone is enough
+
+
+def test_filters_combine_and_match_the_store(signed, site):
+    everything = signed.get("/items.json").json()
+    assert everything["count"] == 10
+    view = signed.get("/items.json?topic=membranes&kind=news").json()
+    assert view["count"] == site.ctx.store.count(ItemQuery(topics=("membranes",), kinds=("news",))) > 0
+    assert all("membranes" in i["topics"] and i["kind"] == "news" for i in view["items"])
+    two = signed.get("/items.json?topic=membranes&topic=drinking_water").json()
+    assert all({"membranes", "drinking_water"} <= set(i["topics"]) for i in two["items"])
+    assert set(ids(two)) < set(ids(everything))
+    member = signed.get("/items.json?member=polymem&region=FR").json()
+    assert member["count"] and all("polymem" in i["members"] and i["region"] == "FR" for i in member["items"])
+    assert ids(signed.get("/items.json?source=board").json()) == ids(signed.get("/items.json?kind=tender").json())
+    assert signed.get("/items.json?since=2026-11-11&until=2026-11-11").json()["count"] < everything["count"]
+
+
+def test_search_ignores_accents_and_case(signed):
+    plain = ids(signed.get("/items.json?q=epuration").json())
+    assert plain and plain == ids(signed.get("/items.json?q=%C3%89puration").json()) == \
+        ids(signed.get("/items.json?q=EPURATION").json())
+    found = signed.get("/items.json?q=epuration").json()["items"]
+    assert any("Station d'épuration de Lavaur" in i["title"] for i in found)
+    assert signed.get("/items.json?q=epuration&kind=news").json()["count"] == 0
+
+
+def test_bad_parameters_are_named(signed):
+    response = signed.get("/items.json?topic=nope")
+    assert response.status_code == 400 and "unknown topic 'nope'" in response.text
+    assert "not a date" in signed.get("/?since=yesterday", headers=HTML).text
+    assert signed.get("/items.csv?member=nobody").status_code == 400
+
+
+def test_list_page_shows_chips_facet_counts_and_export_links(signed, site):
+    soup = BeautifulSoup(signed.get("/?topic=membranes", headers=HTML).text, "html.parser")
+    chips = soup.select(".chips .chip")
+    assert len(chips) == 1 and "Membranes" in chips[0].text
+    assert chips[0].a["href"] == "/"  # removing the only filter
+    counts = {a["data-value"]: int(a.find_next_sibling("span").text) for a in soup.select("a[data-facet=kind]")}
+    assert counts == site.ctx.store.facets(ItemQuery(topics=("membranes",)))["kind"]
+    assert sum(counts.values()) == site.ctx.store.count(ItemQuery(topics=("membranes",)))
+    toggled = soup.select_one("a[data-facet=kind][data-value=news]")["href"]
+    assert toggled == "/?topic=membranes&kind=news"
+    exports = {a.text: a["href"] for a in soup.select(".exports a")}
+    assert exports["CSV"] == "/items.csv?topic=membranes" and exports["Atom feed"] == "/items.atom?topic=membranes"
+    for label in ("Search", "From", "To"):
+        assert soup.find("label", string=label) is not None
+
+
+def test_exports_carry_the_same_view(signed):
+    view = signed.get("/items.json?topic=membranes").json()
+    rows = list(csv.DictReader(io.StringIO(signed.get("/items.csv?topic=membranes").text)))
+    assert [r["id"] for r in rows] == ids(view) and all("membranes" in r["topics"] for r in rows)
+    book = openpyxl.load_workbook(io.BytesIO(signed.get("/items.xlsx?topic=membranes").content))
+    sheet = book["items"]
+    header = [c.value for c in sheet[1]]
+    assert [r[header.index("id")] for r in sheet.iter_rows(min_row=2, values_only=True)] == ids(view)
+    assert all(not str(v).startswith("=") for r in sheet.iter_rows(values_only=True) for v in r if v)
+    feed = feedparser.parse(signed.get("/items.atom?topic=membranes").content)
+    assert not feed.bozo and len(feed.entries) == view["count"]
+    assert feed.feed.links[0]["href"].endswith("/items.atom?topic=membranes")
+    assert [e.title for e in feed.entries] == [i["title"] for i in view["items"]]
+    calendar = Calendar.from_ical(signed.get("/items.ics").content)
+    events = [str(e["summary"]) for e in calendar.walk("VEVENT")]
+    tenders = [i for i in signed.get("/items.json?kind=tender").json()["items"] if i["deadline_at"]]
+    assert len(events) == len(tenders) == 2 and "Deadline: Station d'épuration de Lavaur : extension" in events
+
+
+def test_item_page_shows_fields_reasons_and_link(signed, site):
+    tender = next(i for i in site.ctx.store.items(ItemQuery(kinds=("tender",))) if i.buyer)
+    soup = BeautifulSoup(signed.get(f"/items/{tender.id}", headers=HTML).text, "html.parser")
+    text = soup.get_text(" ")
+    assert tender.title in text and "Ville de Lavaur" in text and "2026-11-30 12:00" in text
+    assert soup.select_one("a.original")["href"] == tender.url
+    for topic, tag in tender.topics.items():
+        assert tag.evidence[0] in text, topic
+    for member, match in tender.members.items():
+        assert match.reasons[0] in text, member
+    assert signed.get("/items/nope", headers=HTML).status_code == 404
+
+
+def test_hostile_titles_are_text_and_headers_forbid_scripts(signed):
+    page = signed.get("/items/hostile1", headers=HTML)
+    assert HOSTILE not in page.text and "&lt;script&gt;" in page.text
+    assert "javascript:" not in page.text
+    assert "script-src 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_digests_and_sources_pages(signed, site):
+    listing = signed.get("/digests", headers=HTML)
+    assert listing.status_code == 200 and "/digests/" in listing.text
+    digest = signed.get("/digests/2026-W46", headers=HTML)
+    assert digest.status_code == 200 and "week 2026-W46" in digest.text and "Closing soon" in digest.text
+    assert (site.directory / "reports" / "2026-W46" / "digest.html").is_file()
+    assert signed.get("/digests/2026-W99", headers=HTML).status_code == 400
+    assert signed.get("/digests/2999-W01", headers=HTML).status_code == 404
+    sources = BeautifulSoup(signed.get("/sources", headers=HTML).text, "html.parser")
+    assert [th.text for th in sources.select("tbody th")] == ["eau", "water", "board"]
+    assert json.loads(signed.get("/items.json?kind=tender").text)["count"] == site.ctx.store.count(ItemQuery(kinds=("tender",)))

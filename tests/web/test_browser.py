@@ -1,0 +1,164 @@
+"""End to end in headless Chromium (Debian's package, driven by Playwright): sign in, filter, search,
+open an item, download the CSV, read the Atom feed; screenshots go to test-output/site/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import feedparser
+import pytest
+import uvicorn
+
+from tests.web.conftest import PASSWORD, SECRET
+from veille.models import ItemQuery
+from veille.web.access import member_token
+from veille.web.app import create_app
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "site"
+# read at import: the tests' clean environment drops VEILLE_* variables
+BROWSER_REQUIRED = os.environ.get("VEILLE_TEST_BROWSER") == "required"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        reason = "headless Chromium not installed (Debian package chromium; .ci/run installs it)"
+        if BROWSER_REQUIRED:  # CI: a missing browser is a failure, not a skip
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(site) -> Iterator[str]:
+    """The site served by uvicorn on a free loopback port, in a thread."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    instance = uvicorn.Server(uvicorn.Config(create_app(site.ctx), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not instance.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert instance.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    executable = _chromium()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _query(url: str) -> list[tuple[str, str]]:
+    return parse_qsl(urlsplit(url).query)
+
+
+def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site, tmp_path):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(server + "/")
+    assert urlsplit(page.url).path == "/signin"
+    page.screenshot(path=str(SHOTS / "signin.png"))
+    page.get_by_label("Shared password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server + "/")
+    total = site.ctx.store.count(ItemQuery())
+    assert f"{total} items" in page.locator("#results-title").inner_text()
+
+    # two filters, by clicking facet values
+    page.locator("a[data-facet=kind][data-value=tender]").click()
+    page.wait_for_url("**/?kind=tender")
+    page.locator("a[data-facet=topic][data-value=wastewater]").click()
+    page.wait_for_url("**/?topic=wastewater&kind=tender")
+    assert sorted(_query(page.url)) == [("kind", "tender"), ("topic", "wastewater")]
+    chips = page.locator(".chips .chip").all_inner_texts()
+    assert len(chips) == 2 and any("Tenders" in c for c in chips) and any("Wastewater" in c for c in chips)
+    expected = site.ctx.store.items(ItemQuery(kinds=("tender",), topics=("wastewater",)))
+    assert page.locator("article.card").count() == len(expected) > 0
+    page.screenshot(path=str(SHOTS / "filtered.png"), full_page=True)
+
+    # full-text search, with and without accents: the same items
+    page.goto(server + "/")
+    results = {}
+    for word in ("épuration", "epuration"):
+        page.get_by_role("searchbox", name="Search").fill(word)
+        page.get_by_role("button", name="Apply").click()
+        page.wait_for_load_state()
+        results[word] = page.locator("article.card h2").all_inner_texts()
+    assert results["épuration"] == results["epuration"] and any("Lavaur" in t for t in results["epuration"])
+    page.screenshot(path=str(SHOTS / "search.png"), full_page=True)
+
+    # an item
+    page.get_by_role("link", name="Station d'épuration de Lavaur : extension").click()
+    page.wait_for_load_state()
+    details = page.locator("dl.fields").inner_text()
+    assert "Ville de Lavaur" in details and "Deadline" in details
+    assert page.locator("h2", has_text="Topics").count() == 1
+    page.screenshot(path=str(SHOTS / "item.png"), full_page=True)
+
+    # the CSV of a filtered view, downloaded as a user would
+    page.goto(server + "/?topic=membranes")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
+    wanted = site.ctx.store.items(ItemQuery(topics=("membranes",)))
+    assert sorted(r["id"] for r in rows) == sorted(i.id for i in wanted) and rows
+    assert all("membranes" in r["topics"].split(";") for r in rows)
+
+    # the Atom feed of the same view, as a feed reader gets it
+    feed_url = page.get_by_role("link", name="Atom feed").get_attribute("href")
+    response = context.request.get(server + feed_url)
+    feed = feedparser.parse(response.body())
+    assert response.status == 200 and not feed.bozo
+    assert sorted(e.title for e in feed.entries) == sorted(i.title for i in wanted)
+
+    # on a phone
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state())
+    mobile = phone.new_page()
+    mobile.goto(server + "/?kind=tender")
+    width = mobile.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width}px wide on a 390px screen"
+    mobile.screenshot(path=str(SHOTS / "phone.png"))
+    phone.close()
+    context.close()
+
+
+def test_member_link_and_unauthorised_access(browser, server, site):
+    stranger = browser.new_context()
+    response = stranger.request.get(server + "/items.csv")
+    assert response.status == 401 and "Ultrafiltration" not in response.text()
+    page = stranger.new_page()
+    page.goto(server + "/items/hostile1")
+    assert urlsplit(page.url).path == "/signin"
+    stranger.close()
+
+    member = browser.new_context()
+    page = member.new_page()
+    token = member_token(SECRET, site.ctx.config.member("polymem"))
+    page.goto(f"{server}/?token={token}&member=polymem")
+    assert "token" not in page.url and _query(page.url) == [("member", "polymem")]
+    assert page.locator(".who").inner_text() == "Polymem"
+    assert page.locator("article.card").count() == site.ctx.store.count(ItemQuery(member="polymem"))
+    page.screenshot(path=str(SHOTS / "member.png"), full_page=True)
+    member.close()
