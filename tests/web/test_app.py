@@ -9,11 +9,13 @@ import json
 import feedparser
 import openpyxl
 import pytest
+import yaml
 from bs4 import BeautifulSoup
 from icalendar import Calendar
 from starlette.testclient import TestClient
 
 from tests.web.conftest import HOSTILE, PASSWORD, SECRET
+from veille import pipeline
 from veille.errors import InputError
 from veille.models import ItemQuery
 from veille.web.access import member_token
@@ -38,7 +40,7 @@ def ids(payload: dict) -> list[str]:
     return [i["id"] for i in payload["items"]]
 
 
-def test_nothing_is_listed_without_signing_in(client, site):
+def test_nothing_is_listed_without_signing_in(client, site, tmp_path):
     """Browsers go to the sign-in page; scripts get 401 with a Basic challenge; a wrong password, a forged
     or a revoked token are refused the same way."""
     response = client.get("/", headers=HTML)
@@ -50,14 +52,20 @@ def test_nothing_is_listed_without_signing_in(client, site):
         assert "Ultrafiltration" not in refused.text
     assert client.get("/items.json", auth=("x", "wrong")).status_code == 401
     assert client.get("/items.json?token=polymem.forged").status_code == 401
-    polymem = site.ctx.config.member("polymem")
-    token = member_token(SECRET, polymem)
-    revoked = site.reopen()
-    object.__setattr__(revoked.config.member("polymem"), "site_token", 2)  # what raising it in members.yaml does
+    token = member_token(SECRET, site.ctx.config.member("polymem"))
+    assert client.get(f"/items.json?token={token}").status_code == 200
+    # the admin raises polymem's site_token in members.yaml: the old link stops working, a new one works
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    (edited / "sources.yaml").write_text((site.directory / "sources.yaml").read_text(encoding="utf-8"))
+    members = yaml.safe_load((site.directory / "members.yaml").read_text(encoding="utf-8"))
+    members["members"][0]["site_token"] = 2
+    (edited / "members.yaml").write_text(yaml.safe_dump(members, allow_unicode=True), encoding="utf-8")
+    revoked = pipeline.open_context(edited, site.env)
     with TestClient(create_app(revoked), follow_redirects=False) as other:
         assert other.get(f"/items.json?token={token}").status_code == 401
         fresh = member_token(SECRET, revoked.config.member("polymem"))
-        assert other.get(f"/items.json?token={fresh}").status_code == 200
+        assert fresh != token and other.get(f"/items.json?token={fresh}").status_code == 200
     revoked.close()
 
 
