@@ -31,6 +31,7 @@ from veille.export.ics import to_ics
 from veille.export.xlsx import to_xlsx
 from veille.models import Config, Item, ItemQuery, Kind, Source
 from veille.store import Store
+from veille.store.index import FacetIndex
 from veille.tag import Tagger
 from veille.tag.duplicates import band_keys, link_keys, near, simhash, story_text
 from veille.web.access import member_token
@@ -535,3 +536,8 @@ def member_links(ctx: Context) -> list[tuple[str, str | None]]:
         token = member_token(ctx.settings.site_secret or "", member)
         out.append((member.id, f"{base}/?{urlencode({'token': token})}" if token else None))
     return out
+
+
+def facet_index(ctx: Context) -> FacetIndex | None:
+    """An in-memory index of the archive's filters and facets (None when it cannot hold them)."""
+    return FacetIndex.load(ctx.store)

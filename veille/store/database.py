@@ -111,6 +111,8 @@ class Store:
                     updated.append(item)
             if new:
                 conn.execute(T.items.insert(), [_item_row(i, self._fold_search) for i in new])
+            if new or updated:
+                _bump(conn)
         return new, updated
 
     def insert_new(self, items: Sequence[Item]) -> None:
@@ -120,6 +122,7 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(T.items.insert(), [_item_row(i, self._fold_search) for i in items])
             _insert_tags(conn, items)
+            _bump(conn)
 
     def save_tags(self, items: Iterable[Item]) -> None:
         """Replace the topics and member matches stored for each item."""
@@ -132,6 +135,7 @@ class Store:
                 conn.execute(T.item_topics.delete().where(T.item_topics.c.item_id.in_(chunk)))
                 conn.execute(T.item_members.delete().where(T.item_members.c.item_id.in_(chunk)))
             _insert_tags(conn, items)
+            _bump(conn)
 
     def items(self, query: ItemQuery | None = None) -> list[Item]:
         """Return the stored items matching `query` (default: all), newest first, with their tags."""
@@ -157,6 +161,43 @@ class Store:
             found = [_row_item(row)]
             self._attach_tags(conn, found)
         return found[0]
+
+    def items_by_ids(self, ids: Sequence[str]) -> list[Item]:
+        """Return the stored items with these ids, with their tags, in the order given."""
+        with self.engine.connect() as conn:
+            found = {r["id"]: _row_item(r) for chunk in _chunks(list(ids))
+                     for r in conn.execute(sa.select(T.items).where(T.items.c.id.in_(chunk))).mappings()}
+            ordered = [found[i] for i in ids if i in found]
+            self._attach_tags(conn, ordered)
+        return ordered
+
+    def generation(self) -> int:
+        """A number that changes whenever items or their tags are written (by any process)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(T.store_state.c.value)
+                                    .where(T.store_state.c.name == "generation")).scalar() or 0)
+
+    def search_ids(self, text: str) -> list[str] | None:
+        """Ids of the items containing every word of `text` (None: no words to search)."""
+        condition = search.matching_ids(self.engine.dialect.name, T.items, text)
+        if condition is None:
+            return None
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(T.items.c.id).where(condition))]
+
+    def facet_columns(self) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]], list[tuple[str, str]]]:
+        """Every item's (id, kind, region, source, seen_at as naive UTC), newest first, and every (item id, topic) and
+        (item id, member) pair: what an in-memory facet index is built from."""
+        c = T.items.c
+        with self.engine.connect() as conn:
+            # seen_at as the driver gives it (text on SQLite, naive UTC): numpy parses a million at once
+            rows = [tuple(r) for r in conn.execute(sa.select(c.id, c.kind, c.region, c.source,
+                                                             sa.type_coerce(c.seen_at, sa.Text))
+                                                   .order_by(c.seen_at.desc(), c.id))]
+            topics = [(r[0], r[1]) for r in conn.execute(sa.select(T.item_topics.c.item_id, T.item_topics.c.topic))]
+            members = [(r[0], r[1]) for r in conn.execute(sa.select(T.item_members.c.item_id,
+                                                                    T.item_members.c.member))]
+        return rows, topics, members
 
     def count(self, query: ItemQuery) -> int:
         """How many stored items match `query` (its limit and offset aside)."""
@@ -377,6 +418,12 @@ class Store:
     def _scalar_rows(self, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(stmt)]
+
+
+def _bump(conn: sa.Connection) -> None:
+    """Count a write of items or tags (readers holding an index compare `Store.generation()`)."""
+    conn.execute(T.store_state.update().where(T.store_state.c.name == "generation")
+                 .values(value=T.store_state.c.value + 1))
 
 
 def _insert_tags(conn: sa.Connection, items: Sequence[Item]) -> None:

@@ -52,6 +52,13 @@ def _v7_search(conn: sa.Connection) -> None:
     install(conn)
 
 
+def _v8_generation(conn: sa.Connection) -> None:
+    schema.store_state.create(conn, checkfirst=True)
+    if conn.execute(sa.select(schema.store_state.c.name).where(schema.store_state.c.name == "generation")).first() \
+            is None:
+        conn.execute(schema.store_state.insert().values(name="generation", value=0))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
@@ -60,6 +67,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (5, "fetch_state.next_attempt_at: per-source backoff and Retry-After", _v5_backoff),
     (6, "deliveries.message: an outbox of queued messages, sent as queued after a crash", _v6_outbox),
     (7, "full-text search: FTS5 table on SQLite, items.search_text with a GIN index on PostgreSQL", _v7_search),
+    (8, "store_state.generation: a counter of writes, so that readers know when to refresh", _v8_generation),
 ]
 
 

@@ -122,3 +122,9 @@ deliveries = sa.Table(
     sa.Column("detail", sa.Text),  # the server's reply when refused
     sa.Column("message", sa.LargeBinary),  # the message as queued: a rerun sends exactly this
 )
+
+store_state = sa.Table(
+    "store_state", metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),  # "generation": bumped by every write of items or tags
+)

@@ -8,6 +8,8 @@ need no JavaScript. Access: see `access.py`.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -37,6 +39,8 @@ from veille.web.filters import View, parse
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
 FEED_LIMIT = 50
+REFRESH_SECONDS = 2.0  # how often the store's write counter is checked
+MAX_SOURCES = 40  # source names listed beside the results (the busiest ones, and the configured ones)
 HERE = Path(__file__).parent
 KIND_LABELS = {"tender": "Tenders", "news": "News", "regulation": "Regulation", "funding": "Funding", "event": "Events"}
 REGION_LABELS = {"FR": "France", "EU": "Europe (EU/EEA)", "CA": "Canada", "BR": "Brazil", "GULF": "Gulf countries",
@@ -57,6 +61,31 @@ def _safe_url(url: str | None) -> str | None:
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                           trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 _ENV.filters["safe_url"] = _safe_url
+
+
+class Archive:
+    """The facet index of the archive, rebuilt in the background when the store has been written to."""
+
+    def __init__(self, ctx: pipeline.Context):
+        self.ctx = ctx
+        self.index = pipeline.facet_index(ctx)
+        self.checked = time.monotonic()
+        self.loading = threading.Lock()
+
+    def current(self) -> Any:
+        now = time.monotonic()
+        if now - self.checked >= REFRESH_SECONDS:
+            self.checked = now
+            stale = self.index is None or self.ctx.store.generation() != self.index.generation
+            if stale and self.loading.acquire(blocking=False):
+                threading.Thread(target=self._reload, daemon=True).start()
+        return self.index
+
+    def _reload(self) -> None:
+        try:
+            self.index = pipeline.facet_index(self.ctx)
+        finally:
+            self.loading.release()
 
 
 @dataclass(frozen=True)
@@ -80,6 +109,7 @@ def create_app(ctx: pipeline.Context) -> Starlette:
     labels = {"topic": topic_labels, "kind": KIND_LABELS, "region": REGION_LABELS,
               "member": {m.id: m.name for m in ctx.config.members}}
     sources = [s.name for s in ctx.config.sources]
+    archive = Archive(ctx)
 
     def identify(request: Request) -> tuple[Who | None, bool]:
         """Who the request comes from, and whether it signed in by a token in the URL just now."""
@@ -134,7 +164,7 @@ def create_app(ctx: pipeline.Context) -> Starlette:
         return HTMLResponse(html, status)
 
     def view_of(request: Request) -> View:
-        return parse(request.query_params.multi_items(), list(topic_labels), list(members), sources)
+        return parse(request.query_params.multi_items(), list(topic_labels), list(members))
 
     def bad_request(request: Request, exc: InputError) -> Response:
         if "text/html" in request.headers.get("accept", ""):
@@ -147,14 +177,26 @@ def create_app(ctx: pipeline.Context) -> Starlette:
         except InputError as exc:
             return bad_request(request, exc)
         query = view.query(settings.zone)
-        total = ctx.store.count(query)
-        pages = max(1, ceil(total / PAGE_SIZE))
-        view = view.at_page(min(view.page, pages))
-        items = ctx.store.items(view.query(settings.zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE))
-        facets = ctx.store.facets(query)
+        index = archive.current()
+        if index is not None:  # a million items: numpy over the index, the store for the page's 50 rows
+            text_ids = ctx.store.search_ids(view.q) if view.q else None
+            found = index.page(view.query(settings.zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE), text_ids)
+            total, facets = found.total, found.facets
+            pages = max(1, ceil(total / PAGE_SIZE))
+            if view.page > pages:
+                view = view.at_page(pages)
+                found = index.page(view.query(settings.zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE), text_ids)
+            items = ctx.store.items_by_ids(found.ids)
+        else:
+            total = ctx.store.count(query)
+            pages = max(1, ceil(total / PAGE_SIZE))
+            view = view.at_page(min(view.page, pages))
+            items = ctx.store.items(view.query(settings.zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE))
+            facets = ctx.store.facets(query)
         groups = []
+        stored = sorted(facets.get("source", {}), key=lambda name: -facets["source"][name])[:MAX_SOURCES]
         for name, values in (("topic", list(topic_labels)), ("kind", list(KINDS)), ("region", list(REGIONS)),
-                             ("member", list(members)), ("source", sources)):
+                             ("member", list(members)), ("source", list(dict.fromkeys([*sources, *stored])))):
             counts = facets.get(name, {})
             selected = set(getattr(view, f"{name}s")) if name != "member" else {view.member}
             entries = [{"value": v, "label": labels.get(name, {}).get(v, v), "count": counts.get(v, 0),

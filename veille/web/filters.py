@@ -134,9 +134,9 @@ def _known(name: str, values: Iterable[str], valid: Sequence[str]) -> tuple[str,
     return out
 
 
-def parse(pairs: Iterable[tuple[str, str]], topics: Sequence[str], members: Sequence[str],
-          sources: Sequence[str]) -> View:
-    """The view asked for by query-string pairs; InputError names the first bad parameter."""
+def parse(pairs: Iterable[tuple[str, str]], topics: Sequence[str], members: Sequence[str]) -> View:
+    """The view asked for by query-string pairs; InputError names the first bad parameter. Any source
+    name is accepted: the archive keeps the items of sources since removed from sources.yaml."""
     got: dict[str, list[str]] = {}
     for key, value in pairs:
         got.setdefault(key, []).append(value.strip())
@@ -152,6 +152,6 @@ def parse(pairs: Iterable[tuple[str, str]], topics: Sequence[str], members: Sequ
     return View(
         topics=_known("topic", got.get("topic", []), topics), kinds=_known("kind", got.get("kind", []), KINDS),
         regions=_known("region", got.get("region", []), REGIONS),
-        sources=_known("source", got.get("source", []), sources), member=member,
+        sources=tuple(dict.fromkeys(v[:200] for v in got.get("source", []) if v)), member=member,
         q=" ".join((got.get("q") or [""])[-1].split())[:MAX_QUERY], since=since, until=until,
         page=min(int(page_text), 10_000))
