@@ -175,8 +175,7 @@ def _store_outcome(ctx: Context, outcome: SourceOutcome, collected_at: datetime)
         item.collected_at = collected_at
     new, updated = ctx.store.upsert_items(outcome.items)
     changed = new + updated
-    for item in changed:
-        ctx.tagger.tag(item, source.topics)
+    ctx.tagger.tag_many(changed, [source.topics] * len(changed))
     _link(ctx, changed)
     ctx.store.save_tags(changed)
     ctx.store.record_fetch(source.name, ok=True, status=outcome.status,
@@ -202,8 +201,7 @@ def try_source(ctx: Context, name: str, http: HttpSettings | None = None) -> tup
     """Fetch one source and tag its items without storing anything (an admin's dry run)."""
     source = select_sources(ctx.config, [name])[0]
     outcome = collect([source], {}, http or http_settings(ctx))[0]
-    for item in outcome.items:
-        ctx.tagger.tag(item, source.topics)
+    ctx.tagger.tag_many(outcome.items, [source.topics] * len(outcome.items))
     return outcome, outcome.items
 
 
@@ -472,8 +470,7 @@ def retag(ctx: Context, since: datetime | None = None,
     sources = {s.name: s.topics for s in ctx.config.sources}
     count = 0
     for batch in ctx.store.iter_items(since):
-        for item in batch:
-            ctx.tagger.tag(item, sources.get(item.source, ()))
+        ctx.tagger.tag_many(batch, [sources.get(item.source, ()) for item in batch])
         ctx.store.save_tags(batch)
         count += len(batch)
         if on_batch:

@@ -179,11 +179,11 @@ class Store:
 
     def search_ids(self, text: str) -> list[str] | None:
         """Ids of the items containing every word of `text` (None: no words to search)."""
-        condition = search.matching_ids(self.engine.dialect.name, T.items, text)
-        if condition is None:
+        query = search.id_query(self.engine.dialect.name, T.items, text)
+        if query is None:
             return None
         with self.engine.connect() as conn:
-            return [r[0] for r in conn.execute(sa.select(T.items.c.id).where(condition))]
+            return [str(r[0]) for r in conn.execute(query)]
 
     def facet_columns(self) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]], list[tuple[str, str]]]:
         """Every item's (id, kind, region, source, seen_at as naive UTC), newest first, and every (item id, topic) and

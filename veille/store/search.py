@@ -11,6 +11,8 @@ A query is a few words; each must occur in the item, as a word or the start of o
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from veille.text import fold
@@ -68,15 +70,33 @@ def install(conn: sa.Connection) -> None:
                          "USING GIN (to_tsvector('simple', coalesce(search_text, '')))"))
 
 
+def fts_expression(text: str) -> str | None:
+    """The FTS5 query for a search box entry (None: no words)."""
+    found = words(text)
+    return "body : (" + " AND ".join(f'"{w}"*' for w in found) + ")" if found else None
+
+
+def id_query(dialect: str, items: sa.Table, text: str) -> sa.Select[Any] | None:
+    """A query of the ids of the items containing every word of `text` (None: no words)."""
+    if dialect == "sqlite":
+        expression = fts_expression(text)
+        if expression is None:
+            return None
+        fts = sa.table("items_fts", sa.column("key"))
+        return sa.select(fts.c.key).where(sa.text("items_fts MATCH :fts").bindparams(fts=expression))
+    condition = matching_ids(dialect, items, text)
+    return None if condition is None else sa.select(items.c.id).where(condition)
+
+
 def matching_ids(dialect: str, items: sa.Table, text: str) -> sa.ColumnElement[bool] | None:
     """A condition on `items` true for the items containing every word of `text` (None: no words)."""
     found = words(text)
     if not found:
         return None
     if dialect == "sqlite":
-        expression = "body : (" + " AND ".join(f'"{w}"*' for w in found) + ")"
-        fts = sa.table("items_fts", sa.column("key"))
-        return items.c.id.in_(sa.select(fts.c.key).where(sa.text("items_fts MATCH :fts").bindparams(fts=expression)))
+        ids = id_query(dialect, items, text)
+        assert ids is not None
+        return items.c.id.in_(ids)
     query = " & ".join(f"{w}:*" for w in found)
     return sa.func.to_tsvector("simple", sa.func.coalesce(items.c.search_text, "")).bool_op("@@")(
         sa.func.to_tsquery("simple", query))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from veille.models import Item, Member, Topic
-from veille.tag.matcher import PHRASE, longest_first
+from veille.tag.batch import score_batch
 from veille.tag.profiles import Profiles, compile_profiles, match_members, profile_phrases
-from veille.tag.rules import Taxonomy, compile_taxonomy, scan_fields, score_topics
+from veille.tag.rules import Taxonomy, compile_taxonomy, finish_topics
 
 __all__ = ["Tagger"]
+
+
+BATCH = 2_000  # items scanned together: one automaton pass, one set of numpy arrays
 
 
 @dataclass(frozen=True)
@@ -26,16 +29,22 @@ class Tagger:
         return cls(compile_taxonomy(topics, profile_phrases(profiles)), profiles)
 
     def tag(self, item: Item, source_topics: Iterable[str] = ()) -> Item:
-        """Fill `item.topics` and `item.members` in place and return the item (one scan per field)."""
-        texts = {"title": item.title or "", "summary": item.summary or ""}
-        fields = scan_fields(self.taxonomy, texts["title"], texts["summary"])
-        if not (fields["title"] or fields["summary"] or item.cpv or source_topics):
-            item.topics, item.members = {}, {}  # most items of a feed: nothing to score
-            return item
-        item.topics = score_topics(self.taxonomy, fields, texts, item.lang, source_topics, item.cpv)
-        found: dict[str, str] = {}
-        for name, hits in fields.items():
-            for rule, start, end in longest_first(h for h in hits if h[0].kind == PHRASE):
-                found.setdefault(rule.owner, f"'{texts[name][start:end]}' in {name}")
-        item.members = match_members(item, self.profiles, found)
+        """Fill `item.topics` and `item.members` in place and return the item."""
+        self.tag_many([item], [tuple(source_topics)])
         return item
+
+    def tag_many(self, items: Sequence[Item], source_topics: Sequence[Sequence[str]] | None = None) -> None:
+        """Fill `topics` and `members` of every item in place (`source_topics[n]`: topics item n's source implies)."""
+        taxonomy = self.taxonomy
+        for begin in range(0, len(items), BATCH):
+            chunk = items[begin:begin + BATCH]
+            implied = [source_topics[begin + n] if source_topics else () for n in range(len(chunk))]
+            scored = score_batch(taxonomy.compiled, taxonomy.matcher, [i.title or "" for i in chunk],
+                                 [i.summary or "" for i in chunk], [i.lang for i in chunk], taxonomy.languages,
+                                 [bool(i.cpv or implied[n]) for n, i in enumerate(chunk)])
+            for item, found, topics in zip(chunk, scored, implied, strict=True):
+                if not (found.any_hit or item.cpv or topics):
+                    item.topics, item.members = {}, {}  # most items of a feed: nothing to score
+                    continue
+                item.topics = finish_topics(taxonomy, found.topics, topics, item.cpv)
+                item.members = match_members(item, self.profiles, found.phrases)

@@ -27,9 +27,6 @@ class Rule(NamedTuple):
     lang: str  # ISO 639-1, or "any"
 
 
-Hit = tuple[Rule, int, int]  # (rule, start, end): plain tuples, millions are made
-
-
 class Matcher:
     """Compiled once from the taxonomy and the profiles' phrases; `scan` a text many times."""
 
@@ -59,59 +56,14 @@ class Matcher:
         # padded with spaces: in a folded text every word boundary is a space, so the automaton
         # reports whole words only, with no check left to do in Python
         self._automaton = ahocorasick_rs.AhoCorasick([f" {k} " for k in keys]) if keys else None
-        self._rules: list[tuple[Rule, ...]] = [tuple(dict.fromkeys(patterns.get(k, ()))) for k in keys]
-        self._exact: list[dict[str, tuple[Rule, ...]] | None] = [
+        self.rules: list[tuple[Rule, ...]] = [tuple(dict.fromkeys(patterns.get(k, ()))) for k in keys]
+        self.exact: list[dict[str, tuple[Rule, ...]] | None] = [
             {form: tuple(dict.fromkeys(rules)) for form, rules in exact[k].items()} if k in exact else None
             for k in keys]
 
-    def scan(self, original: str, folded: str, split: int | None = None) -> tuple[list[Hit], list[Hit]]:
-        """Every word-bounded occurrence of every pattern in `original` (folded: `fold(original).text`),
-        overlaps included, as (rule, start, end). With `split`, hits starting at or after it go to the
-        second list, with spans counted from `split`; a hit across it is dropped."""
-        first: list[Hit] = []
-        second: list[Hit] = []
+    def scan_raw(self, folded: str) -> list[tuple[int, int, int]]:
+        """(pattern index, start, end) of every occurrence of a padded pattern " form " in `folded`, overlaps
+        included; the caller pads each text with spaces (and reads `rules` and `exact` of each pattern)."""
         if self._automaton is None:
-            return first, second
-        rules, exact = self._rules, self._exact
-        limit = len(original) if split is None else split
-        # " text " with the padded patterns: a hit [s, e) in the padded text spans [s, e - 2) in the text
-        for index, start, end in self._automaton.find_matches_as_indexes(f" {folded} ", overlapping=True):
-            end -= 2
-            if end <= limit:
-                out, shift = first, 0
-            elif split is not None and start >= split:
-                out, shift = second, split
-            else:
-                continue
-            for rule in rules[index]:
-                out.append((rule, start - shift, end - shift))
-            forms = exact[index]
-            if forms is not None:
-                for rule in forms.get(original[start:end], ()):
-                    out.append((rule, start - shift, end - shift))
-        return first, second
-
-
-_ORDER = {STRONG: 0, PHRASE: 0, WEAK: 1}
-
-
-def _longer_first(hit: Hit) -> tuple[int, int, int]:
-    return (hit[1] - hit[2], _ORDER.get(hit[0].kind, 2), hit[1])
-
-
-def longest_first(hits: Iterable[Hit]) -> list[Hit]:
-    """Keep, per owner, the longest non-overlapping hits (a strong phrase wins over a weak word inside it)."""
-    by_owner: dict[str, list[Hit]] = {}
-    for hit in hits:
-        by_owner.setdefault(hit[0].owner, []).append(hit)
-    kept: list[Hit] = []
-    for group in by_owner.values():
-        if len(group) == 1:  # the common case, nothing to arbitrate
-            kept.append(group[0])
-            continue
-        chosen: list[Hit] = []
-        for hit in sorted(group, key=_longer_first):
-            if all(hit[2] <= k[1] or k[2] <= hit[1] for k in chosen):
-                chosen.append(hit)
-        kept += chosen
-    return kept
+            return []
+        return self._automaton.find_matches_as_indexes(folded, overlapping=True)

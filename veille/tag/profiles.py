@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from veille.models import Item, Member, MemberMatch
 from veille.tag.keywords import And, Expr, Not, Phrase, evaluate, parse, phrases
@@ -53,6 +53,8 @@ class Profiles:
     profiles: tuple[Profile, ...]
     by_phrase: dict[str, tuple[tuple[int, bool, Rule], ...]]  # phrase -> (profile index, is exclusion, rule)
     unconditional: tuple[tuple[int, bool, Rule], ...]  # rules that can hold without any phrase (NOT …)
+    by_topic: dict[str, tuple[int, ...]] = field(default_factory=dict)  # topic -> profiles following it
+    with_cpv: tuple[int, ...] = ()  # profiles with CPV prefixes
 
     def __iter__(self) -> Iterator[Profile]:
         return iter(self.profiles)
@@ -84,7 +86,13 @@ def compile_profiles(members: Iterable[Member]) -> Profiles:
                     unconditional.append((index, excluding, rule))
                 for phrase in rule.needs or ():
                     by_phrase.setdefault(phrase, []).append((index, excluding, rule))
-    return Profiles(profiles, {k: tuple(v) for k, v in by_phrase.items()}, tuple(unconditional))
+    by_topic: dict[str, list[int]] = {}
+    for index, profile in enumerate(profiles):
+        for topic in profile.member.topics:
+            by_topic.setdefault(topic, []).append(index)
+    return Profiles(profiles, {k: tuple(v) for k, v in by_phrase.items()}, tuple(unconditional),
+                    {k: tuple(v) for k, v in by_topic.items()},
+                    tuple(n for n, p in enumerate(profiles) if p.member.cpv))
 
 
 def profile_phrases(profiles: Iterable[Profile]) -> set[str]:
@@ -101,15 +109,22 @@ def match_members(item: Item, profiles: Profiles, found: dict[str, str]) -> dict
         return {}  # most items of an archive: nothing any profile could match
     region = item.region
     candidates = profiles.candidates(found)
+    # only the profiles something could satisfy: a topic they follow, a phrase of theirs, a CPV code
+    relevant = set(candidates)
+    for topic in item.topics:
+        relevant.update(profiles.by_topic.get(topic, ()))
+    if item.cpv:
+        relevant.update(profiles.with_cpv)
     result: dict[str, MemberMatch] = {}
-    for index, profile in enumerate(profiles.profiles):
+    for index in sorted(relevant):
+        profile = profiles.profiles[index]
         member = profile.member
         if member.kinds and item.kind not in member.kinds:
             continue
         if member.regions and region is not None and region not in member.regions:
             continue
         rules = candidates.get(index, ())
-        if any(excluding and evaluate(rule.expr, found) is not None for excluding, rule in rules):
+        if rules and any(excluding and evaluate(rule.expr, found) is not None for excluding, rule in rules):
             continue
         score = 0.0
         reasons: list[str] = []
@@ -119,8 +134,9 @@ def match_members(item: Item, profiles: Profiles, found: dict[str, str]) -> dict
                 score += tag.score
                 first = tag.evidence[0] if tag.evidence else "tagged"
                 reasons.append(f"topic {topic}: {first}")
-        for rule in profile.keywords if rules else ():
-            if (False, rule) not in rules:
+        wanted = {id(rule) for excluding, rule in rules if not excluding}
+        for rule in profile.keywords if wanted else ():
+            if id(rule) not in wanted:
                 continue
             evidence = evaluate(rule.expr, found)
             if evidence:

@@ -6,17 +6,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from veille.models import Topic, TopicTag
-from veille.tag.matcher import EXCLUDE, PHRASE, STRONG, WEAK, Hit, Matcher, longest_first
-from veille.text import fold
+from veille.tag.batch import THRESHOLD, WEAK_ONLY_THRESHOLD, Compiled, compile_rules, score_batch
+from veille.tag.matcher import EXCLUDE, STRONG, WEAK, Matcher
 
-FIELD_WEIGHT = {"title": 2.0, "summary": 1.0}
-WEIGHT = {STRONG: 1.0, WEAK: 0.5}
-THRESHOLD = 1.0
-WEAK_ONLY_THRESHOLD = 1.5  # ambiguous words alone must repeat (title and summary) to count
 CPV_WEIGHT, CPV_CAP = 1.5, 3.0
-EXCLUDE_WINDOW = 30  # characters: an excluding context this close cancels a term ("membrane … EPDM")
-MAX_EVIDENCE = 4
-ALWAYS = ("any", "en")  # English technical terms appear in texts of every language
 
 
 @dataclass(frozen=True)
@@ -24,6 +17,7 @@ class Taxonomy:
     """The topics' rules compiled into one matcher (with the profiles' phrases, when given)."""
 
     matcher: Matcher
+    compiled: Compiled
     topic_ids: tuple[str, ...]
     languages: frozenset[str]
     cpv_codes: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -34,9 +28,6 @@ class Taxonomy:
         exact = self.cpv_codes.get(topic, frozenset())
         return [c for c in codes if c in exact or (prefixes and c.startswith(prefixes))]
 
-    def allowed(self, lang: str | None) -> frozenset[str] | None:
-        """Languages whose rules apply to a text in `lang` (None: all, when the language is unknown)."""
-        return frozenset((lang, *ALWAYS)) if lang in self.languages else None
 
 
 def compile_taxonomy(topics: Iterable[Topic], phrases: Iterable[str] = ()) -> Taxonomy:
@@ -45,80 +36,30 @@ def compile_taxonomy(topics: Iterable[Topic], phrases: Iterable[str] = ()) -> Ta
     terms = {t.id: {STRONG: t.terms, WEAK: t.weak_terms, EXCLUDE: t.exclude} for t in topics}
     languages = frozenset(lang for t in topics for by_lang in (t.terms, t.weak_terms, t.exclude, t.abbreviations)
                           for lang in by_lang if lang != "any")
+    matcher = Matcher(terms, phrases, {t.id: t.abbreviations for t in topics})
     return Taxonomy(
-        Matcher(terms, phrases, {t.id: t.abbreviations for t in topics}),
+        matcher, compile_rules(matcher, [t.id for t in topics]),
         tuple(t.id for t in topics), languages,
         {t.id: frozenset(c for c in t.cpv if not c.endswith("*")) for t in topics},
         {t.id: tuple(c[:-1] for c in t.cpv if c.endswith("*")) for t in topics},
     )
 
 
-def most_specific(hits: list[Hit]) -> list[Hit]:
-    """Drop a hit lying strictly inside a longer strong hit of another topic: "treated wastewater" is about
-    reuse, not a wastewater mention."""
-    owner = hits[0][0].owner
-    if all(h[0].owner == owner for h in hits):
-        return hits
-    strong = [h for h in hits if h[0].kind == STRONG]
-    return [h for h in hits if not any(
-        s[0].owner != h[0].owner and s[1] <= h[1] and h[2] <= s[2] and s[2] - s[1] > h[2] - h[1] for s in strong)]
-
-
-SEPARATOR = "  "  # two spaces: no phrase (words joined by one space) can run from the title into the summary
-
-
-def scan_fields(taxonomy: Taxonomy, title: str, summary: str) -> dict[str, list[Hit]]:
-    """Every rule hit, as (rule, start, end), in the title and in the summary: one fold and one scan of both."""
-    title, summary = title or "", summary or ""
-    text = f"{title}{SEPARATOR}{summary}"
-    in_title, in_summary = taxonomy.matcher.scan(text, fold(text).text, len(title) + len(SEPARATOR))
-    return {"title": in_title, "summary": in_summary}
-
-
-def score_topics(taxonomy: Taxonomy, fields: dict[str, list[Hit]], texts: dict[str, str],
-                 lang: str | None = None, source_topics: Iterable[str] = (),
-                 cpv: Sequence[str] = ()) -> dict[str, TopicTag]:
+def finish_topics(taxonomy: Taxonomy, found: dict[str, tuple[float, bool, list[str]]],
+                  source_topics: Iterable[str] = (), cpv: Sequence[str] = ()) -> dict[str, TopicTag]:
     """Return {topic: TopicTag} for topics scoring at least THRESHOLD (1.5 from ambiguous words alone).
 
-    A distinct term counts once per field: 1 (strong) or 0.5 (weak or abbreviation), doubled in the title;
-    words inside an excluding phrase of the same topic do not count; CPV codes add 1.5 each (at most 3).
+    `found` holds the words' (score, strong, evidence) per topic, from batch.py: a distinct term counts
+    once per field, 1 strong or 0.5 weak, doubled in the title, none near an excluding phrase; only
+    topics over the threshold unless the item has CPV codes or source topics. CPV codes add 1.5 each
+    (at most 3); a topic the source implies is always kept.
     """
-    allowed = taxonomy.allowed(lang)
-    scores: dict[str, float] = {}
-    strong: set[str] = set()
-    evidence: dict[str, list[str]] = {}
-    for name, hits in fields.items():
-        scoring: list[Hit] = []
-        excluded: list[Hit] = []
-        for hit in hits:
-            rule = hit[0]
-            if allowed is not None and rule.lang not in allowed:
-                continue
-            if rule.kind == EXCLUDE:
-                excluded.append(hit)
-            elif rule.kind != PHRASE:
-                scoring.append(hit)
-        if not scoring:
-            continue
-        if len(scoring) > 1:
-            scoring = most_specific(longest_first(scoring))
-        seen: set[tuple[str, str]] = set()
-        for rule, start, end in scoring:
-            topic = rule.owner
-            if excluded and any(e[0].owner == topic and e[1] - EXCLUDE_WINDOW < end and start < e[2] + EXCLUDE_WINDOW
-                                for e in excluded):
-                continue
-            text = texts[name][start:end]
-            key = (topic, text.casefold())
-            if key in seen:
-                continue
-            seen.add(key)
-            scores[topic] = scores.get(topic, 0.0) + WEIGHT[rule.kind] * FIELD_WEIGHT[name]
-            if rule.kind == STRONG:
-                strong.add(topic)
-            notes = evidence.setdefault(topic, [])
-            if len(notes) < MAX_EVIDENCE:
-                notes.append(f"'{text}' in {name}")
+    if not cpv and not source_topics:  # the words alone
+        return {t: TopicTag(round(score, 2), notes) for t, (score, strong, notes) in found.items()
+                if score >= (THRESHOLD if strong else WEAK_ONLY_THRESHOLD)}
+    scores = {t: score for t, (score, _, _) in found.items()}
+    strong = {t for t, (_, is_strong, _) in found.items() if is_strong}
+    evidence = {t: list(notes) for t, (_, _, notes) in found.items()}
     if cpv:
         for topic in taxonomy.topic_ids:
             codes = taxonomy.cpv_hits(topic, cpv)
@@ -137,6 +78,8 @@ def score_topics(taxonomy: Taxonomy, fields: dict[str, list[Hit]], texts: dict[s
 
 def tag_topics(title: str, summary: str, taxonomy: Taxonomy, source_topics: Iterable[str] = (),
                cpv: Sequence[str] = (), lang: str | None = None) -> dict[str, TopicTag]:
-    """Return the topics of one text (scan and score)."""
-    return score_topics(taxonomy, scan_fields(taxonomy, title, summary),
-                        {"title": title or "", "summary": summary or ""}, lang, source_topics, cpv)
+    """Return the topics of one text."""
+    source_topics = tuple(source_topics)
+    scored = score_batch(taxonomy.compiled, taxonomy.matcher, [title or ""], [summary or ""], [lang],
+                         taxonomy.languages, [bool(cpv or source_topics)])[0]
+    return finish_topics(taxonomy, scored.topics, source_topics, cpv)
