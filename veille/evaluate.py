@@ -9,7 +9,7 @@ from typing import Any
 
 from veille.errors import InputError
 from veille.models import Config
-from veille.tag.rules import compile_taxonomy, tag_topics
+from veille.tag.rules import compile_taxonomy, tag_texts
 
 
 def _f1(p: float, r: float) -> float:
@@ -31,16 +31,19 @@ def evaluate_file(path: Path, config: Config) -> dict[str, Any]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
+    rows = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-            expected = set(row["topics"])
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            rows.append((set(row["topics"]), (row.get("title") or "", row.get("summary") or "", row.get("lang"),
+                                              row.get("cpv") or ())))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"{path}:{number}: not a labelled item ({exc})") from exc
-        got = set(tag_topics(row.get("title") or "", row.get("summary") or "", taxonomy,
-                             cpv=row.get("cpv") or (), lang=row.get("lang")))
+    tagged = tag_texts(taxonomy, [text for _, text in rows])  # one batch: the texts are scanned together
+    for (expected, _), found in zip(rows, tagged, strict=True):
+        got = set(found)
         count += 1
         for topic in got & expected:
             tp[topic] += 1

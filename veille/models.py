@@ -216,13 +216,13 @@ class Config:
         return tuple(t.id for t in self.topics)
 
 
-@dataclass
+@dataclass(slots=True)  # millions are made when an archive is retagged
 class TopicTag:
     score: float
     evidence: list[str]
 
 
-@dataclass
+@dataclass(slots=True)
 class MemberMatch:
     score: float
     reasons: list[str]

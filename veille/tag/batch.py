@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
+from veille.models import TopicTag
 from veille.tag.matcher import EXCLUDE, PHRASE, STRONG, WEAK, Matcher
 from veille.text import fold
 
@@ -76,11 +78,14 @@ def compile_rules(matcher: Matcher, topics: Sequence[str]) -> Compiled:
 
 @dataclass
 class Scored:
-    """What the batch found for one item."""
+    """What the batch found, by item number (items with nothing are absent from the dicts)."""
 
-    topics: dict[str, tuple[float, bool, list[str]]]  # topic -> (score, has a strong term, evidence)
-    phrases: dict[str, str]  # profile phrase -> where ("'PVDF' in title")
-    any_hit: bool  # any pattern at all (of any kind or language) occurred
+    any_hit: np.ndarray  # any pattern at all (of any kind or language) occurred in the item
+    # topic -> (score, has a strong term, evidence) where the item's CPV codes or source may add to it;
+    # else topic -> TopicTag, final (the words reached the threshold)
+    topics: dict[int, dict[str, tuple[float, bool, list[str]]]]
+    final: dict[int, dict[str, TopicTag]]
+    phrases: dict[int, dict[str, str]]  # profile phrase -> where ("'PVDF' in title")
 
 
 def _greedy(group: np.ndarray, start: np.ndarray, end: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -129,7 +134,7 @@ def _pairs_within(group: np.ndarray, max_span: int) -> list[tuple[np.ndarray, np
 
 def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], summaries: Sequence[str],
                 langs: Sequence[str | None], languages: frozenset[str],
-                need_all: Sequence[bool] | None = None) -> list[Scored]:
+                need_all: Sequence[bool] | None = None) -> Scored:
     """Scan and score every item's title and summary; see the module docstring for the rules.
 
     Each item gets the topics whose words reach the threshold; with `need_all[n]` (an item whose CPV
@@ -143,15 +148,14 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     original = "".join(texts)
     folded = fold(original).text
     found = matcher.scan_raw(folded)
-    out = [Scored({}, {}, False) for _ in range(count)]
+    out = Scored(np.zeros(count, dtype=bool), {}, {}, {})
     if not found:
         return out
-    raw = np.array(found, dtype=np.int64).reshape(-1, 3)
+    raw = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=3 * len(found)).reshape(-1, 3)
     pattern, s_pad, e_pad = raw[:, 0], raw[:, 1], raw[:, 2]
     start, end = s_pad + 1, e_pad - 1  # the padded pattern " form " spans [s, e); the form [s + 1, e - 1)
     item = np.searchsorted(block, start, side="right") - 1
-    for n in np.unique(item):
-        out[int(n)].any_hit = True
+    out.any_hit[item] = True
     # expand each match to its pattern's rules
     plain = ~compiled.has_exact[pattern]
     counts = compiled.ptr[pattern + 1] - compiled.ptr[pattern]
@@ -203,10 +207,12 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     # for phrases the preference is title first, then longest, then leftmost: the first kept one is quoted
     phrase_group = h_item * owners + h_owner
     phrase_kept = _greedy_first(phrase_group, phrase_order)
-    for n in phrase_kept.tolist():
-        s, e = int(h_start[n]), int(h_end[n])
-        out[int(h_item[n])].phrases[compiled.phrases[int(h_owner[n]) - len(compiled.topics)]] = \
-            f"'{original[s:e]}' in {FIELDS[int(h_field[n])]}"
+    suffix = [f"' in {name}" for name in FIELDS]
+    shift = len(compiled.topics)
+    for i, s, e, f, owner in zip(h_item[phrase_kept].tolist(), h_start[phrase_kept].tolist(),
+                                 h_end[phrase_kept].tolist(), h_field[phrase_kept].tolist(),
+                                 h_owner[phrase_kept].tolist(), strict=True):
+        out.phrases.setdefault(i, {})[compiled.phrases[owner - shift]] = "'" + original[s:e] + suffix[f]
     if not kept.size:
         return out
     # 3. inside a longer strong hit of another topic, in the same field
@@ -270,12 +276,27 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     place = np.arange(sorted_pair.size)
     rank = place - np.maximum.accumulate(np.where(first, place, 0))
     notes: dict[int, list[str]] = {}
-    for n, key in zip(quoted[by_pair][rank < MAX_EVIDENCE].tolist(), sorted_pair[rank < MAX_EVIDENCE].tolist(),
-                      strict=True):
-        notes.setdefault(key, []).append(f"'{original[h_start[n]:h_end[n]]}' in {FIELDS[int(h_field[n])]}")
-    for key in np.flatnonzero(wanted).tolist():
-        item_n, topic_n = divmod(key, topics)
-        out[item_n].topics[compiled.topics[topic_n]] = (float(score[key]), bool(strong[key]), notes.get(key, []))
+    quote = quoted[by_pair][rank < MAX_EVIDENCE]
+    for key, s, e, f in zip(sorted_pair[rank < MAX_EVIDENCE].tolist(), h_start[quote].tolist(),
+                            h_end[quote].tolist(), h_field[quote].tolist(), strict=True):
+        text = "'" + original[s:e] + suffix[f]
+        listed = notes.get(key)
+        if listed is None:
+            notes[key] = [text]
+        else:
+            listed.append(text)
+    keys = np.flatnonzero(wanted)
+    names = compiled.topics
+    for key, item_n, topic_n, value, rounded, is_strong in zip(
+            keys.tolist(), (keys // topics).tolist(), (keys % topics).tolist(), score[keys].tolist(),
+            np.round(score[keys], 2).tolist(), strong[keys].tolist(), strict=True):
+        if need_all[item_n]:
+            out.topics.setdefault(item_n, {})[names[topic_n]] = (value, is_strong, notes.get(key, []))
+            continue
+        tags = out.final.get(item_n)
+        if tags is None:
+            tags = out.final[item_n] = {}
+        tags[names[topic_n]] = TopicTag(rounded, notes.get(key) or [])
     return out
 
 

@@ -79,7 +79,15 @@ def finish_topics(taxonomy: Taxonomy, found: dict[str, tuple[float, bool, list[s
 def tag_topics(title: str, summary: str, taxonomy: Taxonomy, source_topics: Iterable[str] = (),
                cpv: Sequence[str] = (), lang: str | None = None) -> dict[str, TopicTag]:
     """Return the topics of one text."""
-    source_topics = tuple(source_topics)
-    scored = score_batch(taxonomy.compiled, taxonomy.matcher, [title or ""], [summary or ""], [lang],
-                         taxonomy.languages, [bool(cpv or source_topics)])[0]
-    return finish_topics(taxonomy, scored.topics, source_topics, cpv)
+    return tag_texts(taxonomy, [(title, summary, lang, cpv)], [tuple(source_topics)])[0]
+
+
+def tag_texts(taxonomy: Taxonomy, texts: Sequence[tuple[str, str, str | None, Sequence[str]]],
+              source_topics: Sequence[Sequence[str]] | None = None) -> list[dict[str, TopicTag]]:
+    """Return the topics of many (title, summary, language, CPV codes), scanned together."""
+    implied = source_topics or [()] * len(texts)
+    scored = score_batch(taxonomy.compiled, taxonomy.matcher, [t[0] or "" for t in texts],
+                         [t[1] or "" for t in texts], [t[2] for t in texts], taxonomy.languages,
+                         [bool(t[3] or implied[n]) for n, t in enumerate(texts)])
+    return [scored.final[n] if n in scored.final else
+            finish_topics(taxonomy, scored.topics.get(n, {}), implied[n], t[3]) for n, t in enumerate(texts)]
