@@ -135,17 +135,18 @@ def _pairs_within(group: np.ndarray, max_span: int) -> list[tuple[np.ndarray, np
 def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], summaries: Sequence[str],
                 langs: Sequence[str | None], languages: frozenset[str],
                 need_all: Sequence[bool] | None = None) -> Scored:
-    """Scan and score every item's title and summary; see the module docstring for the rules.
+    """Scan and score every item's title and summary (strings, empty when absent); see the module docstring.
 
     Each item gets the topics whose words reach the threshold; with `need_all[n]` (an item whose CPV
     codes or source may add to the words) every topic with a word, whatever its score."""
     need_all = need_all if need_all is not None else [True] * len(titles)
     count = len(titles)
-    texts = [f" {t or ''}{SEPARATOR}{s or ''} " for t, s in zip(titles, summaries, strict=True)]
-    lengths = np.array([len(t) for t in texts], dtype=np.int64)
-    block = np.concatenate(([0], np.cumsum(lengths)))
-    title_end = block[:-1] + 1 + np.array([len(t or "") for t in titles], dtype=np.int64)
-    original = "".join(texts)
+    title_length = np.fromiter(map(len, titles), dtype=np.int64, count=count)
+    summary_length = np.fromiter(map(len, summaries), dtype=np.int64, count=count)
+    block = np.zeros(count + 1, dtype=np.int64)  # where each item's " title  summary " starts
+    np.cumsum(title_length + summary_length + 2 + len(SEPARATOR), out=block[1:])
+    title_end = block[:-1] + 1 + title_length
+    original = "".join([f" {t}{SEPARATOR}{s} " for t, s in zip(titles, summaries, strict=True)])
     folded = fold(original).text
     found = matcher.scan_raw(folded)
     out = Scored(np.zeros(count, dtype=bool), {}, {}, {})
