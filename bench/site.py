@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", type=Path, default=Path(tempfile.gettempdir()) / "veille-bench-site.db")
     parser.add_argument("--refill", action="store_true", help="rebuild the store even if it holds the right count")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--markdown", type=Path, help="also write the table to this file (bench/SITE.md)")
     args = parser.parse_args(argv)
+    started = time.perf_counter()
 
     filled = prepare(args.db.resolve(), args.items, args.refill)
     size = sum(Path(f"{args.db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{args.db}{s}").exists())
@@ -150,7 +152,27 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({"items": args.items, "fill_s": filled, "lists": lists,
                                          "searches": searches, "server_peak_mib": peak}, indent=2))
+    if args.markdown:
+        args.markdown.write_text(_markdown(args, lists, searches, peak, filled, time.perf_counter() - started))
     return 0
+
+
+def _markdown(args: argparse.Namespace, lists: list[dict[str, object]], searches: list[dict[str, object]],
+              peak: float | None, filled: float, seconds: float) -> str:
+    lines = ["# Reports site on a large archive", "",
+             f"Machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}. `python -m bench.site "
+             f"--items {args.items} --runs {args.runs}`: {args.items:,} items in SQLite; each page requested "
+             f"{args.runs} times after one warm-up, over loopback HTTP, signed in by HTTP Basic. Whole run: "
+             f"{seconds:.0f} s" + (f" (filling the store: {filled:.0f} s)." if filled else " (store reused)."), "",
+             "| page | query | items found | median | p90 | target |", "|---|---|---|---|---|---|"]
+    for rows, target in ((lists, f"≤ {LIST_TARGET_MS} ms (filtered)"), (searches, f"≤ {SEARCH_TARGET_MS} ms")):
+        for r in rows:
+            goal = "" if r["label"] == "no filter" else target
+            lines.append(f"| {r['label']} | `{r['path']}` | {r['found']} | {float(str(r['median_ms'])):.1f} ms | "
+                         f"{float(str(r['p90_ms'])):.1f} ms | {goal} |")
+    if peak:
+        lines += ["", f"Peak memory of `veille serve`: {peak:,.0f} MiB (the facet index of the whole archive)."]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
