@@ -68,8 +68,7 @@ def test_index_pages_counts_and_facets_equal_the_sql(store):
     assert index is not None and len(index.ids) == 400
     for query, text in _queries(random.Random(9)):
         sql_query = ItemQuery(**{**query.__dict__, "text": text or None})
-        text_ids = store.search_ids(text) if text else None
-        page = index.page(query, text_ids)
+        page = index.page(query, index.search(store, text) if text else None)
         assert page.ids == [i.id for i in store.items(sql_query)], (query, text)
         assert page.total == store.count(sql_query), (query, text)
         assert page.facets == store.facets(sql_query), (query, text)
@@ -89,3 +88,24 @@ def test_every_write_changes_the_generation(store):
     index = FacetIndex.load(store)
     assert index.generation == store.generation()
     assert index.page(ItemQuery(topics=("algae",))).ids == ["i0000"]
+
+
+def test_search_numbers_survive_vacuum_and_edits(tmp_path):
+    """SQLite: the full-text rows are found again by each item's search number after VACUUM (which may
+    renumber plain rowids) and after an edited title."""
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    items = _archive(60)
+    store.upsert_items(items)
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("DELETE FROM items WHERE id = 'i0003'")  # a hole before VACUUM
+        conn.exec_driver_sql("VACUUM")
+    items[5].title = "Usine de dessalement de Gruissan"
+    store.upsert_items(items[5:6])
+    store.upsert_items([Item(id="late", source="s", kind="news", title="Dessalement à Agde",
+                             collected_at=items[0].collected_at)])
+    index = FacetIndex.load(store)
+    for text in ("dessalement", "epuration", "station capteur", "gruissan"):
+        expected = sorted(i.id for i in store.items(ItemQuery(text=text)))
+        assert sorted(index.ids[int(n)] for n in index.search(store, text)) == expected, text
+    assert sorted(index.ids[int(n)] for n in index.search(store, "dessalement"))[:2] == ["i0005", "late"]
+    store.close()

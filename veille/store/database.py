@@ -185,6 +185,24 @@ class Store:
         with self.engine.connect() as conn:
             return [str(r[0]) for r in conn.execute(query)]
 
+    def search_keys(self, text: str) -> list[int] | None:
+        """SQLite only: the search numbers of the items containing every word of `text` (None: no words, or
+        not SQLite). Read from the full-text index alone, so much faster than ids for common words."""
+        if self.engine.dialect.name != "sqlite":
+            return None
+        query = search.key_query(text)
+        if query is None:
+            return None
+        with self.engine.connect() as conn:
+            return [int(r[0]) for r in conn.execute(query)]
+
+    def search_key_pairs(self) -> list[tuple[int, str]]:
+        """SQLite: every (search number, item id); empty elsewhere."""
+        if self.engine.dialect.name != "sqlite":
+            return []
+        with self.engine.connect() as conn:
+            return [(int(r[0]), str(r[1])) for r in conn.exec_driver_sql("SELECT n, item_id FROM search_keys")]
+
     def facet_columns(self) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]], list[tuple[str, str]]]:
         """Every item's (id, kind, region, source, seen_at as naive UTC), newest first, and every (item id, topic) and
         (item id, member) pair: what an in-memory facet index is built from."""

@@ -2,7 +2,8 @@
 
 The store stays the truth; the index holds, per item, only what filters and facets need (kind, region,
 source, date, topics and members as bit sets) in numpy arrays ordered newest first. Full-text
-conditions come from the store's search index (`Store.search_ids`). A reader rebuilds it when
+conditions come from the store's search index (`FacetIndex.search`: on SQLite the items' search numbers,
+read from the FTS5 index alone; elsewhere their ids). A reader rebuilds it when
 `Store.generation()` changes, so what it shows is never older than the last write it has noticed.
 """
 
@@ -30,7 +31,7 @@ class Page:
 
 
 class FacetIndex:
-    """Built once by `FacetIndex.load(store)`; `page(query, text_ids)` answers a view (pure numpy)."""
+    """Built once by `FacetIndex.load(store)`; `page(query, search(store, text))` answers a view."""
 
     def __init__(self, generation: int, ids: list[str], kinds: list[str], regions: list[str], sources: list[str],
                  kind: np.ndarray, region: np.ndarray, source: np.ndarray, seen: np.ndarray,
@@ -44,6 +45,18 @@ class FacetIndex:
         encoded = np.array([i.encode() for i in ids], dtype=bytes) if ids else np.array([], dtype="S1")
         self._by_id = np.argsort(encoded, kind="stable")
         self._sorted_ids = encoded[self._by_id]
+        self._sorted_keys: np.ndarray | None = None  # search numbers, sorted, and the position of each
+        self._key_positions = np.array([], dtype=np.int64)
+
+    def _set_keys(self, pairs: Sequence[tuple[int, str]]) -> None:
+        if not pairs:
+            return
+        keys = np.array([k for k, _ in pairs], dtype=np.int64)
+        where = self.positions([i for _, i in pairs], keep_missing=True)
+        known = where >= 0
+        order = np.argsort(keys[known])
+        self._sorted_keys = keys[known][order]
+        self._key_positions = where[known][order]
 
     @classmethod
     def load(cls, store: Store) -> FacetIndex | None:
@@ -78,20 +91,38 @@ class FacetIndex:
         topic_set, member_set = bits(topic_pairs), bits(member_pairs)
         if topic_set is None or member_set is None:
             return None
-        return cls(generation, ids, kinds, regions, sources, kind, region, source, seen, *topic_set, *member_set)
+        index = cls(generation, ids, kinds, regions, sources, kind, region, source, seen, *topic_set, *member_set)
+        index._set_keys(store.search_key_pairs())
+        return index
 
-    def positions(self, ids: Sequence[str]) -> np.ndarray:
-        """Positions (in newest-first order) of the given ids; unknown ids are left out."""
+    def search(self, store: Store, text: str) -> np.ndarray | None:
+        """Positions of the items containing every word of `text` (None: no words to search)."""
+        if self._sorted_keys is not None:
+            keys = store.search_keys(text)
+            if keys is None:
+                return None
+            wanted = np.array(keys, dtype=np.int64)
+            if not self._sorted_keys.size or not wanted.size:
+                return np.array([], dtype=np.int64)
+            at = np.minimum(np.searchsorted(self._sorted_keys, wanted), self._sorted_keys.size - 1)
+            return np.asarray(self._key_positions[at[self._sorted_keys[at] == wanted]], dtype=np.int64)
+        ids = store.search_ids(text)
+        return None if ids is None else self.positions(ids)
+
+    def positions(self, ids: Sequence[str], keep_missing: bool = False) -> np.ndarray:
+        """Positions (in newest-first order) of the given ids; unknown ids are left out (or -1)."""
         if not ids or not len(self._sorted_ids):
-            return np.array([], dtype=np.int64)
+            return np.full(len(ids) if keep_missing else 0, -1, dtype=np.int64)
         wanted = np.array([i.encode() for i in ids], dtype=bytes)
         at = np.searchsorted(self._sorted_ids, wanted)
         at = np.minimum(at, len(self._sorted_ids) - 1)
         found = self._sorted_ids[at] == wanted
+        if keep_missing:
+            return np.where(found, self._by_id[at], -1).astype(np.int64)
         return np.asarray(self._by_id[at[found]], dtype=np.int64)
 
-    def mask(self, query: ItemQuery, text_ids: Sequence[str] | None = None) -> np.ndarray:
-        """True for the items matching `query` (its text condition given as the matching ids)."""
+    def mask(self, query: ItemQuery, text: np.ndarray | None = None) -> np.ndarray:
+        """True for the items matching `query` (its text condition given as positions, from `search`)."""
         keep = np.ones(len(self.ids), dtype=bool)
 
         def one_of(column: np.ndarray, names: list[str], wanted: Sequence[str]) -> None:
@@ -120,15 +151,15 @@ class FacetIndex:
                 keep[:] = False
             else:
                 keep &= (self.member_bits & np.uint64(1 << self.members.index(query.member))) != 0
-        if text_ids is not None:
+        if text is not None:
             hits = np.zeros(len(self.ids), dtype=bool)
-            hits[self.positions(text_ids)] = True
+            hits[text] = True
             keep &= hits
         return keep
 
-    def page(self, query: ItemQuery, text_ids: Sequence[str] | None = None) -> Page:
+    def page(self, query: ItemQuery, text: np.ndarray | None = None) -> Page:
         """The ids of `query`'s page (its limit and offset), newest first, its total and facet counts."""
-        keep = self.mask(query, text_ids)
+        keep = self.mask(query, text)
         chosen = np.flatnonzero(keep)
         start = query.offset or 0
         end = start + query.limit if query.limit else None

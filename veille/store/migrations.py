@@ -59,6 +59,12 @@ def _v8_generation(conn: sa.Connection) -> None:
         conn.execute(schema.store_state.insert().values(name="generation", value=0))
 
 
+def _v9_search_keys(conn: sa.Connection) -> None:
+    from veille.store.search import install_keys
+
+    install_keys(conn)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
@@ -68,6 +74,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (6, "deliveries.message: an outbox of queued messages, sent as queued after a crash", _v6_outbox),
     (7, "full-text search: FTS5 table on SQLite, items.search_text with a GIN index on PostgreSQL", _v7_search),
     (8, "store_state.generation: a counter of writes, so that readers know when to refresh", _v8_generation),
+    (9, "search_keys: a stable number per item, the rowid of its full-text row (SQLite)", _v9_search_keys),
 ]
 
 

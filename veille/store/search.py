@@ -40,6 +40,45 @@ _SQLITE = [
 ]
 
 
+_BODY = "{row}.title || ' ' || {row}.summary || ' ' || coalesce({row}.buyer, '')"
+# Migration 9: each item gets a stable number in `search_keys` (AUTOINCREMENT: never reused, kept by
+# VACUUM) that is the rowid of its row in `items_fts`. A search then reads rowids only (the FTS index
+# alone), and the facet index maps numbers to items without touching the table.
+_SQLITE_KEYS = [
+    "DROP TRIGGER IF EXISTS items_fts_insert",
+    "DROP TRIGGER IF EXISTS items_fts_delete",
+    "DROP TRIGGER IF EXISTS items_fts_update",
+    "DROP TABLE IF EXISTS items_fts",
+    "CREATE TABLE IF NOT EXISTS search_keys (n INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL UNIQUE)",
+    "CREATE VIRTUAL TABLE items_fts USING fts5(body, tokenize = 'unicode61 remove_diacritics 2')",
+    f"""CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
+         INSERT INTO search_keys (item_id) VALUES (new.id);
+         INSERT INTO items_fts (rowid, body)
+         VALUES ((SELECT n FROM search_keys WHERE item_id = new.id), {_BODY.format(row="new")});
+       END""",
+    """CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+         DELETE FROM items_fts WHERE rowid = (SELECT n FROM search_keys WHERE item_id = old.id);
+         DELETE FROM search_keys WHERE item_id = old.id;
+       END""",
+    f"""CREATE TRIGGER items_fts_update AFTER UPDATE OF title, summary, buyer ON items BEGIN
+         DELETE FROM items_fts WHERE rowid = (SELECT n FROM search_keys WHERE item_id = old.id);
+         INSERT INTO items_fts (rowid, body)
+         VALUES ((SELECT n FROM search_keys WHERE item_id = new.id), {_BODY.format(row="new")});
+       END""",
+    "DELETE FROM search_keys",
+    "INSERT INTO search_keys (item_id) SELECT id FROM items ORDER BY seen_at, id",
+    f"INSERT INTO items_fts (rowid, body) SELECT k.n, {_BODY.format(row='i')} FROM items i "
+    "JOIN search_keys k ON k.item_id = i.id",
+]
+
+
+def install_keys(conn: sa.Connection) -> None:
+    """Give every item a search number on SQLite (migration 9); nothing to do on PostgreSQL."""
+    if conn.dialect.name == "sqlite":
+        for statement in _SQLITE_KEYS:
+            conn.execute(sa.text(statement))
+
+
 def folded_text(title: str, summary: str, buyer: str | None) -> str:
     """The text PostgreSQL indexes: title, summary and buyer, folded, single-spaced."""
     return " ".join(fold(f"{title} {summary} {buyer or ''}").text.split())
@@ -76,14 +115,24 @@ def fts_expression(text: str) -> str | None:
     return "body : (" + " AND ".join(f'"{w}"*' for w in found) + ")" if found else None
 
 
+def key_query(text: str) -> sa.TextClause | None:
+    """SQLite: the search numbers (`search_keys.n`) of the items containing every word (None: no words)."""
+    expression = fts_expression(text)
+    if expression is None:
+        return None
+    return sa.text("SELECT rowid FROM items_fts WHERE items_fts MATCH :fts").bindparams(fts=expression)
+
+
 def id_query(dialect: str, items: sa.Table, text: str) -> sa.Select[Any] | None:
     """A query of the ids of the items containing every word of `text` (None: no words)."""
     if dialect == "sqlite":
         expression = fts_expression(text)
         if expression is None:
             return None
-        fts = sa.table("items_fts", sa.column("key"))
-        return sa.select(fts.c.key).where(sa.text("items_fts MATCH :fts").bindparams(fts=expression))
+        keys = sa.table("search_keys", sa.column("n"), sa.column("item_id"))
+        return sa.select(keys.c.item_id).where(keys.c.n.in_(
+            sa.select(sa.column("rowid")).select_from(sa.table("items_fts"))
+            .where(sa.text("items_fts MATCH :fts").bindparams(fts=expression))))
     condition = matching_ids(dialect, items, text)
     return None if condition is None else sa.select(items.c.id).where(condition)
 

@@ -179,13 +179,13 @@ def create_app(ctx: pipeline.Context) -> Starlette:
         query = view.query(settings.zone)
         index = archive.current()
         if index is not None:  # a million items: numpy over the index, the store for the page's 50 rows
-            text_ids = ctx.store.search_ids(view.q) if view.q else None
-            found = index.page(view.query(settings.zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE), text_ids)
+            text = index.search(ctx.store, view.q) if view.q else None
+            found = index.page(view.query(settings.zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE), text)
             total, facets = found.total, found.facets
             pages = max(1, ceil(total / PAGE_SIZE))
             if view.page > pages:
                 view = view.at_page(pages)
-                found = index.page(view.query(settings.zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE), text_ids)
+                found = index.page(view.query(settings.zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE), text)
             items = ctx.store.items_by_ids(found.ids)
         else:
             total = ctx.store.count(query)
