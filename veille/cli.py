@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -142,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except BrokenPipeError:  # output piped into a command that stopped reading (`| head`): not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the interpreter's final flush does not fail too
+        return EXIT_OK
     except Exception as exc:  # the last resort: one line, traceback on request
         if args.debug:
             traceback.print_exc()
@@ -316,9 +321,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_tokens(args: argparse.Namespace) -> int:
     ctx = pipeline.open_context(args.config)
     ctx.close()
-    links = pipeline.member_links(ctx)
     if not ctx.settings.site_secret:
         raise InputError("VEILLE_SITE_SECRET is not set: members' sign-in links are derived from it")
+    links = pipeline.member_links(ctx)
     for member_id, link in links:
         print(f"{member_id}\t{link or '(no site access: site_token is 0)'}")
     return EXIT_OK
