@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from veille import __version__
+from veille.export.ics import tender_lines
 from veille.models import Item
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -58,13 +59,7 @@ def to_atom(items: Sequence[Item], *, title: str, feed_url: str, page_url: str, 
             _add(entry, "link", href=page, rel="related", type="text/html")
         for term in (item.kind, *sorted(item.topics)):
             _add(entry, "category", term=term)
-        lines = [item.summary] if item.summary else []
-        if item.buyer:
-            lines.append(f"Buyer: {item.buyer}")
-        if item.deadline_at:
-            lines.append(f"Deadline: {item.deadline_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
-        if item.cpv:
-            lines.append(f"CPV: {', '.join(item.cpv)}")
+        lines = ([item.summary] if item.summary else []) + tender_lines(item, deadline=True)
         if item.topics:
             lines.append(f"Topics: {', '.join(sorted(item.topics))}")
         if lines:

@@ -28,6 +28,20 @@ def latest_per_tender(items: Sequence[Item]) -> list[Item]:
     return sorted(chosen.values(), key=lambda i: i.deadline_at or datetime.max.replace(tzinfo=UTC))
 
 
+def tender_lines(item: Item, deadline: bool = False) -> list[str]:
+    """The tender's details as lines of text: buyer, (deadline,) CPV codes, notice, value."""
+    lines = [f"Buyer: {item.buyer}"] if item.buyer else []
+    if deadline and item.deadline_at:
+        lines.append(f"Deadline: {item.deadline_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
+    if item.cpv:
+        lines.append(f"CPV: {', '.join(item.cpv)}")
+    if item.notice_id:
+        lines.append(f"Notice: {item.notice_id} ({item.source})")
+    if item.value_amount is not None:
+        lines.append(f"Value: {item.value_amount:,.0f} {item.value_currency or ''}".rstrip())
+    return lines
+
+
 def to_ics(items: Sequence[Item], now: datetime | None = None) -> str:
     """Return a calendar with one event per tender deadline: link, buyer, CPV and notice in the description."""
     stamp = now or datetime.now(UTC)
@@ -44,15 +58,7 @@ def to_ics(items: Sequence[Item], now: datetime | None = None) -> str:
         event.add("dtstart", item.deadline_at - EVENT_LENGTH)
         event.add("dtend", item.deadline_at)
         event.add("summary", f"Deadline: {item.title}")
-        lines = [item.title]
-        if item.buyer:
-            lines.append(f"Buyer: {item.buyer}")
-        if item.cpv:
-            lines.append(f"CPV: {', '.join(item.cpv)}")
-        if item.notice_id:
-            lines.append(f"Notice: {item.notice_id} ({item.source})")
-        if item.value_amount is not None:
-            lines.append(f"Value: {item.value_amount:,.0f} {item.value_currency or ''}".rstrip())
+        lines = [item.title, *tender_lines(item)]
         if item.url:
             lines.append(item.url)
             event.add("url", item.url)

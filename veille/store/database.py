@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from veille.errors import ConfigError, Problem, VeilleError
-from veille.models import FetchState, Item, ItemQuery, MemberMatch, TopicTag
+from veille.models import FetchState, Item
 from veille.store import schema, search
+from veille.store.browse import Browse
 from veille.store.migrations import migrate
+from veille.store.rows import attach_tags, chunks, row_item
 
 T = schema
 BACKOFF = timedelta(minutes=15)
@@ -23,8 +25,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store:
-    """A handle on the database; create it with `Store.open(url)`."""
+class Store(Browse):
+    """A handle on the database; create it with `Store.open(url)`. Reading views: `browse.Browse`."""
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine
@@ -97,7 +99,7 @@ class Store:
         new: list[Item] = []
         updated: list[Item] = []
         with self.engine.begin() as conn:
-            existing = {row["id"]: row for chunk in _chunks([i.id for i in items]) for row in conn.execute(
+            existing = {row["id"]: row for chunk in chunks([i.id for i in items]) for row in conn.execute(
                 sa.select(T.items).where(T.items.c.id.in_(chunk))).mappings()}
             for item in _unique(items):
                 row = existing.get(item.id)
@@ -131,157 +133,11 @@ class Store:
             return
         ids = [i.id for i in items]
         with self.engine.begin() as conn:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 conn.execute(T.item_topics.delete().where(T.item_topics.c.item_id.in_(chunk)))
                 conn.execute(T.item_members.delete().where(T.item_members.c.item_id.in_(chunk)))
             _insert_tags(conn, items)
             _bump(conn)
-
-    def items(self, query: ItemQuery | None = None) -> list[Item]:
-        """Return the stored items matching `query` (default: all), newest first, with their tags."""
-        query = query or ItemQuery()
-        c = T.items.c
-        stmt = sa.select(T.items).where(*self._conditions(query)).order_by(c.seen_at.desc(), c.id)
-        if query.limit:
-            stmt = stmt.limit(query.limit)
-        if query.offset:
-            stmt = stmt.offset(query.offset)
-        with self.engine.connect() as conn:
-            rows = conn.execute(stmt).mappings().all()
-            found = [_row_item(r) for r in rows]
-            self._attach_tags(conn, found)
-        return found
-
-    def item(self, item_id: str) -> Item | None:
-        """Return one stored item with its tags, or None."""
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(T.items).where(T.items.c.id == item_id)).mappings().first()
-            if row is None:
-                return None
-            found = [_row_item(row)]
-            self._attach_tags(conn, found)
-        return found[0]
-
-    def items_by_ids(self, ids: Sequence[str]) -> list[Item]:
-        """Return the stored items with these ids, with their tags, in the order given."""
-        with self.engine.connect() as conn:
-            found = {r["id"]: _row_item(r) for chunk in _chunks(list(ids))
-                     for r in conn.execute(sa.select(T.items).where(T.items.c.id.in_(chunk))).mappings()}
-            ordered = [found[i] for i in ids if i in found]
-            self._attach_tags(conn, ordered)
-        return ordered
-
-    def generation(self) -> int:
-        """A number that changes whenever items or their tags are written (by any process)."""
-        with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(T.store_state.c.value)
-                                    .where(T.store_state.c.name == "generation")).scalar() or 0)
-
-    def search_ids(self, text: str) -> list[str] | None:
-        """Ids of the items containing every word of `text` (None: no words to search)."""
-        query = search.id_query(self.engine.dialect.name, T.items, text)
-        if query is None:
-            return None
-        with self.engine.connect() as conn:
-            return [str(r[0]) for r in conn.execute(query)]
-
-    def search_keys(self, text: str) -> list[int] | None:
-        """SQLite only: the search numbers of the items containing every word of `text` (None: no words, or
-        not SQLite). Read from the full-text index alone, so much faster than ids for common words."""
-        if self.engine.dialect.name != "sqlite":
-            return None
-        query = search.key_query(text)
-        if query is None:
-            return None
-        with self.engine.connect() as conn:
-            return [int(r[0]) for r in conn.execute(query)]
-
-    def search_key_pairs(self) -> list[tuple[int, str]]:
-        """SQLite: every (search number, item id); empty elsewhere."""
-        if self.engine.dialect.name != "sqlite":
-            return []
-        with self.engine.connect() as conn:
-            return [(int(r[0]), str(r[1])) for r in conn.exec_driver_sql("SELECT n, item_id FROM search_keys")]
-
-    def facet_columns(self) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]], list[tuple[str, str]]]:
-        """Every item's (id, kind, region, source, seen_at as naive UTC), newest first, and every (item id, topic) and
-        (item id, member) pair: what an in-memory facet index is built from."""
-        c = T.items.c
-        with self.engine.connect() as conn:
-            # seen_at as the driver gives it (text on SQLite, naive UTC): numpy parses a million at once
-            rows = [tuple(r) for r in conn.execute(sa.select(c.id, c.kind, c.region, c.source,
-                                                             sa.type_coerce(c.seen_at, sa.Text))
-                                                   .order_by(c.seen_at.desc(), c.id))]
-            topics = [(r[0], r[1]) for r in conn.execute(sa.select(T.item_topics.c.item_id, T.item_topics.c.topic))]
-            members = [(r[0], r[1]) for r in conn.execute(sa.select(T.item_members.c.item_id,
-                                                                    T.item_members.c.member))]
-        return rows, topics, members
-
-    def count(self, query: ItemQuery) -> int:
-        """How many stored items match `query` (its limit and offset aside)."""
-        with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(T.items)
-                                    .where(*self._conditions(query))).scalar() or 0)
-
-    def facets(self, query: ItemQuery) -> dict[str, dict[str, int]]:
-        """Return {facet: {value: number of matching items}} for kind, region, source, topic and member."""
-        c = T.items.c
-        conditions = self._conditions(query)
-        selected = sa.select(c.id).where(*conditions).scalar_subquery()
-        out: dict[str, dict[str, int]] = {}
-        with self.engine.connect() as conn:
-            for name, column in (("kind", c.kind), ("region", c.region), ("source", c.source)):
-                rows = conn.execute(sa.select(column, sa.func.count()).where(*conditions, column.is_not(None))
-                                    .group_by(column)).all()
-                out[name] = {str(value): int(n) for value, n in rows}
-            for name, table, column in (("topic", T.item_topics, T.item_topics.c.topic),
-                                        ("member", T.item_members, T.item_members.c.member)):
-                stmt = sa.select(column, sa.func.count()).group_by(column)
-                if conditions:
-                    stmt = stmt.where(table.c.item_id.in_(selected))
-                out[name] = {str(value): int(n) for value, n in conn.execute(stmt).all()}
-        return out
-
-    def _conditions(self, query: ItemQuery) -> list[sa.ColumnElement[bool]]:
-        """The WHERE conditions of `query` on the items table (limit and offset aside)."""
-        c = T.items.c
-        where: list[sa.ColumnElement[bool]] = []
-        if query.kinds:
-            where.append(c.kind.in_(query.kinds))
-        if query.regions:
-            where.append(c.region.in_(query.regions))
-        if query.sources:
-            where.append(c.source.in_(query.sources))
-        if query.since:
-            where.append(c.seen_at >= query.since)
-        if query.until:
-            where.append(c.seen_at < query.until)
-        if query.deadline_from:
-            where.append(c.deadline_at >= query.deadline_from)
-        if query.deadline_until:
-            where.append(c.deadline_at < query.deadline_until)
-        for topic in query.topics:  # every topic asked for must be present
-            where.append(c.id.in_(sa.select(T.item_topics.c.item_id).where(T.item_topics.c.topic == topic)))
-        if query.member:
-            where.append(c.id.in_(
-                sa.select(T.item_members.c.item_id).where(T.item_members.c.member == query.member)))
-        if query.text:
-            found = search.matching_ids(self.engine.dialect.name, T.items, query.text)
-            if found is not None:
-                where.append(found)
-        return where
-
-    def _attach_tags(self, conn: sa.Connection, items: list[Item]) -> None:
-        by_id = {i.id: i for i in items}
-        ids = list(by_id)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            for r in conn.execute(sa.select(T.item_topics).where(T.item_topics.c.item_id.in_(chunk))
-                                  .order_by(T.item_topics.c.topic)).mappings():
-                by_id[r["item_id"]].topics[r["topic"]] = TopicTag(r["score"], list(r["evidence"]))
-            for r in conn.execute(sa.select(T.item_members).where(T.item_members.c.item_id.in_(chunk))
-                                  .order_by(T.item_members.c.member)).mappings():
-                by_id[r["item_id"]].members[r["member"]] = MemberMatch(r["score"], list(r["reasons"]))
 
     def link_all(self, entries: Sequence[tuple[Item, Sequence[str], Sequence[str], int | None]],
                  is_near: Callable[[int, int], bool]) -> None:
@@ -296,16 +152,16 @@ class Store:
             return
         ids = [item.id for item, *_ in entries]
         with self.engine.begin() as conn:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 conn.execute(T.item_links.delete().where(T.item_links.c.item_id.in_(chunk)))
             every = list(dict.fromkeys(k for _, keys, bands, _ in entries for k in (*keys, *bands)))
             by_key: dict[str, set[str]] = {}
-            for chunk in _chunks(every):
+            for chunk in chunks(every):
                 for r in conn.execute(sa.select(T.item_links.c.key, T.item_links.c.item_id)
                                       .where(T.item_links.c.key.in_(chunk))):
                     by_key.setdefault(r.key, set()).add(r.item_id)
             stored: dict[str, tuple[str, int | None]] = {}  # id -> (cluster id, signature) of stored items met
-            for chunk in _chunks(sorted({i for found in by_key.values() for i in found})):
+            for chunk in chunks(sorted({i for found in by_key.values() for i in found})):
                 for row in conn.execute(sa.select(T.items.c.id, T.items.c.cluster_id, T.items.c.simhash)
                                         .where(T.items.c.id.in_(chunk))):
                     stored[row.id] = (row.cluster_id or row.id,
@@ -341,7 +197,7 @@ class Store:
             for nodes in components:
                 if len(nodes) > 1:  # stored items (and their clusters) joined: the whole cluster moves
                     members = sorted(nodes)
-                    for chunk in _chunks(members):
+                    for chunk in chunks(members):
                         conn.execute(T.items.update().where(sa.or_(T.items.c.id.in_(chunk),
                                                                    T.items.c.cluster_id.in_(chunk)))
                                      .values(cluster_id=members[0]))
@@ -356,8 +212,8 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(T.items).where(T.items.c.cluster_id.in_(ids))
                                 .order_by(T.items.c.seen_at, T.items.c.id)).mappings().all()
-            found = [_row_item(r) for r in rows]
-            self._attach_tags(conn, found)
+            found = [row_item(r) for r in rows]
+            attach_tags(conn, found)
         out: dict[str, list[Item]] = {}
         for item in found:
             out.setdefault(item.cluster_id or item.id, []).append(item)
@@ -371,8 +227,8 @@ class Store:
             if since:
                 stmt = stmt.where(T.items.c.seen_at >= since)
             with self.engine.connect() as conn:
-                found = [_row_item(r) for r in conn.execute(stmt).mappings()]
-                self._attach_tags(conn, found)
+                found = [row_item(r) for r in conn.execute(stmt).mappings()]
+                attach_tags(conn, found)
             if not found:
                 return
             yield found
@@ -453,12 +309,6 @@ def _insert_tags(conn: sa.Connection, items: Sequence[Item]) -> None:
         conn.execute(T.item_topics.insert(), topics)
     if members:
         conn.execute(T.item_members.insert(), members)
-
-
-def _chunks(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:
-    """Slices of `values` short enough for one IN (...) list on every database."""
-    for start in range(0, len(values), size):
-        yield list(values[start:start + size])
 
 
 class _UnionFind:
@@ -542,16 +392,5 @@ def _item_row(item: Item, fold_search: bool = False) -> dict[str, Any]:
     }
 
 
-def _row_item(row: Any) -> Item:
-    return Item(
-        id=row["id"], source=row["source"], kind=row["kind"], title=row["title"], url=row["url"],
-        summary=row["summary"] or "", lang=row["lang"], country=row["country"], published_at=row["published_at"],
-        collected_at=row["collected_at"], updated_at=row["updated_at"], notice_id=row["notice_id"],
-        notice_type=row["notice_type"], buyer=row["buyer"], deadline_at=row["deadline_at"],
-        cpv=list(row["cpv"] or []), value_amount=row["value_amount"], value_currency=row["value_currency"],
-        procedure=row["procedure"], cluster_id=row["cluster_id"],
-    )
-
-
 def _row_key(row: Any) -> tuple[Any, ...]:
-    return _row_item(row).content_key()
+    return row_item(row).content_key()

@@ -1,0 +1,153 @@
+"""The store's reading views for reports and the site: filtered pages, counts, facets, search (SQL only here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from veille.models import Item, ItemQuery
+from veille.store import schema as T
+from veille.store import search
+from veille.store.rows import attach_tags, chunks, row_item
+
+
+class Browse:
+    """Mixed into `Store`: queries that read items by filters, ids or words."""
+
+    engine: sa.Engine
+
+    def items(self, query: ItemQuery | None = None) -> list[Item]:
+        """Return the stored items matching `query` (default: all), newest first, with their tags."""
+        query = query or ItemQuery()
+        c = T.items.c
+        stmt = sa.select(T.items).where(*self._conditions(query)).order_by(c.seen_at.desc(), c.id)
+        if query.limit:
+            stmt = stmt.limit(query.limit)
+        if query.offset:
+            stmt = stmt.offset(query.offset)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+            found = [row_item(r) for r in rows]
+            attach_tags(conn, found)
+        return found
+
+    def item(self, item_id: str) -> Item | None:
+        """Return one stored item with its tags, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(T.items).where(T.items.c.id == item_id)).mappings().first()
+            if row is None:
+                return None
+            found = [row_item(row)]
+            attach_tags(conn, found)
+        return found[0]
+
+    def items_by_ids(self, ids: Sequence[str]) -> list[Item]:
+        """Return the stored items with these ids, with their tags, in the order given."""
+        with self.engine.connect() as conn:
+            found = {r["id"]: row_item(r) for chunk in chunks(list(ids))
+                     for r in conn.execute(sa.select(T.items).where(T.items.c.id.in_(chunk))).mappings()}
+            ordered = [found[i] for i in ids if i in found]
+            attach_tags(conn, ordered)
+        return ordered
+
+    def generation(self) -> int:
+        """A number that changes whenever items or their tags are written (by any process)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(T.store_state.c.value)
+                                    .where(T.store_state.c.name == "generation")).scalar() or 0)
+
+    def search_ids(self, text: str) -> list[str] | None:
+        """Ids of the items containing every word of `text` (None: no words to search)."""
+        query = search.id_query(self.engine.dialect.name, T.items, text)
+        if query is None:
+            return None
+        with self.engine.connect() as conn:
+            return [str(r[0]) for r in conn.execute(query)]
+
+    def search_keys(self, text: str) -> list[int] | None:
+        """SQLite only: the search numbers of the items containing every word of `text` (None: no words, or
+        not SQLite). Read from the full-text index alone, so much faster than ids for common words."""
+        if self.engine.dialect.name != "sqlite":
+            return None
+        query = search.key_query(text)
+        if query is None:
+            return None
+        with self.engine.connect() as conn:
+            return [int(r[0]) for r in conn.execute(query)]
+
+    def search_key_pairs(self) -> list[tuple[int, str]]:
+        """SQLite: every (search number, item id); empty elsewhere."""
+        if self.engine.dialect.name != "sqlite":
+            return []
+        with self.engine.connect() as conn:
+            return [(int(r[0]), str(r[1])) for r in conn.exec_driver_sql("SELECT n, item_id FROM search_keys")]
+
+    def facet_columns(self) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]], list[tuple[str, str]]]:
+        """Every item's (id, kind, region, source, seen_at as naive UTC), newest first, and every (item id, topic) and
+        (item id, member) pair: what an in-memory facet index is built from."""
+        c = T.items.c
+        with self.engine.connect() as conn:
+            # seen_at as the driver gives it (text on SQLite, naive UTC): numpy parses a million at once
+            rows = [tuple(r) for r in conn.execute(sa.select(c.id, c.kind, c.region, c.source,
+                                                             sa.type_coerce(c.seen_at, sa.Text))
+                                                   .order_by(c.seen_at.desc(), c.id))]
+            topics = [(r[0], r[1]) for r in conn.execute(sa.select(T.item_topics.c.item_id, T.item_topics.c.topic))]
+            members = [(r[0], r[1]) for r in conn.execute(sa.select(T.item_members.c.item_id,
+                                                                    T.item_members.c.member))]
+        return rows, topics, members
+
+    def count(self, query: ItemQuery) -> int:
+        """How many stored items match `query` (its limit and offset aside)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(T.items)
+                                    .where(*self._conditions(query))).scalar() or 0)
+
+    def facets(self, query: ItemQuery) -> dict[str, dict[str, int]]:
+        """Return {facet: {value: number of matching items}} for kind, region, source, topic and member."""
+        c = T.items.c
+        conditions = self._conditions(query)
+        selected = sa.select(c.id).where(*conditions).scalar_subquery()
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for name, column in (("kind", c.kind), ("region", c.region), ("source", c.source)):
+                rows = conn.execute(sa.select(column, sa.func.count()).where(*conditions, column.is_not(None))
+                                    .group_by(column)).all()
+                out[name] = {str(value): int(n) for value, n in rows}
+            for name, table, column in (("topic", T.item_topics, T.item_topics.c.topic),
+                                        ("member", T.item_members, T.item_members.c.member)):
+                stmt = sa.select(column, sa.func.count()).group_by(column)
+                if conditions:
+                    stmt = stmt.where(table.c.item_id.in_(selected))
+                out[name] = {str(value): int(n) for value, n in conn.execute(stmt).all()}
+        return out
+
+    def _conditions(self, query: ItemQuery) -> list[sa.ColumnElement[bool]]:
+        """The WHERE conditions of `query` on the items table (limit and offset aside)."""
+        c = T.items.c
+        where: list[sa.ColumnElement[bool]] = []
+        if query.kinds:
+            where.append(c.kind.in_(query.kinds))
+        if query.regions:
+            where.append(c.region.in_(query.regions))
+        if query.sources:
+            where.append(c.source.in_(query.sources))
+        if query.since:
+            where.append(c.seen_at >= query.since)
+        if query.until:
+            where.append(c.seen_at < query.until)
+        if query.deadline_from:
+            where.append(c.deadline_at >= query.deadline_from)
+        if query.deadline_until:
+            where.append(c.deadline_at < query.deadline_until)
+        for topic in query.topics:  # every topic asked for must be present
+            where.append(c.id.in_(sa.select(T.item_topics.c.item_id).where(T.item_topics.c.topic == topic)))
+        if query.member:
+            where.append(c.id.in_(
+                sa.select(T.item_members.c.item_id).where(T.item_members.c.member == query.member)))
+        if query.text:
+            found = search.matching_ids(self.engine.dialect.name, T.items, query.text)
+            if found is not None:
+                where.append(found)
+        return where
