@@ -1,4 +1,5 @@
-# veille in a container: `veille run` collects on schedule and sends the weekly digest.
+# veille in a container: `veille run` collects on schedule and sends the weekly digest;
+# `veille serve --host 0.0.0.0` (port 8000) is the reports site, in a second container on the same volume.
 # Configuration (sources.yaml, members.yaml, optional topics.yaml) is mounted at /config;
 # the database and the reports live on the /data volume. Secrets come from VEILLE_* variables.
 FROM python:3.11-slim
@@ -21,6 +22,7 @@ RUN pip install --no-cache-dir '.[postgres]' \
 COPY sources.yaml members.yaml /config/
 
 USER veille
+EXPOSE 8000
 VOLUME ["/data"]
 WORKDIR /data
 ENTRYPOINT ["veille", "--config", "/config"]
