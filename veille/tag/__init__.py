@@ -58,10 +58,10 @@ class Tagger:
         taxonomy = self.taxonomy
         for begin in range(0, len(items), BATCH):
             chunk = items[begin:begin + BATCH]
-            implied = [source_topics[begin + n] if source_topics else () for n in range(len(chunk))]
+            implied = source_topics[begin:begin + BATCH] if source_topics else [()] * len(chunk)
             scored = score_batch(taxonomy.compiled, taxonomy.matcher, [i.title or "" for i in chunk],
                                  [i.summary or "" for i in chunk], [i.lang for i in chunk], taxonomy.languages,
-                                 [bool(i.cpv or implied[n]) for n, i in enumerate(chunk)])
+                                 [bool(i.cpv or topics) for i, topics in zip(chunk, implied, strict=True)])
             final = scored.final
             for n, item in enumerate(chunk):
                 if n in final:  # the words alone reached the threshold: nothing to add

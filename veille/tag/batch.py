@@ -80,7 +80,6 @@ def compile_rules(matcher: Matcher, topics: Sequence[str]) -> Compiled:
 class Scored:
     """What the batch found, by item number (items with nothing are absent from the dicts)."""
 
-    any_hit: np.ndarray  # any pattern at all (of any kind or language) occurred in the item
     # topic -> (score, has a strong term, evidence) where the item's CPV codes or source may add to it;
     # else topic -> TopicTag, final (the words reached the threshold)
     topics: dict[int, dict[str, tuple[float, bool, list[str]]]]
@@ -149,14 +148,13 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     original = "".join([f" {t}{SEPARATOR}{s} " for t, s in zip(titles, summaries, strict=True)])
     folded = fold(original).text
     found = matcher.scan_raw(folded)
-    out = Scored(np.zeros(count, dtype=bool), {}, {}, {})
+    out = Scored({}, {}, {})
     if not found:
         return out
     raw = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=3 * len(found)).reshape(-1, 3)
     pattern, s_pad, e_pad = raw[:, 0], raw[:, 1], raw[:, 2]
     start, end = s_pad + 1, e_pad - 1  # the padded pattern " form " spans [s, e); the form [s + 1, e - 1)
     item = np.searchsorted(block, start, side="right") - 1
-    out.any_hit[item] = True
     # expand each match to its pattern's rules
     plain = ~compiled.has_exact[pattern]
     counts = compiled.ptr[pattern + 1] - compiled.ptr[pattern]
@@ -188,8 +186,8 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     keep = in_title | in_summary
     h_field = np.where(in_title, 0, 1)
     # 1. language of the rules
-    item_lang = np.array([compiled.lang_codes.get(lang, -1) if lang in languages else -1 for lang in langs],
-                         dtype=np.int64)
+    codes = {lang: code for lang, code in compiled.lang_codes.items() if lang in languages}
+    item_lang = np.fromiter((codes.get(lang, -1) if lang else -1 for lang in langs), dtype=np.int64, count=count)
     il = item_lang[h_item]
     keep &= (h_kind == 3) | (il < 0) | (h_lang <= 1) | (h_lang == il)
     idx = np.flatnonzero(keep)

@@ -123,21 +123,22 @@ def _match(items: Sequence[Item], profiles: Profiles, found: Mapping[int, Mappin
     matched = allowed & ~excluded & reasons_any & (total >= minimum)
     rows, cols = np.nonzero(matched)  # by item, then member
     member_of = [p.member for p in profiles.profiles]
-    last, item, said, listed, result = -1, items[0], {}, [], out[0]
+    last, item, said, result = -1, items[0], {}, out[0]
+    listed: tuple[str, ...] = ()
+    ordered: dict[tuple[tuple[str, ...], int], list[str]] = {}
     for n, m, score, keywords in zip(rows.tolist(), cols.tolist(), np.round(total[rows, cols], 2).tolist(),
                                      keyword_hits[rows, cols].tolist(), strict=True):
         if n != last:  # a topic gives the same reason to every member: written once per item
             last, item, result = n, items[n], out[n]
             said = {t: f"topic {t}: {tag.evidence[0] if tag.evidence else 'tagged'}" for t, tag in item.topics.items()}
-            listed = list(said)
+            listed = tuple(said)
         member = member_of[m]
-        order = profiles_order[m]
-        if len(listed) == 1:
-            reasons = [said[listed[0]]] if listed[0] in order else []
-        else:
-            present_topics = [t for t in listed if t in order]
-            present_topics.sort(key=order.__getitem__)
-            reasons = [said[t] for t in present_topics]
+        # the item's topics that the member follows, in the member's order (the same few sets recur)
+        followed = ordered.get((listed, m))
+        if followed is None:
+            order = profiles_order[m]
+            followed = ordered[(listed, m)] = sorted([t for t in listed if t in order], key=order.__getitem__)
+        reasons = [said[t] for t in followed]
         if keywords:
             for rule, quoted_items in quoting[m]:
                 if n in quoted_items:
