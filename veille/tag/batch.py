@@ -186,8 +186,8 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     keep = in_title | in_summary
     h_field = np.where(in_title, 0, 1)
     # 1. language of the rules
-    codes = {lang: code for lang, code in compiled.lang_codes.items() if lang in languages}
-    item_lang = np.fromiter((codes.get(lang, -1) if lang else -1 for lang in langs), dtype=np.int64, count=count)
+    codes: dict[str | None, int] = {lang: code for lang, code in compiled.lang_codes.items() if lang in languages}
+    item_lang = np.array([codes.get(lang, -1) for lang in langs], dtype=np.int64)  # -1: unknown, every rule
     il = item_lang[h_item]
     keep &= (h_kind == 3) | (il < 0) | (h_lang <= 1) | (h_lang == il)
     idx = np.flatnonzero(keep)
