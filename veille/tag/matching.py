@@ -1,4 +1,4 @@
-"""Member matches of many items at once: the rules of `profiles.match_members`, on numpy arrays (pure).
+"""Member matches of many items at once, on numpy arrays (pure).
 
 Per item and member: allowed by kind and region, not excluded, and at least one reason (a followed
 topic, a keyword expression holding on a found phrase, a CPV prefix); the score (topic scores, 2 per
