@@ -56,6 +56,7 @@ class Tagger:
 
     def _tag_many(self, items: Sequence[Item], source_topics: Sequence[Sequence[str]] | None) -> None:
         taxonomy = self.taxonomy
+        phrases: dict[int, dict[str, str]] = {}  # profile phrases found, by position in `items`
         for begin in range(0, len(items), BATCH):
             chunk = items[begin:begin + BATCH]
             implied = source_topics[begin:begin + BATCH] if source_topics else [()] * len(chunk)
@@ -70,5 +71,7 @@ class Tagger:
                     item.topics = finish_topics(taxonomy, scored.topics.get(n, {}), implied[n], item.cpv)
                 else:
                     item.topics = {}
-            for item, members in zip(chunk, match_many(chunk, self.profiles, scored.phrases), strict=True):
-                item.members = members
+            phrases.update((begin + n, found) for n, found in scored.phrases.items())
+        # members once for the whole call: the profiles' arrays are set up once
+        for item, members in zip(items, match_many(items, self.profiles, phrases), strict=True):
+            item.members = members

@@ -116,8 +116,13 @@ def _match(items: Sequence[Item], profiles: Profiles, found: Mapping[int, Mappin
         for m in profiles.with_cpv:
             cpv_hits[n, m] = sum(1 for prefix in profiles.profiles[m].member.cpv
                                  if any(c.startswith(prefix) for c in items[n].cpv))
-    topic_score = scores @ follows
-    reasons_any = (tagged @ follows > 0) | (keyword_hits > 0) | (cpv_hits > 0)
+    # sums over the topics each member follows, column by column (no BLAS: it would spawn threads)
+    topic_score = np.zeros((count, members))
+    topic_any = np.zeros((count, members), dtype=bool)
+    for column in range(len(topics)):
+        topic_score += scores[:, column:column + 1] * follows[column]
+        topic_any |= (tagged[:, column:column + 1] > 0) & (follows[column] > 0)
+    reasons_any = topic_any | (keyword_hits > 0) | (cpv_hits > 0)
     total = topic_score + KEYWORD_SCORE * keyword_hits + CPV_SCORE * cpv_hits
     minimum = np.array([p.member.min_score for p in profiles.profiles])
     matched = allowed & ~excluded & reasons_any & (total >= minimum)
