@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import urlencode
 
 from veille import config as config_module
 from veille.collect import REGISTRY, HttpSettings, SourceOutcome, Validators, collect, options_model, parse_payload
@@ -531,7 +530,7 @@ def member_links(ctx: Context) -> list[tuple[str, str | None]]:
     out = []
     for member in ctx.config.members:
         token = member_token(ctx.settings.site_secret or "", member)
-        out.append((member.id, f"{base}/?{urlencode({'token': token})}" if token else None))
+        out.append((member.id, SiteLinks(base, token).url("/") if token else None))
     return out
 
 
