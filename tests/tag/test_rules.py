@@ -82,6 +82,24 @@ def test_fold_keeps_positions():
     assert folded.original_slice(11, 20) == "épuration"
 
 
+def test_text_beyond_latin_keeps_word_bounds_and_positions():
+    """Greek, Arabic or emoji beside a term: the scan (in bytes when every pattern is ASCII) still finds
+    whole words only, and quotes them at the right place."""
+    tags = tag_topics("Ωμέγα ultrafiltration ήδη", "عربي 🙂 membrane bioreactor 💧", TAXONOMY)
+    assert tags["membranes"].evidence[:2] == ["'ultrafiltration' in title", "'membrane bioreactor' in summary"]
+    assert "membranes" not in topics("Ωultrafiltration🙂membraneΩ bioreactorμ")
+
+
+def test_patterns_beyond_ascii_are_found_too():
+    """A profile phrase that stays non-ASCII once folded (Greek) makes the matcher search characters."""
+    tagger = Tagger.build(TOPICS, [Member(id="m", name="M", topics=("membranes",), keywords=("μεμβράνη",))])
+    assert tagger.taxonomy.matcher._bytes is None
+    hit = tagger.tag(Item(id="1", source="s", kind="news", title="Νέα μεμβράνη — ultrafiltration",
+                          summary="Une membrane d'ultrafiltration"))
+    assert hit.members["m"].reasons == ["topic membranes: 'ultrafiltration' in title",
+                                        "keyword 'μεμβράνη': 'μεμβράνη' in title"]
+
+
 def test_keyword_expressions():
     """AND, OR, NOT, parentheses and quoted phrases; a malformed entry is read as one plain phrase."""
     expr = parse('membrane AND (eau OR water) AND NOT "membrane d\'étanchéité"')

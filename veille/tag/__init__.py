@@ -7,8 +7,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
+
 from veille.models import Item, Member, Topic
-from veille.tag.batch import score_batch
+from veille.tag.batch import Entries, score_batch
 from veille.tag.matching import match_many
 from veille.tag.profiles import Profiles, compile_profiles, profile_phrases
 from veille.tag.rules import Taxonomy, compile_taxonomy, finish_topics
@@ -57,6 +59,8 @@ class Tagger:
     def _tag_many(self, items: Sequence[Item], source_topics: Sequence[Sequence[str]] | None) -> None:
         taxonomy = self.taxonomy
         phrases: dict[int, dict[str, str]] = {}  # profile phrases found, by position in `items`
+        entries: list[Entries] = []  # the topics given, for member matching
+        finished: list[int] = []  # items whose CPV codes or source topics added to the words
         for begin in range(0, len(items), BATCH):
             chunk = items[begin:begin + BATCH]
             implied = source_topics[begin:begin + BATCH] if source_topics else [()] * len(chunk)
@@ -69,9 +73,26 @@ class Tagger:
                     item.topics = final[n]
                 elif item.cpv or implied[n]:
                     item.topics = finish_topics(taxonomy, scored.topics.get(n, {}), implied[n], item.cpv)
+                    finished.append(begin + n)
                 else:
                     item.topics = {}
+            if scored.entries is not None:
+                found = scored.entries
+                entries.append(Entries(found.item + begin, found.topic, found.score, found.first))
             phrases.update((begin + n, found) for n, found in scored.phrases.items())
+        entries.append(_entries_of(items, finished, taxonomy.topic_ids))
         # members once for the whole call: the profiles' arrays are set up once
-        for item, members in zip(items, match_many(items, self.profiles, phrases), strict=True):
+        for item, members in zip(items, match_many(items, self.profiles, phrases, taxonomy.topic_ids, entries),
+                                 strict=True):
             item.members = members
+
+
+def _entries_of(items: Sequence[Item], chosen: Sequence[int], topic_ids: Sequence[str]) -> Entries:
+    """The topics of `items[n]` for n in `chosen`, flat."""
+    index = {t: n for n, t in enumerate(topic_ids)}
+    rows = [(n, index[t], tag.score, tag.evidence[0] if tag.evidence else "tagged")
+            for n in chosen for t, tag in items[n].topics.items() if t in index]
+    if not rows:
+        return Entries(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), [])
+    item, topic, score, first = zip(*rows, strict=True)
+    return Entries(np.array(item, dtype=np.int64), np.array(topic, dtype=np.int64), np.array(score), list(first))

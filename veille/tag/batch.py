@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, pairwise
 
 import numpy as np
 
@@ -85,6 +85,18 @@ class Scored:
     topics: dict[int, dict[str, tuple[float, bool, list[str]]]]
     final: dict[int, dict[str, TopicTag]]
     phrases: dict[int, dict[str, str]]  # profile phrase -> where ("'PVDF' in title")
+    entries: Entries | None = None  # the final topics, flat
+
+
+@dataclass(frozen=True)
+class Entries:
+    """Topics given to items, flat: entry k is topic `topic[k]` (an index) of item `item[k]`, with its
+    score and first evidence."""
+
+    item: np.ndarray
+    topic: np.ndarray
+    score: np.ndarray
+    first: list[str]
 
 
 def _greedy(group: np.ndarray, start: np.ndarray, end: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -211,7 +223,7 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     for i, s, e, f, owner in zip(h_item[phrase_kept].tolist(), h_start[phrase_kept].tolist(),
                                  h_end[phrase_kept].tolist(), h_field[phrase_kept].tolist(),
                                  h_owner[phrase_kept].tolist(), strict=True):
-        out.phrases.setdefault(i, {})[compiled.phrases[owner - shift]] = "'" + original[s:e] + suffix[f]
+        out.phrases.setdefault(i, {})[compiled.phrases[owner - shift]] = f"'{original[s:e]}{suffix[f]}"
     if not kept.size:
         return out
     # 3. inside a longer strong hit of another topic, in the same field
@@ -265,7 +277,11 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     strong = np.bincount(pair, weights=(h_kind[counted] == 0).astype(float), minlength=count * topics) > 0
     wanted = (score >= np.where(strong, THRESHOLD, WEAK_ONLY_THRESHOLD)) & (score > 0)
     wanted |= np.repeat(np.asarray(need_all, dtype=bool), topics) & (score > 0)
-    # evidence: the first MAX_EVIDENCE counted hits of each wanted (item, topic), title first
+    keys = np.flatnonzero(wanted)  # (item, topic) pairs, by item then topic
+    if not keys.size:
+        return out
+    # evidence: the first MAX_EVIDENCE counted hits of each wanted (item, topic), title first; every
+    # wanted pair has at least one (its score is positive), so the runs below line up with `keys`
     quoted = counted[wanted[pair]]
     quoted_pair = pair[wanted[pair]]
     by_pair = np.argsort(quoted_pair, kind="stable")
@@ -273,29 +289,33 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     first = np.ones(sorted_pair.size, dtype=bool)
     first[1:] = sorted_pair[1:] != sorted_pair[:-1]
     place = np.arange(sorted_pair.size)
-    rank = place - np.maximum.accumulate(np.where(first, place, 0))
-    notes: dict[int, list[str]] = {}
-    quote = quoted[by_pair][rank < MAX_EVIDENCE]
-    for key, s, e, f in zip(sorted_pair[rank < MAX_EVIDENCE].tolist(), h_start[quote].tolist(),
-                            h_end[quote].tolist(), h_field[quote].tolist(), strict=True):
-        text = "'" + original[s:e] + suffix[f]
-        listed = notes.get(key)
-        if listed is None:
-            notes[key] = [text]
-        else:
-            listed.append(text)
-    keys = np.flatnonzero(wanted)
+    within = place - np.maximum.accumulate(np.where(first, place, 0)) < MAX_EVIDENCE
+    quote = quoted[by_pair][within]
+    texts = [f"'{original[s:e]}{suffix[f]}"
+             for s, e, f in zip(h_start[quote].tolist(), h_end[quote].tolist(), h_field[quote].tolist(), strict=True)]
+    bounds = [*np.flatnonzero(first[within]).tolist(), len(texts)]
+    notes = [texts[a:b] for a, b in pairwise(bounds)]
+    item_of, topic_of = keys // topics, keys % topics
+    need = np.asarray(need_all, dtype=bool)[item_of]
     names = compiled.topics
-    for key, item_n, topic_n, value, rounded, is_strong in zip(
-            keys.tolist(), (keys // topics).tolist(), (keys % topics).tolist(), score[keys].tolist(),
-            np.round(score[keys], 2).tolist(), strong[keys].tolist(), strict=True):
-        if need_all[item_n]:
-            out.topics.setdefault(item_n, {})[names[topic_n]] = (value, is_strong, notes.get(key, []))
-            continue
-        tags = out.final.get(item_n)
-        if tags is None:
-            tags = out.final[item_n] = {}
-        tags[names[topic_n]] = TopicTag(rounded, notes.get(key) or [])
+    for k in np.flatnonzero(need).tolist():
+        out.topics.setdefault(int(item_of[k]), {})[names[topic_of[k]]] = (
+            float(score[keys[k]]), bool(strong[keys[k]]), notes[k])
+    final = np.flatnonzero(~need)
+    if not final.size:
+        return out
+    if final.size < keys.size:
+        notes = [notes[k] for k in final.tolist()]
+    f_item, f_topic = item_of[final], topic_of[final]
+    rounded = np.round(score[keys[final]], 2)
+    tags = list(map(TopicTag, rounded.tolist(), notes))
+    tag_names = [names[t] for t in f_topic.tolist()]
+    last = [*np.flatnonzero(np.diff(f_item)).tolist(), f_item.size - 1]  # the last entry of each item
+    a = 0
+    for b, n in zip(last, f_item[last].tolist(), strict=True):
+        out.final[n] = dict(zip(tag_names[a:b + 1], tags[a:b + 1], strict=True))
+        a = b + 1
+    out.entries = Entries(f_item, f_topic, rounded, [n[0] for n in notes])
     return out
 
 

@@ -55,7 +55,16 @@ class Matcher:
         keys = list(dict.fromkeys([*patterns, *exact]))
         # padded with spaces: in a folded text every word boundary is a space, so the automaton
         # reports whole words only, with no check left to do in Python
-        self._automaton = ahocorasick_rs.AhoCorasick([f" {k} " for k in keys]) if keys else None
+        padded = [f" {k} " for k in keys]
+        # ASCII patterns (the usual case) are searched in bytes, one byte per character, which spares the
+        # automaton the conversion of byte offsets to character offsets
+        dfa = ahocorasick_rs.Implementation.DFA  # the fastest to search; built in tens of milliseconds
+        self._bytes: ahocorasick_rs.BytesAhoCorasick | None = None
+        self._chars: ahocorasick_rs.AhoCorasick | None = None
+        if keys and all(p.isascii() for p in padded):
+            self._bytes = ahocorasick_rs.BytesAhoCorasick([p.encode("ascii") for p in padded], implementation=dfa)
+        elif keys:
+            self._chars = ahocorasick_rs.AhoCorasick(padded, implementation=dfa)
         self.rules: list[tuple[Rule, ...]] = [tuple(dict.fromkeys(patterns.get(k, ()))) for k in keys]
         self.exact: list[dict[str, tuple[Rule, ...]] | None] = [
             {form: tuple(dict.fromkeys(rules)) for form, rules in exact[k].items()} if k in exact else None
@@ -64,6 +73,8 @@ class Matcher:
     def scan_raw(self, folded: str) -> list[tuple[int, int, int]]:
         """(pattern index, start, end) of every occurrence of a padded pattern " form " in `folded`, overlaps
         included; the caller pads each text with spaces (and reads `rules` and `exact` of each pattern)."""
-        if self._automaton is None:
-            return []
-        return self._automaton.find_matches_as_indexes(folded, overlapping=True)
+        if self._bytes is not None:  # any other character becomes "?": like it, not a space, and in no pattern
+            return self._bytes.find_matches_as_indexes(folded.encode("ascii", "replace"), overlapping=True)
+        if self._chars is not None:
+            return self._chars.find_matches_as_indexes(folded, overlapping=True)
+        return []

@@ -9,10 +9,12 @@ reasons as text.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 
 import numpy as np
 
 from veille.models import KINDS, REGIONS, Item, MemberMatch
+from veille.tag.batch import Entries
 from veille.tag.keywords import And, Expr, Not, Or, Phrase, evaluate
 from veille.tag.profiles import CPV_SCORE, KEYWORD_SCORE, Profiles, Rule, profile_phrases
 
@@ -43,47 +45,54 @@ def _holds(expr: Expr, present: np.ndarray, column: Mapping[str, int]) -> tuple[
     return holds, evidence
 
 
-def match_many(items: Sequence[Item], profiles: Profiles, found: Mapping[int, Mapping[str, str]]) -> list[
-        dict[str, MemberMatch]]:
-    """{member ID: MemberMatch} for each item; `found[n]` maps the profile phrases in item n to where."""
+def match_many(items: Sequence[Item], profiles: Profiles, found: Mapping[int, Mapping[str, str]],
+               topic_ids: Sequence[str], tagged: Sequence[Entries]) -> list[dict[str, MemberMatch]]:
+    """{member ID: MemberMatch} for each item; `found[n]` maps the profile phrases in item n to where,
+    `tagged` lists the items' topics (`topic_ids[topic]` of item `item`, with score and first evidence)."""
     out: list[dict[str, MemberMatch]] = [{} for _ in items]
-    # an item with no topic, no profile phrase and no CPV code gives no member a reason
-    chosen = [n for n, item in enumerate(items) if item.topics or item.cpv or n in found]
-    if chosen and profiles.profiles:
-        matched = _match([items[n] for n in chosen], profiles,
-                         {i: found[n] for i, n in enumerate(chosen) if n in found})
-        for n, members in zip(chosen, matched, strict=True):
-            out[n] = members
-    return out
-
-
-def _match(items: Sequence[Item], profiles: Profiles, found: Mapping[int, Mapping[str, str]]) -> list[
-        dict[str, MemberMatch]]:
-    count, members = len(items), len(profiles.profiles)
-    out: list[dict[str, MemberMatch]] = [{} for _ in range(count)]
-    if not count or not members:
+    if not items or not profiles.profiles:
         return out
-    topics = sorted({t for p in profiles.profiles for t in p.member.topics})
-    topic_column = {t: n for n, t in enumerate(topics)}
-    profiles_order = [{t: n for n, t in enumerate(p.member.topics)} for p in profiles.profiles]
-    follows = np.zeros((len(topics), members))
+    entry_item = np.concatenate([e.item for e in tagged]) if tagged else np.zeros(0, dtype=np.int64)
+    entry_topic = np.concatenate([e.topic for e in tagged]) if tagged else np.zeros(0, dtype=np.int64)
+    entry_score = np.concatenate([e.score for e in tagged]) if tagged else np.zeros(0)
+    entry_first = [text for e in tagged for text in e.first]
+    # an item with no topic, no profile phrase and no CPV code gives no member a reason
+    with_cpv = [n for n, item in enumerate(items) if item.cpv]
+    has = np.zeros(len(items), dtype=bool)
+    has[entry_item] = True
+    has[list(found)] = True
+    has[with_cpv] = True
+    chosen = np.flatnonzero(has)
+    if not chosen.size:
+        return out
+    row_of = np.full(len(items), -1, dtype=np.int64)
+    row_of[chosen] = np.arange(chosen.size)
+    count, members = chosen.size, len(profiles.profiles)
+    chosen_items = [items[n] for n in chosen.tolist()]
+    # topics the members follow: columns; rank[m, c]: position of topic c in member m's list
+    followed_topics = sorted({t for p in profiles.profiles for t in p.member.topics})
+    topic_column = {t: n for n, t in enumerate(followed_topics)}
+    follows = np.zeros((len(followed_topics), members), dtype=bool)
+    rank = np.zeros((members, len(followed_topics)), dtype=np.int64)
     for m, profile in enumerate(profiles.profiles):
-        for topic in profile.member.topics:
-            follows[topic_column[topic], m] = 1.0
-    scores = np.zeros((count, len(topics)))
-    tagged = np.zeros((count, len(topics)))
-    entries = [(n, topic_column[t], tag.score) for n, item in enumerate(items) if item.topics
-               for t, tag in item.topics.items() if t in topic_column]
-    if entries:
-        at_row, at_column, values = zip(*entries, strict=True)
-        scores[at_row, at_column] = values
-        tagged[at_row, at_column] = 1.0
-    kind = np.array([_KIND.get(item.kind, 0) for item in items], dtype=np.int64)
+        for position, topic in enumerate(profile.member.topics):
+            follows[topic_column[topic], m] = True
+            rank[m, topic_column[topic]] = position
+    column_of = np.array([topic_column.get(t, -1) for t in topic_ids], dtype=np.int64)
+    entry_column = column_of[entry_topic] if entry_topic.size else entry_topic
+    useful = np.flatnonzero(entry_column >= 0)  # entries of followed topics, by row
+    useful = useful[np.argsort(row_of[entry_item[useful]], kind="stable")]
+    e_row, e_column = row_of[entry_item[useful]], entry_column[useful]
+    scores = np.zeros((count, len(followed_topics)))
+    scores[e_row, e_column] = entry_score[useful]
+    is_tagged = np.zeros((count, len(followed_topics)), dtype=bool)
+    is_tagged[e_row, e_column] = True
+    kind = np.array([_KIND.get(item.kind, 0) for item in chosen_items], dtype=np.int64)
     regions_of: dict[str | None, int] = {}  # by country code; the last row of regions_ok: no region known
-    for item in items:
+    for item in chosen_items:
         if item.country not in regions_of:
             regions_of[item.country] = _REGION.get(item.region or "", len(REGIONS))
-    region = np.array([regions_of[item.country] for item in items], dtype=np.int64)
+    region = np.array([regions_of[item.country] for item in chosen_items], dtype=np.int64)
     phrases = sorted(profile_phrases(profiles))
     phrase_column = {p: n for n, p in enumerate(phrases)}
     present = np.zeros((count, len(phrases)), dtype=bool)
@@ -91,7 +100,7 @@ def _match(items: Sequence[Item], profiles: Profiles, found: Mapping[int, Mappin
         for phrase in where:
             column = phrase_column.get(phrase)
             if column is not None:
-                present[n, column] = True
+                present[row_of[n], column] = True
     kinds_ok = np.ones((len(KINDS), members), dtype=bool)
     regions_ok = np.ones((len(REGIONS) + 1, members), dtype=bool)
     for m, profile in enumerate(profiles.profiles):
@@ -102,57 +111,81 @@ def _match(items: Sequence[Item], profiles: Profiles, found: Mapping[int, Mappin
     allowed = kinds_ok[kind] & regions_ok[region]
     keyword_hits = np.zeros((count, members))
     excluded = np.zeros((count, members), dtype=bool)
-    quoting: list[list[tuple[Rule, set[int]]]] = [[] for _ in range(members)]  # rules and the items they quote
+    quoting: list[list[tuple[Rule, np.ndarray]]] = [[] for _ in range(members)]  # rules and the rows they quote
     for m, profile in enumerate(profiles.profiles):
         for rule in profile.keywords:
             holds, evidence = _holds(rule.expr, present, phrase_column)
             keyword_hits[:, m] += holds & evidence
-            quoting[m].append((rule, set(np.flatnonzero(holds & evidence).tolist())))
+            quoting[m].append((rule, holds & evidence))
         for rule in profile.exclude:
             excluded[:, m] |= _holds(rule.expr, present, phrase_column)[0]
     cpv_hits = np.zeros((count, members))
-    with_cpv = [n for n, item in enumerate(items) if item.cpv]
     for n in with_cpv:
         for m in profiles.with_cpv:
-            cpv_hits[n, m] = sum(1 for prefix in profiles.profiles[m].member.cpv
-                                 if any(c.startswith(prefix) for c in items[n].cpv))
+            cpv_hits[row_of[n], m] = sum(1 for prefix in profiles.profiles[m].member.cpv
+                                         if any(c.startswith(prefix) for c in items[n].cpv))
     # sums over the topics each member follows, column by column (no BLAS: it would spawn threads)
     topic_score = np.zeros((count, members))
     topic_any = np.zeros((count, members), dtype=bool)
-    for column in range(len(topics)):
+    for column in range(len(followed_topics)):
         topic_score += scores[:, column:column + 1] * follows[column]
-        topic_any |= (tagged[:, column:column + 1] > 0) & (follows[column] > 0)
+        topic_any |= is_tagged[:, column:column + 1] & follows[column]
     reasons_any = topic_any | (keyword_hits > 0) | (cpv_hits > 0)
     total = topic_score + KEYWORD_SCORE * keyword_hits + CPV_SCORE * cpv_hits
     minimum = np.array([p.member.min_score for p in profiles.profiles])
     matched = allowed & ~excluded & reasons_any & (total >= minimum)
     rows, cols = np.nonzero(matched)  # by item, then member
-    member_of = [p.member for p in profiles.profiles]
-    last, item, said, result = -1, items[0], {}, out[0]
-    listed: tuple[str, ...] = ()
-    ordered: dict[tuple[tuple[str, ...], int], list[str]] = {}
-    for n, m, score, keywords in zip(rows.tolist(), cols.tolist(), np.round(total[rows, cols], 2).tolist(),
-                                     keyword_hits[rows, cols].tolist(), strict=True):
-        if n != last:  # a topic gives the same reason to every member: written once per item
-            last, item, result = n, items[n], out[n]
-            said = {t: f"topic {t}: {tag.evidence[0] if tag.evidence else 'tagged'}" for t, tag in item.topics.items()}
-            listed = tuple(said)
-        member = member_of[m]
-        # the item's topics that the member follows, in the member's order (the same few sets recur)
-        followed = ordered.get((listed, m))
-        if followed is None:
-            order = profiles_order[m]
-            followed = ordered[(listed, m)] = sorted([t for t in listed if t in order], key=order.__getitem__)
-        reasons = [said[t] for t in followed]
-        if keywords:
-            for rule, quoted_items in quoting[m]:
-                if n in quoted_items:
-                    quoted = evaluate(rule.expr, found.get(n, {})) or []
-                    reasons.append(f"keyword {rule.text!r}: {', '.join(quoted)}")
-        if member.cpv and item.cpv:
-            for prefix in member.cpv:
-                code = next((c for c in item.cpv if c.startswith(prefix)), None)
+    if not rows.size:
+        return out
+    reasons = _topic_reasons(rows, cols, e_row, e_column, follows, rank,
+                             [topic_ids[t] for t in entry_topic[useful].tolist()],
+                             [entry_first[k] for k in useful.tolist()])
+    pair_of = np.full((count, members), -1, dtype=np.int64)
+    pair_of[rows, cols] = np.arange(rows.size)
+    for m in range(members):  # each pair gets its member's keywords in the member's order
+        for rule, quotes in quoting[m]:
+            at = np.flatnonzero(quotes & matched[:, m])
+            for row, p in zip(at.tolist(), pair_of[at, m].tolist(), strict=True):
+                quoted = evaluate(rule.expr, found.get(int(chosen[row]), {})) or []
+                reasons[p].append(f"keyword {rule.text!r}: {', '.join(quoted)}")
+    if profiles.with_cpv and with_cpv:
+        has_cpv = np.zeros(members, dtype=bool)
+        has_cpv[list(profiles.with_cpv)] = True
+        for p in np.flatnonzero(has_cpv[cols] & (cpv_hits[rows, cols] > 0)).tolist():
+            codes = chosen_items[rows[p]].cpv
+            for prefix in profiles.profiles[cols[p]].member.cpv:
+                code = next((c for c in codes if c.startswith(prefix)), None)
                 if code:
-                    reasons.append(f"CPV {code} matches {prefix}")
-        result[member.id] = MemberMatch(score, reasons)
+                    reasons[p].append(f"CPV {code} matches {prefix}")
+    matches = list(map(MemberMatch, np.round(total[rows, cols], 2).tolist(), reasons))
+    member_ids = [p.member.id for p in profiles.profiles]
+    ids = [member_ids[m] for m in cols.tolist()]
+    ends = [*np.flatnonzero(np.diff(rows)).tolist(), rows.size - 1]  # the last pair of each row
+    start = 0
+    for end, n in zip(ends, chosen[rows[ends]].tolist(), strict=True):
+        out[n] = dict(zip(ids[start:end + 1], matches[start:end + 1], strict=True))
+        start = end + 1
     return out
+
+
+def _topic_reasons(rows: np.ndarray, cols: np.ndarray, e_row: np.ndarray, e_column: np.ndarray,
+                   follows: np.ndarray, rank: np.ndarray, names: list[str], first: list[str]) -> list[list[str]]:
+    """For each matched (row, member) pair, "topic <id>: <first evidence>" for each of the row's topics
+    the member follows, in the member's order; entries (e_row, e_column) are sorted by row."""
+    per_row = np.bincount(e_row, minlength=int(rows.max()) + 1)
+    row_start = np.cumsum(per_row) - per_row
+    span = per_row[rows]  # the row's entries, for each pair
+    pair = np.repeat(np.arange(rows.size), span)
+    entry = np.repeat(row_start[rows], span) + (np.arange(pair.size) - np.repeat(np.cumsum(span) - span, span))
+    member = cols[pair]
+    kept = follows[e_column[entry], member]
+    pair, entry, member = pair[kept], entry[kept], member[kept]
+    order = np.lexsort((rank[member, e_column[entry]], pair))
+    pair, entry = pair[order], entry[order]
+    # one text per entry used (an item's topic reads the same for every member)
+    used, which = np.unique(entry, return_inverse=True)
+    texts = np.array([f"topic {names[k]}: {first[k]}" for k in used.tolist()] or [""], dtype=object)
+    flat = texts[which].tolist() if which.size else []
+    bounds = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pair, minlength=rows.size), out=bounds[1:])
+    return [flat[a:b] for a, b in pairwise(bounds.tolist())]
