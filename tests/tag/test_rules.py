@@ -11,7 +11,7 @@ from veille.models import Item, Member
 from veille.tag import Tagger
 from veille.tag.keywords import evaluate, parse
 from veille.tag.rules import compile_taxonomy, tag_topics
-from veille.text import fold
+from veille.text import fold, fold_ascii
 
 TOPICS, _ = load_topics(Path("/nonexistent"))
 TAXONOMY = compile_taxonomy(TOPICS)
@@ -80,6 +80,14 @@ def test_fold_keeps_positions():
     folded = fold("Éléments d'épuration")
     assert folded.text == "elements d epuration"
     assert folded.original_slice(11, 20) == "épuration"
+
+
+@pytest.mark.parametrize("text", [
+    "Éléments d'épuration", "L’eau – 5 µm, 3 €", "Ωμέγα ultrafiltration", "عربي 🙂 membrane", "ÆØÅ æøå ß ﬁ", "",
+])
+def test_fold_ascii_is_fold_with_one_byte_per_character(text):
+    assert fold_ascii(text) == fold(text).text.encode("ascii", "replace")
+    assert len(fold_ascii(text)) == len(text)
 
 
 def test_text_beyond_latin_keeps_word_bounds_and_positions():

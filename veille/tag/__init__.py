@@ -6,6 +6,7 @@ import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import compress
 
 import numpy as np
 
@@ -64,26 +65,25 @@ class Tagger:
         for begin in range(0, len(items), BATCH):
             chunk = items[begin:begin + BATCH]
             implied = source_topics[begin:begin + BATCH] if source_topics else [()] * len(chunk)
+            need = [bool(i.cpv or topics) for i, topics in zip(chunk, implied, strict=True)]
             scored = score_batch(taxonomy.compiled, taxonomy.matcher, [i.title or "" for i in chunk],
-                                 [i.summary or "" for i in chunk], [i.lang for i in chunk], taxonomy.languages,
-                                 [bool(i.cpv or topics) for i, topics in zip(chunk, implied, strict=True)])
-            final = scored.final
-            for n, item in enumerate(chunk):
-                if n in final:  # the words alone reached the threshold: nothing to add
-                    item.topics = final[n]
-                elif item.cpv or implied[n]:
-                    item.topics = finish_topics(taxonomy, scored.topics.get(n, {}), implied[n], item.cpv)
-                    finished.append(begin + n)
-                else:
-                    item.topics = {}
+                                 [i.summary or "" for i in chunk], [i.lang for i in chunk], taxonomy.languages, need)
+            # the words alone reached the threshold: nothing to add
+            for item, tags in zip(chunk, map(scored.final.get, range(len(chunk))), strict=True):
+                item.topics = tags if tags is not None else {}
+            for n in compress(range(len(chunk)), need):  # CPV codes or source topics add to the words
+                item = chunk[n]
+                item.topics = finish_topics(taxonomy, scored.topics.get(n, {}), implied[n], item.cpv)
+                finished.append(begin + n)
             if scored.entries is not None:
                 found = scored.entries
                 entries.append(Entries(found.item + begin, found.topic, found.score, found.first))
             phrases.update((begin + n, found) for n, found in scored.phrases.items())
         entries.append(_entries_of(items, finished, taxonomy.topic_ids))
         # members once for the whole call: the profiles' arrays are set up once
-        for item, members in zip(items, match_many(items, self.profiles, phrases, taxonomy.topic_ids, entries),
-                                 strict=True):
+        with_cpv = [n for n in finished if items[n].cpv]  # the others have no CPV code
+        for item, members in zip(items, match_many(items, self.profiles, phrases, taxonomy.topic_ids, entries,
+                                                   with_cpv), strict=True):
             item.members = members
 
 

@@ -25,7 +25,6 @@ import numpy as np
 
 from veille.models import TopicTag
 from veille.tag.matcher import EXCLUDE, PHRASE, STRONG, WEAK, Matcher
-from veille.text import fold
 
 SEPARATOR = "  "  # between title and summary, and between items: no phrase runs across it
 FIELDS = ("title", "summary")
@@ -158,8 +157,7 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     np.cumsum(title_length + summary_length + 2 + len(SEPARATOR), out=block[1:])
     title_end = block[:-1] + 1 + title_length
     original = "".join([f" {t}{SEPARATOR}{s} " for t, s in zip(titles, summaries, strict=True)])
-    folded = fold(original).text
-    found = matcher.scan_raw(folded)
+    found = matcher.scan_raw(original)
     out = Scored({}, {}, {})
     if not found:
         return out
@@ -310,11 +308,13 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     rounded = np.round(score[keys[final]], 2)
     tags = list(map(TopicTag, rounded.tolist(), notes))
     tag_names = [names[t] for t in f_topic.tolist()]
-    last = [*np.flatnonzero(np.diff(f_item)).tolist(), f_item.size - 1]  # the last entry of each item
-    a = 0
-    for b, n in zip(last, f_item[last].tolist(), strict=True):
-        out.final[n] = dict(zip(tag_names[a:b + 1], tags[a:b + 1], strict=True))
-        a = b + 1
+    final_tags, last = out.final, -1
+    for n, name, tag in zip(f_item.tolist(), tag_names, tags, strict=True):  # entries by item
+        if n != last:
+            item_tags = final_tags[n] = {name: tag}
+            last = n
+        else:
+            item_tags[name] = tag
     out.entries = Entries(f_item, f_topic, rounded, [n[0] for n in notes])
     return out
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import ahocorasick_rs
 
-from veille.text import fold, phrase_forms
+from veille.text import fold, fold_ascii, phrase_forms
 
 STRONG, WEAK, EXCLUDE, PHRASE = "strong", "weak", "exclude", "phrase"
 
@@ -70,11 +70,12 @@ class Matcher:
             {form: tuple(dict.fromkeys(rules)) for form, rules in exact[k].items()} if k in exact else None
             for k in keys]
 
-    def scan_raw(self, folded: str) -> list[tuple[int, int, int]]:
-        """(pattern index, start, end) of every occurrence of a padded pattern " form " in `folded`, overlaps
-        included; the caller pads each text with spaces (and reads `rules` and `exact` of each pattern)."""
-        if self._bytes is not None:  # any other character becomes "?": like it, not a space, and in no pattern
-            return self._bytes.find_matches_as_indexes(folded.encode("ascii", "replace"), overlapping=True)
+    def scan_raw(self, text: str) -> list[tuple[int, int, int]]:
+        """(pattern index, start, end) of every occurrence of a padded pattern " form " in `text` once folded,
+        overlaps included; the caller pads each text with spaces (and reads `rules` and `exact` of each
+        pattern). Positions are the same in `text` and in its folded form."""
+        if self._bytes is not None:  # other characters become "?": like them, not a space, and in no pattern
+            return self._bytes.find_matches_as_indexes(fold_ascii(text), overlapping=True)
         if self._chars is not None:
-            return self._chars.find_matches_as_indexes(folded, overlapping=True)
+            return self._chars.find_matches_as_indexes(fold(text).text, overlapping=True)
         return []

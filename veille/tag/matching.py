@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
+from operator import attrgetter
 
 import numpy as np
 
-from veille.models import KINDS, REGIONS, Item, MemberMatch
+from veille.models import KINDS, REGIONS, Item, MemberMatch, region_of
 from veille.tag.batch import Entries
 from veille.tag.keywords import And, Expr, Not, Or, Phrase, evaluate
 from veille.tag.profiles import CPV_SCORE, KEYWORD_SCORE, Profiles, Rule, profile_phrases
 
 _KIND = {k: n for n, k in enumerate(KINDS)}
 _REGION = {r: n for n, r in enumerate(REGIONS)}
+_KIND_COUNTRY = attrgetter("kind", "country")
 
 
 def _holds(expr: Expr, present: np.ndarray, column: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -46,9 +48,11 @@ def _holds(expr: Expr, present: np.ndarray, column: Mapping[str, int]) -> tuple[
 
 
 def match_many(items: Sequence[Item], profiles: Profiles, found: Mapping[int, Mapping[str, str]],
-               topic_ids: Sequence[str], tagged: Sequence[Entries]) -> list[dict[str, MemberMatch]]:
+               topic_ids: Sequence[str], tagged: Sequence[Entries], with_cpv: Sequence[int]) -> list[
+        dict[str, MemberMatch]]:
     """{member ID: MemberMatch} for each item; `found[n]` maps the profile phrases in item n to where,
-    `tagged` lists the items' topics (`topic_ids[topic]` of item `item`, with score and first evidence)."""
+    `tagged` lists the items' topics (`topic_ids[topic]` of item `item`, with score and first evidence),
+    `with_cpv` the positions of the items with CPV codes."""
     out: list[dict[str, MemberMatch]] = [{} for _ in items]
     if not items or not profiles.profiles:
         return out
@@ -57,11 +61,10 @@ def match_many(items: Sequence[Item], profiles: Profiles, found: Mapping[int, Ma
     entry_score = np.concatenate([e.score for e in tagged]) if tagged else np.zeros(0)
     entry_first = [text for e in tagged for text in e.first]
     # an item with no topic, no profile phrase and no CPV code gives no member a reason
-    with_cpv = [n for n, item in enumerate(items) if item.cpv]
     has = np.zeros(len(items), dtype=bool)
     has[entry_item] = True
     has[list(found)] = True
-    has[with_cpv] = True
+    has[list(with_cpv)] = True
     chosen = np.flatnonzero(has)
     if not chosen.size:
         return out
@@ -87,12 +90,11 @@ def match_many(items: Sequence[Item], profiles: Profiles, found: Mapping[int, Ma
     scores[e_row, e_column] = entry_score[useful]
     is_tagged = np.zeros((count, len(followed_topics)), dtype=bool)
     is_tagged[e_row, e_column] = True
-    kind = np.array([_KIND.get(item.kind, 0) for item in chosen_items], dtype=np.int64)
-    regions_of: dict[str | None, int] = {}  # by country code; the last row of regions_ok: no region known
-    for item in chosen_items:
-        if item.country not in regions_of:
-            regions_of[item.country] = _REGION.get(item.region or "", len(REGIONS))
-    region = np.array([regions_of[item.country] for item in chosen_items], dtype=np.int64)
+    # kind and region of each row, as one code: kind * (regions + 1) + region (the last: no region known)
+    kind_country = list(map(_KIND_COUNTRY, chosen_items))
+    code_of = {(kind, country): _KIND.get(kind, 0) * (len(REGIONS) + 1) +
+               _REGION.get(region_of(country) or "", len(REGIONS)) for kind, country in set(kind_country)}
+    kind_region = np.array([code_of[k] for k in kind_country], dtype=np.int64)
     phrases = sorted(profile_phrases(profiles))
     phrase_column = {p: n for n, p in enumerate(phrases)}
     present = np.zeros((count, len(phrases)), dtype=bool)
@@ -108,7 +110,7 @@ def match_many(items: Sequence[Item], profiles: Profiles, found: Mapping[int, Ma
             kinds_ok[:, m] = [k in profile.member.kinds for k in KINDS]
         if profile.member.regions:
             regions_ok[:len(REGIONS), m] = [r in profile.member.regions for r in REGIONS]
-    allowed = kinds_ok[kind] & regions_ok[region]
+    allowed = (kinds_ok[:, None, :] & regions_ok[None, :, :]).reshape(-1, members)[kind_region]
     keyword_hits = np.zeros((count, members))
     excluded = np.zeros((count, members), dtype=bool)
     quoting: list[list[tuple[Rule, np.ndarray]]] = [[] for _ in range(members)]  # rules and the rows they quote
@@ -124,12 +126,10 @@ def match_many(items: Sequence[Item], profiles: Profiles, found: Mapping[int, Ma
         for m in profiles.with_cpv:
             cpv_hits[row_of[n], m] = sum(1 for prefix in profiles.profiles[m].member.cpv
                                          if any(c.startswith(prefix) for c in items[n].cpv))
-    # sums over the topics each member follows, column by column (no BLAS: it would spawn threads)
-    topic_score = np.zeros((count, members))
-    topic_any = np.zeros((count, members), dtype=bool)
-    for column in range(len(followed_topics)):
-        topic_score += scores[:, column:column + 1] * follows[column]
-        topic_any |= is_tagged[:, column:column + 1] & follows[column]
+    # sums over the topics each member follows (einsum's own loops, not BLAS, which would start threads;
+    # the scores are multiples of 0.5, so any order of addition gives the same sums)
+    topic_score = np.einsum("it,tm->im", scores, follows.astype(float))
+    topic_any = np.einsum("it,tm->im", is_tagged.astype(float), follows.astype(float)) > 0
     reasons_any = topic_any | (keyword_hits > 0) | (cpv_hits > 0)
     total = topic_score + KEYWORD_SCORE * keyword_hits + CPV_SCORE * cpv_hits
     minimum = np.array([p.member.min_score for p in profiles.profiles])
@@ -142,11 +142,12 @@ def match_many(items: Sequence[Item], profiles: Profiles, found: Mapping[int, Ma
                              [entry_first[k] for k in useful.tolist()])
     pair_of = np.full((count, members), -1, dtype=np.int64)
     pair_of[rows, cols] = np.arange(rows.size)
+    chosen_list = chosen.tolist()
     for m in range(members):  # each pair gets its member's keywords in the member's order
         for rule, quotes in quoting[m]:
             at = np.flatnonzero(quotes & matched[:, m])
             for row, p in zip(at.tolist(), pair_of[at, m].tolist(), strict=True):
-                quoted = evaluate(rule.expr, found.get(int(chosen[row]), {})) or []
+                quoted = evaluate(rule.expr, found.get(chosen_list[row], {})) or []
                 reasons[p].append(f"keyword {rule.text!r}: {', '.join(quoted)}")
     if profiles.with_cpv and with_cpv:
         has_cpv = np.zeros(members, dtype=bool)
@@ -160,11 +161,8 @@ def match_many(items: Sequence[Item], profiles: Profiles, found: Mapping[int, Ma
     matches = list(map(MemberMatch, np.round(total[rows, cols], 2).tolist(), reasons))
     member_ids = [p.member.id for p in profiles.profiles]
     ids = [member_ids[m] for m in cols.tolist()]
-    ends = [*np.flatnonzero(np.diff(rows)).tolist(), rows.size - 1]  # the last pair of each row
-    start = 0
-    for end, n in zip(ends, chosen[rows[ends]].tolist(), strict=True):
-        out[n] = dict(zip(ids[start:end + 1], matches[start:end + 1], strict=True))
-        start = end + 1
+    for n, member_id, match in zip(chosen[rows].tolist(), ids, matches, strict=True):  # by item, then member
+        out[n][member_id] = match
     return out
 
 
@@ -180,12 +178,12 @@ def _topic_reasons(rows: np.ndarray, cols: np.ndarray, e_row: np.ndarray, e_colu
     member = cols[pair]
     kept = follows[e_column[entry], member]
     pair, entry, member = pair[kept], entry[kept], member[kept]
-    order = np.lexsort((rank[member, e_column[entry]], pair))
+    order = np.argsort(pair * rank.shape[1] + rank[member, e_column[entry]])  # an item's topics are distinct
     pair, entry = pair[order], entry[order]
-    # one text per entry used (an item's topic reads the same for every member)
-    used, which = np.unique(entry, return_inverse=True)
-    texts = np.array([f"topic {names[k]}: {first[k]}" for k in used.tolist()] or [""], dtype=object)
-    flat = texts[which].tolist() if which.size else []
+    # one text per entry (an item's topic reads the same for every member)
+    texts = np.empty(len(first), dtype=object)
+    texts[:] = [f"topic {name}: {quote}" for name, quote in zip(names, first, strict=True)]
+    flat = texts[entry].tolist()
     bounds = np.zeros(rows.size + 1, dtype=np.int64)
     np.cumsum(np.bincount(pair, minlength=rows.size), out=bounds[1:])
     return [flat[a:b] for a, b in pairwise(bounds.tolist())]
