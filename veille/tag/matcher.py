@@ -57,14 +57,15 @@ class Matcher:
         # reports whole words only, with no check left to do in Python
         padded = [f" {k} " for k in keys]
         # ASCII patterns (the usual case) are searched in bytes, one byte per character, which spares the
-        # automaton the conversion of byte offsets to character offsets
-        dfa = ahocorasick_rs.Implementation.DFA  # the fastest to search; built in tens of milliseconds
+        # automaton the conversion of byte offsets to character offsets; a contiguous NFA searches about
+        # as fast as a DFA here (3 % slower) in 4 MiB instead of 21 MiB
+        nfa = ahocorasick_rs.Implementation.ContiguousNFA
         self._bytes: ahocorasick_rs.BytesAhoCorasick | None = None
         self._chars: ahocorasick_rs.AhoCorasick | None = None
         if keys and all(p.isascii() for p in padded):
-            self._bytes = ahocorasick_rs.BytesAhoCorasick([p.encode("ascii") for p in padded], implementation=dfa)
+            self._bytes = ahocorasick_rs.BytesAhoCorasick([p.encode("ascii") for p in padded], implementation=nfa)
         elif keys:
-            self._chars = ahocorasick_rs.AhoCorasick(padded, implementation=dfa)
+            self._chars = ahocorasick_rs.AhoCorasick(padded, implementation=nfa)
         self.rules: list[tuple[Rule, ...]] = [tuple(dict.fromkeys(patterns.get(k, ()))) for k in keys]
         self.exact: list[dict[str, tuple[Rule, ...]] | None] = [
             {form: tuple(dict.fromkeys(rules)) for form, rules in exact[k].items()} if k in exact else None

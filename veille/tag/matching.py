@@ -178,7 +178,7 @@ def _topic_reasons(rows: np.ndarray, cols: np.ndarray, e_row: np.ndarray, e_colu
     member = cols[pair]
     kept = follows[e_column[entry], member]
     pair, entry, member = pair[kept], entry[kept], member[kept]
-    order = np.argsort(pair * rank.shape[1] + rank[member, e_column[entry]])  # an item's topics are distinct
+    order = np.argsort(pair * (int(rank.max(initial=0)) + 1) + rank[member, e_column[entry]])  # an item's topics differ
     pair, entry = pair[order], entry[order]
     # one text per entry (an item's topic reads the same for every member)
     texts = np.empty(len(first), dtype=object)
