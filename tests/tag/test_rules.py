@@ -142,3 +142,33 @@ def test_member_matching_with_reasons_and_filters():
     assert "uf" not in brazil.members  # outside the member's regions
     roof = tagger.tag(Item(id="3", source="s", kind="tender", title="Réfection de toiture", cpv=["45232150"]))
     assert "pipes" not in roof.members  # excluded word
+
+
+def test_member_reasons_follow_each_members_topic_order_then_keywords_then_cpv():
+    """Reasons list the followed topics in the member's own order, then keywords, then CPV codes; many
+    items tagged together get the same reasons as each alone."""
+    members = [
+        Member(id="a", name="A", topics=("wastewater", "membranes"), keywords=("PVDF", "MBR"), cpv=("4523",)),
+        Member(id="b", name="B", topics=("membranes", "drinking_water", "wastewater")),
+        Member(id="c", name="C", topics=("sensors",), keywords=("PVDF",)),
+    ]
+    tagger = Tagger.build(TOPICS, members)
+    texts = [("Station d'épuration : bioréacteur à membranes (MBR)", "Ultrafiltration PVDF.", ["45232150"]),
+             ("Quarterly results", "Nothing here.", []),
+             ("Usine d'eau potable : ultrafiltration", "Eau potable, membranes PVDF.", [])]
+    items = [Item(id=str(n), source="s", kind="tender", title=title, summary=summary, cpv=cpv)
+             for n, (title, summary, cpv) in enumerate(texts)]
+    tagger.tag_many(items)
+    first, second, third = (i.members for i in items)
+    assert [r.split(":")[0] for r in first["a"].reasons] == [
+        "topic wastewater", "topic membranes", "keyword 'PVDF'", "keyword 'MBR'", "CPV 45232150 matches 4523"]
+    assert [r.split(":")[0] for r in first["b"].reasons] == [
+        "topic membranes", "topic drinking_water", "topic wastewater"]
+    assert first["c"].reasons == ["keyword 'PVDF': 'PVDF' in summary"]
+    assert second == {}
+    assert [r.split(":")[0] for r in third["b"].reasons] == ["topic membranes", "topic drinking_water"]
+    for item in items:  # the same, one at a time
+        alone = tagger.tag(Item(id=item.id, source="s", kind="tender", title=item.title, summary=item.summary,
+                                cpv=item.cpv))
+        assert {m: (v.score, v.reasons) for m, v in alone.members.items()} == {
+            m: (v.score, v.reasons) for m, v in item.members.items()}
