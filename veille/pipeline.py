@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from veille import config as config_module
 from veille.collect import REGISTRY, HttpSettings, SourceOutcome, Validators, collect, options_model, parse_payload
@@ -47,6 +48,7 @@ class Context:
     settings: config_module.Settings
     store: Store
     tagger: Tagger
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def close(self) -> None:
         self.store.close()
@@ -57,12 +59,17 @@ def load_config(directory: Path) -> Config:
     return config_module.load(directory, options_model)
 
 
-def open_context(directory: Path, env: Mapping[str, str] | None = None) -> Context:
-    """Validate the configuration, read the VEILLE_* settings (from `env` or the environment), open the store."""
+def open_context(directory: Path, env: Mapping[str, str] | None = None,
+                 clock: Callable[[], datetime] | None = None) -> Context:
+    """Validate the configuration, read the VEILLE_* settings (from `env` or the environment), open the store;
+    `clock` gives "now" (the wall clock by default)."""
     config = load_config(directory)
     settings = config_module.read_settings(directory, env)
     store = Store.open(settings.db_url)
-    return Context(config, settings, store, Tagger.build(config.topics, config.members))
+    ctx = Context(config, settings, store, Tagger.build(config.topics, config.members))
+    if clock is not None:
+        ctx.clock = clock
+    return ctx
 
 
 # --- collect ---------------------------------------------------------------------------------------
@@ -134,7 +141,7 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
     validators = {n: Validators(s.etag, s.last_modified) for n, s in states.items()}
     run_id = ctx.store.start_run("collect")
     log.info("collect started: %d sources", len(sources), extra={"run": run_id})
-    collected_at = now or datetime.now(UTC)
+    collected_at = now or ctx.clock()
     report = CollectReport()
     if not names:  # sources named by an admin are tried at once; the others wait out their backoff
         waiting = {s.name for s in sources if (states.get(s.name) and states[s.name].next_attempt_at
@@ -261,7 +268,7 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     Without `member_ids`: the full digest for the working group plus one for each member whose
     profile says `digest: true`. With them: only those members' filtered digests.
     """
-    now = now or datetime.now(UTC)
+    now = now or ctx.clock()
     zone = ctx.settings.zone
     week = week or Week.last_complete(now, zone)
     for member_id in member_ids:
@@ -273,7 +280,7 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     histories = _Histories(ctx.store)
     items = histories.one_per_tender(ctx.store.items(ItemQuery(since=start, until=end)))
     previous = histories.one_per_tender(ctx.store.items(ItemQuery(since=prev_start, until=prev_end)))
-    closing = histories.closing(ctx.store.items(ItemQuery(kinds=("tender",), deadline_from=now)), now)
+    closing = histories.closing(ctx.store.items(ItemQuery(kinds=("tender",), deadline_from=now)), now, zone)
     out_dir = reports_dir / str(week)
     report = DigestReport(str(week), len(items))
     digests: list[tuple[str, list[str], Path]] = []  # (digest id, recipients, folder)
@@ -353,11 +360,14 @@ class _Histories:
         notices = [n for n in self.cache.get(item.cluster_id or "", []) if n.deadline_at] or [item]
         return max(notices, key=lambda n: (n.published_at or n.collected_at or datetime.min.replace(tzinfo=UTC)))
 
-    def closing(self, items: Sequence[Item], now: datetime) -> list[Item]:
-        """Tenders whose current deadline falls within CLOSING_SOON of `now`, soonest first."""
+    def closing(self, items: Sequence[Item], now: datetime, zone: ZoneInfo) -> list[Item]:
+        """Tenders whose current deadline is still ahead of `now` and at most CLOSING_SOON days away (calendar
+        days in `zone`: a deadline "in 14 days" is closing soon whatever its hour), soonest first."""
         self._load(items)
         current = {c.id: c for c in (self.current(i) for i in self.one_per_tender(items))}
-        due = [c for c in current.values() if c.deadline_at and now <= c.deadline_at < now + CLOSING_SOON]
+        last_day = (now.astimezone(zone) + CLOSING_SOON).date()
+        due = [c for c in current.values()
+               if c.deadline_at and now <= c.deadline_at and c.deadline_at.astimezone(zone).date() <= last_day]
         return sorted(due, key=lambda c: c.deadline_at or now)
 
     def of(self, items: Sequence[Item]) -> dict[str, list[Item]]:
@@ -501,7 +511,7 @@ def source_health(ctx: Context) -> list[dict[str, str]]:
 
 def digest_weeks(ctx: Context, now: datetime | None = None, recent: int = 8) -> list[Week]:
     """Weeks whose digest can be shown: those built under the reports folder, and the last `recent` weeks."""
-    last = Week.last_complete(now or datetime.now(UTC), ctx.settings.zone)
+    last = Week.last_complete(now or ctx.clock(), ctx.settings.zone)
     weeks = {last}
     for _ in range(recent - 1):
         last = last.previous()
@@ -519,8 +529,9 @@ def digest_weeks(ctx: Context, now: datetime | None = None, recent: int = 8) -> 
 def digest_page(ctx: Context, week: Week) -> str:
     """The HTML of a week's digest for the working group: the file built for that week, else built now."""
     path = ctx.settings.reports_dir / str(week) / "digest.html"
-    if not path.is_file():
-        build_digest(ctx, week=week, mode="build", reports_dir=ctx.settings.reports_dir)
+    if not path.is_file():  # as it would have been built when the week ended, not as of today
+        end = min(week.bounds(ctx.settings.zone)[1], ctx.clock())
+        build_digest(ctx, week=week, mode="build", reports_dir=ctx.settings.reports_dir, now=end)
     return path.read_text(encoding="utf-8")
 
 

@@ -204,7 +204,7 @@ def create_app(ctx: pipeline.Context) -> Starlette:
                        for v in values if counts.get(v) or v in selected]
             groups.append({"name": name, "entries": entries})
         exports = {fmt: view.url(f"/items.{fmt}") for fmt in ("csv", "xlsx", "atom", "ics", "json")}
-        return page(request, "list.html.j2", view=view, items=[_card(i, settings.zone, labels) for i in items],
+        return page(request, "list.html.j2", view=view, items=[_card(i, settings.zone, labels, ctx.clock()) for i in items],
                     total=total, pages=pages, groups=groups, chips=view.chips(labels), exports=exports,
                     previous=view.at_page(view.page - 1).url(page=True) if view.page > 1 else None,
                     following=view.at_page(view.page + 1).url(page=True) if view.page < pages else None,
@@ -237,8 +237,8 @@ def create_app(ctx: pipeline.Context) -> Starlette:
         if item is None:
             return page(request, "error.html.j2", 404, title="Not found", message="No such item in the archive.")
         cluster = ctx.store.clusters([item.cluster_id]).get(item.cluster_id or "", []) if item.cluster_id else []
-        others = [_card(i, settings.zone, labels) for i in cluster if i.id != item.id]
-        return page(request, "item.html.j2", item=_card(item, settings.zone, labels), raw=item, others=others,
+        others = [_card(i, settings.zone, labels, ctx.clock()) for i in cluster if i.id != item.id]
+        return page(request, "item.html.j2", item=_card(item, settings.zone, labels, ctx.clock()), raw=item, others=others,
                     title=item.title)
 
     def digests(request: Request) -> Response:
@@ -251,7 +251,7 @@ def create_app(ctx: pipeline.Context) -> Starlette:
             week = pipeline.Week.parse(request.path_params["week"])
         except ValueError as exc:
             return bad_request(request, InputError(str(exc)))
-        if week.bounds(settings.zone)[0] > datetime.now(UTC):
+        if week.bounds(settings.zone)[0] > ctx.clock():
             return page(request, "error.html.j2", 404, title="Not found", message=f"Week {week} has not begun.")
         soup = BeautifulSoup(pipeline.digest_page(ctx, week), "html.parser")
         body = soup.body.decode_contents() if soup.body else ""
@@ -307,7 +307,7 @@ def _title(view: View, labels: dict[str, dict[str, str]]) -> str:
     return "All items" if not parts else ", ".join(parts)
 
 
-def _card(item: Item, zone: Any, labels: dict[str, dict[str, str]]) -> dict[str, Any]:
+def _card(item: Item, zone: Any, labels: dict[str, dict[str, str]], now: datetime) -> dict[str, Any]:
     """What a page shows of an item."""
     def local(value: datetime | None, with_time: bool = False) -> str:
         if value is None:
@@ -316,7 +316,7 @@ def _card(item: Item, zone: Any, labels: dict[str, dict[str, str]]) -> dict[str,
 
     when = item.published_at or item.collected_at
     summary = item.summary if len(item.summary) <= 300 else item.summary[:299] + "…"
-    closed = bool(item.deadline_at and item.deadline_at < datetime.now(UTC))
+    closed = bool(item.deadline_at and item.deadline_at < now)
     return {
         "id": item.id, "title": item.title, "url": _safe_url(item.url), "source": item.source, "kind": item.kind,
         "kind_label": labels["kind"].get(item.kind, item.kind), "date": local(when), "country": item.country,
