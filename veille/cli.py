@@ -16,6 +16,7 @@ import yaml
 
 from veille import __version__, logs, pipeline
 from veille.errors import ConfigError, InputError, VeilleError
+from veille.export import FORMATS
 from veille.models import KINDS, REGIONS, ItemQuery
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -97,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, metavar="N", help="at most N items")
     p.add_argument("--sort", choices=("relevance", "date"), default="relevance",
                    help="most relevant first (topic scores, or the member's score with --member), or newest first")
-    p.add_argument("--format", choices=("table", "csv", "json", "html", "ics"), default="table",
+    p.add_argument("--format", choices=FORMATS, default="table",
                    help="ics: an iCalendar file of tender deadlines, one event per tender")
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
 
@@ -160,7 +161,7 @@ def _local_midnight(ctx: pipeline.Context, day: date | None) -> datetime | None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = pipeline.load_config(args.config)
-    from veille.config import read_settings
+    from veille.settings import read_settings
 
     read_settings(args.config)
     enabled = sum(s.enabled for s in config.sources)

@@ -1,17 +1,14 @@
-"""Read and validate sources.yaml, members.yaml and topics.yaml; read VEILLE_* settings.
+"""Read and validate sources.yaml, members.yaml and topics.yaml (the VEILLE_* settings: `settings.py`).
 
 Every problem is reported at once, each with file, line and field; nothing runs on a bad configuration.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 
@@ -25,89 +22,6 @@ TOPICS_FILE = "topics.yaml"
 
 OptionsCheck = Callable[[str], type[BaseModel] | None]
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Per-deployment settings and secrets, read from VEILLE_* environment variables only."""
-
-    db_url: str
-    smtp_host: str | None
-    smtp_port: int
-    smtp_user: str | None
-    smtp_password: str | None
-    smtp_tls: str
-    mail_from: str
-    tz: str
-    site_url: str | None
-    site_password: str | None = None
-    site_secret: str | None = None
-    http_timeout: float = 20.0
-    host_delay: float = 1.0
-    concurrency: int = 8
-    reports_dir: Path = Path("reports")
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.tz)
-
-
-def read_settings(directory: Path, env: Mapping[str, str] | None = None) -> Settings:
-    """Return the settings from the environment, with defaults relative to the config folder."""
-    env = os.environ if env is None else env
-    tls = env.get("VEILLE_SMTP_TLS", "starttls").lower()
-    problems = []
-    if tls not in ("starttls", "ssl", "none"):
-        problems.append(Problem("environment", None, "VEILLE_SMTP_TLS",
-                                f"{tls!r} is not one of starttls, ssl, none"))
-    port_text = env.get("VEILLE_SMTP_PORT") or ("465" if tls == "ssl" else "587")
-    if not port_text.isdigit():
-        problems.append(Problem("environment", None, "VEILLE_SMTP_PORT", f"{port_text!r} is not a port number"))
-    tz = env.get("VEILLE_TZ", "Europe/Paris")
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(Problem("environment", None, "VEILLE_TZ", f"{tz!r} is not an IANA time zone"))
-    timeout_text = env.get("VEILLE_HTTP_TIMEOUT", "20")
-    try:
-        http_timeout = float(timeout_text)
-        if not 0 < http_timeout <= 600:
-            raise ValueError
-    except ValueError:
-        problems.append(Problem("environment", None, "VEILLE_HTTP_TIMEOUT",
-                                f"{timeout_text!r} is not a number of seconds between 0 and 600"))
-    delay_text = env.get("VEILLE_HTTP_HOST_DELAY", "1")
-    try:
-        host_delay = float(delay_text)
-        if not 0 <= host_delay <= 60:
-            raise ValueError
-    except ValueError:
-        problems.append(Problem("environment", None, "VEILLE_HTTP_HOST_DELAY",
-                                f"{delay_text!r} is not a number of seconds between 0 and 60"))
-    concurrency_text = env.get("VEILLE_HTTP_CONCURRENCY", "8")
-    if not concurrency_text.isdigit() or not 1 <= int(concurrency_text) <= 256:
-        problems.append(Problem("environment", None, "VEILLE_HTTP_CONCURRENCY",
-                                f"{concurrency_text!r} is not a number of requests between 1 and 256"))
-    if problems:
-        raise ConfigError(problems)
-    default_db = f"sqlite:///{(directory / 'veille.db').resolve()}"
-    return Settings(
-        db_url=env.get("VEILLE_DB") or default_db,
-        smtp_host=env.get("VEILLE_SMTP_HOST") or None,
-        smtp_port=int(port_text),
-        smtp_user=env.get("VEILLE_SMTP_USER") or None,
-        smtp_password=env.get("VEILLE_SMTP_PASSWORD") or None,
-        smtp_tls=tls,
-        mail_from=env.get("VEILLE_MAIL_FROM") or "veille@localhost",
-        tz=tz,
-        site_url=(env.get("VEILLE_SITE_URL") or "").rstrip("/") or None,
-        site_password=env.get("VEILLE_SITE_PASSWORD") or None,
-        site_secret=env.get("VEILLE_SITE_SECRET") or None,
-        http_timeout=http_timeout,
-        host_delay=host_delay,
-        concurrency=int(concurrency_text),
-        reports_dir=Path(env.get("VEILLE_REPORTS") or directory / "reports"),
-    )
 
 
 def _pydantic_problems(doc: yamlfile.LocatedYaml, base: yamlfile.Path_, exc: ValidationError,

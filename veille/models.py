@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -18,6 +19,12 @@ EU_EEA = frozenset({
     "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "DE", "GR", "EL", "HU", "IE", "IT", "LV", "LT", "LU", "MT",
     "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
 })
+
+# What readers see for each kind and region ID (the digest's sections, the site's filters).
+KIND_LABELS = {"tender": "Calls for tenders", "regulation": "Regulation", "funding": "Funding calls",
+               "news": "News", "event": "Events"}
+REGION_LABELS = {"FR": "France", "EU": "Europe (EU/EEA)", "CA": "Canada", "BR": "Brazil", "GULF": "Gulf countries",
+                 "OTHER": "Other countries"}
 
 Kind = Literal["tender", "news", "regulation", "funding", "event"]
 Region = Literal["FR", "EU", "CA", "BR", "GULF", "OTHER"]
@@ -297,6 +304,27 @@ class Item:
             "members": {k: {"score": v.score, "reasons": v.reasons} for k, v in self.members.items()},
             "cluster_id": self.cluster_id,
         }
+
+
+_EPOCH = datetime.min.replace(tzinfo=UTC)
+
+
+def notice_time(item: Item) -> datetime:
+    """When a notice was published (else collected): the order of a tender's notices."""
+    return item.published_at or item.collected_at or _EPOCH
+
+
+def current_notices(items: Iterable[Item]) -> dict[str, Item]:
+    """{tender: its latest notice that states a deadline} (a corrigendum moves the deadline), a tender being a
+    cluster, or one item when it has none; notices without a deadline are left out."""
+    chosen: dict[str, Item] = {}
+    for item in items:
+        if item.deadline_at is None:
+            continue
+        key = item.cluster_id or item.id
+        if key not in chosen or notice_time(item) > notice_time(chosen[key]):
+            chosen[key] = item
+    return chosen
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,7 @@ def test_digest_links_to_the_reports_site_when_its_address_is_set(collected, vei
 
     from veille.collect import options_model
     from veille.config import load
-    from veille.web.access import token_member
+    from veille.tokens import token_member
 
     assert veille("--config", collected, "digest", "--week", "2026-W46").code == 0
     assert "reports site" not in (collected / "reports/2026-W46/digest.html").read_text(encoding="utf-8")

@@ -18,7 +18,7 @@ from tests.web.conftest import HOSTILE, PASSWORD, SECRET
 from veille import pipeline
 from veille.errors import InputError
 from veille.models import ItemQuery
-from veille.web.access import member_token
+from veille.tokens import member_token
 from veille.web.app import create_app
 
 HTML = {"Accept": "text/html"}

@@ -20,7 +20,7 @@ import uvicorn
 
 from tests.web.conftest import PASSWORD, SECRET
 from veille.models import ItemQuery
-from veille.web.access import member_token
+from veille.tokens import member_token
 from veille.web.app import create_app
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "site"
@@ -93,7 +93,7 @@ def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site
     page.wait_for_url("**/?topic=wastewater&kind=tender")
     assert sorted(_query(page.url)) == [("kind", "tender"), ("topic", "wastewater")]
     chips = page.locator(".chips .chip").all_inner_texts()
-    assert len(chips) == 2 and any("Tenders" in c for c in chips) and any("Wastewater" in c for c in chips)
+    assert len(chips) == 2 and any("Calls for tenders" in c for c in chips) and any("Wastewater" in c for c in chips)
     expected = site.ctx.store.items(ItemQuery(kinds=("tender",), topics=("wastewater",)))
     assert page.locator("article.card").count() == len(expected) > 0
     page.screenshot(path=str(SHOTS / "filtered.png"), full_page=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from bs4 import BeautifulSoup
@@ -11,7 +10,8 @@ from starlette.testclient import TestClient
 from tests.web.conftest import PASSWORD
 from veille import pipeline
 from veille.models import Item
-from veille.web import app as web
+from veille.web.app import create_app
+from veille.web.site import REFRESH_SECONDS
 
 
 def _total(client: TestClient) -> str:
@@ -19,20 +19,23 @@ def _total(client: TestClient) -> str:
     return soup.select_one("#results-title .count").text
 
 
-def test_new_items_appear_once_the_store_has_changed(site, monkeypatch):
-    monkeypatch.setattr(web, "REFRESH_SECONDS", 0.0)
-    with TestClient(web.create_app(site.ctx)) as client:
+def test_new_items_appear_once_the_store_has_changed(site):
+    """A write by another process shows once the check interval has passed (the clock is the test's)."""
+    clock = [1000.0]
+    app = create_app(site.ctx, monotonic=lambda: clock[0])
+    with TestClient(app) as client:
         client.auth = ("x", PASSWORD)
         assert _total(client) == "10 items"
         writer = pipeline.open_context(site.directory, site.env)  # another process: a collect
         item = Item(id="late1", source="eau", kind="news", title="Nouvelle usine de dessalement à Agde",
-                    summary="osmose inverse", collected_at=datetime.now(UTC), country="FR")
+                    summary="osmose inverse", collected_at=datetime(2026, 11, 12, 9, tzinfo=UTC), country="FR")
         writer.tagger.tag(item)
         writer.store.upsert_items([item])
         writer.store.save_tags([item])
         writer.close()
-        deadline = time.monotonic() + 10
-        while _total(client) != "11 items" and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert _total(client) == "10 items"  # not checked again before the interval
+        clock[0] += REFRESH_SECONDS
+        _total(client)  # this request notices the write and starts the reload
+        app.state.site.archive.settled()
         assert _total(client) == "11 items"
         assert "Nouvelle usine de dessalement" in client.get("/?q=dessalement", headers={"Accept": "text/html"}).text

@@ -16,21 +16,23 @@ import httpx
 
 from veille import USER_AGENT
 from veille.errors import SourceError, TerminalSourceError, TransientSourceError
+from veille.settings import Settings
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
+DEFAULTS = Settings.model_fields  # the VEILLE_HTTP_* settings' defaults, declared once
 
 
 @dataclass(frozen=True)
 class HttpSettings:
     """Limits every fetch obeys."""
 
-    timeout: float = 20.0
+    timeout: float = DEFAULTS["http_timeout"].default
     connect_timeout: float = 10.0
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
-    concurrency: int = 8
-    per_host: int = 2
-    host_delay: float = 1.0  # seconds between the starts of two requests to the same host
+    concurrency: int = DEFAULTS["http_concurrency"].default
+    per_host: int = DEFAULTS["http_per_host"].default
+    host_delay: float = DEFAULTS["http_host_delay"].default  # seconds between the starts of two requests to a host
     user_agent: str = USER_AGENT
 
 

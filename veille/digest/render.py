@@ -15,10 +15,8 @@ from markupsafe import Markup, escape
 
 from veille.digest.summarize import Summary, Table
 from veille.digest.weeks import Week
-from veille.models import KIND_ORDER, Item
+from veille.models import KIND_LABELS, KIND_ORDER, Item
 
-KIND_LABELS = {"tender": "Calls for tenders", "regulation": "Regulation", "funding": "Funding calls",
-               "news": "News", "event": "Events"}
 SUMMARY_CHARS = 320
 
 _ENV = jinja2.Environment(

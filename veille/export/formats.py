@@ -11,10 +11,10 @@ import jinja2
 from rich.console import Console
 from rich.table import Table
 
+from veille.export import FORMATS, MEDIA_TYPES
 from veille.export.ics import to_ics
 from veille.models import Item
 
-FORMATS = ("table", "csv", "json", "html", "ics")
 CSV_COLUMNS = ["id", "kind", "published_at", "title", "url", "source", "country", "region", "relevance", "topics",
                "members", "why", "deadline_at", "buyer", "notice_id", "cpv", "summary"]
 
@@ -75,6 +75,7 @@ def to_html(items: Sequence[Item], filters: Mapping[str, object]) -> str:
 
 def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object]) -> str:
     """Return `items` in format `fmt` (one of FORMATS)."""
+    assert fmt in FORMATS, fmt
     if fmt == "csv":
         return to_csv(items)
     if fmt == "json":
@@ -84,3 +85,17 @@ def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object]) -> st
     if fmt == "ics":
         return to_ics(items)
     return to_table(items)
+
+
+def export(items: Sequence[Item], fmt: str, *, title: str = "veille", feed_url: str = "", page_url: str = "",
+           item_url: str = "{id}") -> tuple[bytes, str]:
+    """Return `items` in the site's download format `fmt` (a key of MEDIA_TYPES) and its media type."""
+    if fmt == "xlsx":
+        from veille.export.xlsx import to_xlsx
+
+        return to_xlsx(items), MEDIA_TYPES[fmt]
+    if fmt == "atom":
+        from veille.export.atom import to_atom
+
+        return to_atom(items, title=title, feed_url=feed_url, page_url=page_url, item_url=item_url), MEDIA_TYPES[fmt]
+    return render(items, fmt, {}).encode("utf-8"), MEDIA_TYPES[fmt]

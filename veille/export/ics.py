@@ -8,24 +8,15 @@ from datetime import UTC, datetime, timedelta
 from icalendar import Alarm, Calendar, Event
 
 from veille import __version__
-from veille.models import Item
+from veille.models import Item, current_notices
 
 EVENT_LENGTH = timedelta(hours=1)  # the hour before the deadline: when the offer must be in
 REMINDER = timedelta(days=3)
 
 
 def latest_per_tender(items: Sequence[Item]) -> list[Item]:
-    """One item per tender (cluster): the most recent notice that states a deadline."""
-    chosen: dict[str, Item] = {}
-    for item in items:
-        if item.deadline_at is None:
-            continue
-        key = item.cluster_id or item.id
-        current = chosen.get(key)
-        when = item.published_at or item.collected_at or datetime.min.replace(tzinfo=UTC)
-        if current is None or when > (current.published_at or current.collected_at or when):
-            chosen[key] = item
-    return sorted(chosen.values(), key=lambda i: i.deadline_at or datetime.max.replace(tzinfo=UTC))
+    """One item per tender (cluster): the most recent notice that states a deadline, soonest deadline first."""
+    return sorted(current_notices(items).values(), key=lambda i: i.deadline_at or datetime.max.replace(tzinfo=UTC))
 
 
 def tender_lines(item: Item, deadline: bool = False) -> list[str]:

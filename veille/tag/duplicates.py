@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -77,3 +78,15 @@ def near(a: int, b: int) -> bool:
 
 def story_text(item: Item) -> str:
     return f"{title_core(item.title)} {item.summary}"
+
+
+def link_entries(items: Sequence[Item]) -> list[tuple[Item, list[str], list[str], int | None]]:
+    """(item, exact link keys, SimHash band keys, signature) of each item, for the store to cluster.
+
+    Exact keys (identifiers, URL, buyer + title) link directly; bands only propose candidates, kept when their
+    signatures are `near` (near-identical text)."""
+    entries = []
+    for item in items:
+        signature = simhash(story_text(item))
+        entries.append((item, link_keys(item), band_keys(signature), signature))
+    return entries

@@ -1,0 +1,61 @@
+"""An open deployment: the validated configuration, the VEILLE_* settings, the store, the tagger and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from veille import config as config_module
+from veille.models import Config
+from veille.settings import Settings, read_settings
+from veille.store import Store
+
+if TYPE_CHECKING:
+    from veille.tag import Tagger
+
+
+def wall_clock() -> datetime:
+    """Now, in UTC: the clock of a deployment (tests give their own)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Context:
+    """A validated configuration, its settings, an open store; the tagger is compiled when first used."""
+
+    config: Config
+    settings: Settings
+    store: Store
+    clock: Callable[[], datetime] = field(default=wall_clock)
+    _tagger: Tagger | None = field(default=None, repr=False)
+
+    @property
+    def tagger(self) -> Tagger:
+        """The taxonomy and member profiles compiled (only the commands that tag items pay for it)."""
+        if self._tagger is None:
+            from veille.tag import Tagger
+
+            self._tagger = Tagger.build(self.config.topics, self.config.members)
+        return self._tagger
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def load_config(directory: Path) -> Config:
+    """Validate the configuration folder (raises ConfigError listing every problem)."""
+    from veille.collect.connectors import options_model
+
+    return config_module.load(directory, options_model)
+
+
+def open_context(directory: Path, env: Mapping[str, str] | None = None,
+                 clock: Callable[[], datetime] | None = None) -> Context:
+    """Validate the configuration, read the VEILLE_* settings (from `env` or the environment), open the store;
+    `clock` gives "now" (the wall clock by default)."""
+    config = load_config(directory)
+    settings = read_settings(directory, env)
+    return Context(config, settings, Store.open(settings.db_url), clock or wall_clock)

@@ -1,0 +1,58 @@
+"""The weekly digests (`/digests`, `/digests/<YYYY-Www>`) and the sources' health (`/sources`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bs4 import BeautifulSoup
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import Response
+
+from veille import pipeline
+from veille.digest.weeks import Week
+from veille.errors import InputError
+from veille.web.site import Site, bad_request, not_found, page, site_of
+
+RECENT_WEEKS = 8
+
+
+def digest_weeks(site: Site, now: datetime, recent: int = RECENT_WEEKS) -> list[Week]:
+    """Weeks whose digest can be shown: those built under the reports folder, and the last `recent` weeks."""
+    last = Week.last_complete(now, site.zone)
+    weeks = {last}
+    for _ in range(recent - 1):
+        last = last.previous()
+        weeks.add(last)
+    folder = site.settings.reports_dir
+    if folder.is_dir():
+        for path in folder.glob("*/digest.html"):
+            try:
+                weeks.add(Week.parse(path.parent.name))
+            except ValueError:
+                continue
+    return sorted(weeks, key=str, reverse=True)
+
+
+def digests(request: Request) -> Response:
+    site = site_of(request)
+    weeks = digest_weeks(site, site.now())
+    built = {w for w in weeks if (site.settings.reports_dir / str(w) / "digest.html").is_file()}
+    return page(request, "digests.html.j2", weeks=[(str(w), w in built) for w in weeks], title="Weekly digests")
+
+
+def digest(request: Request) -> Response:
+    site = site_of(request)
+    try:
+        week = Week.parse(request.path_params["week"])
+    except ValueError as exc:
+        return bad_request(request, InputError(str(exc)))
+    if week.bounds(site.zone)[0] > site.now():
+        return not_found(request, f"Week {week} has not begun.")
+    soup = BeautifulSoup(pipeline.digest_page(site.ctx, week), "html.parser")
+    body = soup.body.decode_contents() if soup.body else ""
+    return page(request, "digest.html.j2", week=str(week), body=Markup(body), title=f"Digest {week}")
+
+
+def sources_page(request: Request) -> Response:
+    return page(request, "sources.html.j2", rows=pipeline.source_health(site_of(request).ctx), title="Sources")

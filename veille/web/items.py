@@ -1,0 +1,101 @@
+"""The archive list (`/`) and its exports (`/items.json|csv|xlsx|atom|ics`): one filtered view, several forms."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from math import ceil
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from veille.errors import InputError
+from veille.export import MEDIA_TYPES
+from veille.export.formats import export
+from veille.models import KINDS, REGIONS, Item
+from veille.web.filters import View
+from veille.web.site import Site, bad_request, page, site_of, title_of
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 10_000
+FEED_LIMIT = 50
+MAX_SOURCES = 40  # source names listed beside the results (the busiest ones, and the configured ones)
+EXPORT_FORMATS = tuple(MEDIA_TYPES)
+
+
+def _found(site: Site, view: View) -> tuple[View, list[Item], int, dict[str, dict[str, int]]]:
+    """(the view at a page that exists, that page's items, the total, the facet counts)."""
+    store, zone = site.ctx.store, site.zone
+    index = site.archive.current()
+    if index is not None:  # a million items: numpy over the index, the store for the page's 50 rows
+        text = index.search(store, view.q) if view.q else None
+        found = index.page(view.query(zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE), text)
+        pages = max(1, ceil(found.total / PAGE_SIZE))
+        if view.page > pages:
+            view = view.at_page(pages)
+            found = index.page(view.query(zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE), text)
+        return view, store.items_by_ids(found.ids), found.total, found.facets
+    query = view.query(zone)
+    total = store.count(query)
+    view = view.at_page(min(view.page, max(1, ceil(total / PAGE_SIZE))))
+    return view, store.items(view.query(zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE)), total, store.facets(query)
+
+
+def _facet_groups(site: Site, view: View, facets: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """The filters beside the results: each value with its count and the link that toggles it."""
+    stored = sorted(facets.get("source", {}), key=lambda name: -facets["source"][name])[:MAX_SOURCES]
+    groups = []
+    for name, values in (("topic", list(site.topic_labels)), ("kind", list(KINDS)), ("region", list(REGIONS)),
+                         ("member", list(site.members)), ("source", list(dict.fromkeys([*site.sources, *stored])))):
+        counts = facets.get(name, {})
+        selected = set(getattr(view, f"{name}s")) if name != "member" else {view.member}
+        entries = [{"value": v, "label": site.labels.get(name, {}).get(v, v), "count": counts.get(v, 0),
+                    "selected": v in selected, "url": view.toggle(name, v).url()}
+                   for v in values if counts.get(v) or v in selected]
+        groups.append({"name": name, "entries": entries})
+    return groups
+
+
+def home(request: Request) -> Response:
+    """The filtered, searched list of the archive, 50 items a page, with facets and export links."""
+    site = site_of(request)
+    try:
+        view = site.view_of(request)
+    except InputError as exc:
+        return bad_request(request, exc)
+    view, items, total, facets = _found(site, view)
+    pages = max(1, ceil(total / PAGE_SIZE))
+    return page(request, "list.html.j2", view=view, items=[site.card(i) for i in items], total=total, pages=pages,
+                groups=_facet_groups(site, view, facets), chips=view.chips(site.labels),
+                exports={fmt: view.url(f"/items.{fmt}") for fmt in EXPORT_FORMATS},
+                previous=view.at_page(view.page - 1).url(page=True) if view.page > 1 else None,
+                following=view.at_page(view.page + 1).url(page=True) if view.page < pages else None,
+                labels=site.labels, title=title_of(view, site.labels))
+
+
+def items_export(request: Request) -> Response:
+    """`/items.<format>`: the same filtered view as a download (JSON, CSV, XLSX, iCalendar) or an Atom feed."""
+    site = site_of(request)
+    fmt = request.path_params["format"]
+    if fmt not in MEDIA_TYPES:
+        return Response(f"404 no export format {fmt!r}; formats: {', '.join(MEDIA_TYPES)}\n", 404,
+                        media_type="text/plain")
+    try:
+        view = site.view_of(request)
+    except InputError as exc:
+        return bad_request(request, exc)
+    query = view.query(site.zone, FEED_LIMIT if fmt == "atom" else EXPORT_LIMIT)
+    if fmt == "ics":
+        query = replace(query, kinds=("tender",))
+    items = site.ctx.store.items(query)
+    if fmt == "json":
+        body = json.dumps({"count": site.ctx.store.count(query), "items": [i.to_json() for i in items]},
+                          ensure_ascii=False, indent=2).encode()
+        return Response(body, media_type=MEDIA_TYPES[fmt])
+    base = site.settings.site_url or str(request.base_url).rstrip("/")
+    body, media = export(items, fmt, title=f"veille — {title_of(view, site.labels)}",
+                         feed_url=base + view.url(f"/items.{fmt}"), page_url=base + view.url("/"),
+                         item_url=base + "/items/{id}")
+    headers = {} if fmt == "atom" else {"Content-Disposition": f'attachment; filename="veille-items.{fmt}"'}
+    return Response(body, media_type=media, headers=headers)

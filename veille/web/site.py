@@ -1,0 +1,155 @@
+"""What every page of the reports site shares: the open context, labels, the facet index, page rendering."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+
+from veille.context import Context
+from veille.errors import InputError
+from veille.models import KIND_LABELS, REGION_LABELS, Item, Member
+from veille.store.index import FacetIndex
+from veille.web.filters import View, parse
+
+REFRESH_SECONDS = 2.0  # how often the store's write counter is checked
+HERE = Path(__file__).parent
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL when it is http(s), else None: no `javascript:` link reaches a page."""
+    return url if url and urlsplit(url).scheme in ("http", "https") else None
+
+
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                          trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+_ENV.filters["safe_url"] = safe_url
+
+
+class Archive:
+    """The facet index of the archive, rebuilt in the background when the store has been written to."""
+
+    def __init__(self, ctx: Context, monotonic: Callable[[], float] = time.monotonic):
+        self.ctx = ctx
+        self.monotonic = monotonic
+        self.index = FacetIndex.load(ctx.store)
+        self.checked = monotonic()
+        self.loading = threading.Lock()
+
+    def current(self) -> FacetIndex | None:
+        now = self.monotonic()
+        if now - self.checked >= REFRESH_SECONDS:
+            self.checked = now
+            stale = self.index is None or self.ctx.store.generation() != self.index.generation
+            if stale and self.loading.acquire(blocking=False):
+                threading.Thread(target=self._reload, daemon=True).start()
+        return self.index
+
+    def settled(self) -> FacetIndex | None:
+        """The index once any reload under way has finished."""
+        with self.loading:
+            return self.index
+
+    def _reload(self) -> None:
+        try:
+            self.index = FacetIndex.load(self.ctx.store)
+        finally:
+            self.loading.release()
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who is reading: the shared password, or one member."""
+
+    kind: str  # "password" | "member"
+    member_id: str | None = None
+    name: str = ""
+
+
+class Site:
+    """The state of the running site: its context, the members, the labels of every filter, the archive."""
+
+    def __init__(self, ctx: Context, monotonic: Callable[[], float] = time.monotonic):
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.members: dict[str, Member] = {m.id: m for m in ctx.config.members}
+        self.topic_labels = {t.id: t.label for t in ctx.config.topics}
+        self.labels = {"topic": self.topic_labels, "kind": KIND_LABELS, "region": REGION_LABELS,
+                       "member": {m.id: m.name for m in ctx.config.members}}
+        self.sources = [s.name for s in ctx.config.sources]
+        self.archive = Archive(ctx, monotonic)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.settings.zone
+
+    def now(self) -> datetime:
+        return self.ctx.clock()
+
+    def view_of(self, request: Request) -> View:
+        """The filters of the request's query string (raises InputError on a bad value)."""
+        return parse(request.query_params.multi_items(), list(self.topic_labels), list(self.members))
+
+    def card(self, item: Item) -> dict[str, Any]:
+        return card(item, self.zone, self.labels, self.now())
+
+
+def site_of(request: Request) -> Site:
+    site: Site = request.app.state.site
+    return site
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page of the site rendered from `template`, knowing who reads it and where."""
+    who = getattr(request.state, "who", None)
+    html = _ENV.get_template(template).render(who=who, path=request.url.path, **context)
+    return HTMLResponse(html, status)
+
+
+def bad_request(request: Request, exc: InputError) -> Response:
+    """400 with the reason: a page for a browser, a line of text for a script."""
+    if "text/html" in request.headers.get("accept", ""):
+        return page(request, "error.html.j2", 400, title="Bad request", message=str(exc))
+    return PlainTextResponse(f"400 {exc}\n", 400)
+
+
+def not_found(request: Request, message: str) -> Response:
+    return page(request, "error.html.j2", 404, title="Not found", message=message)
+
+
+def title_of(view: View, labels: dict[str, dict[str, str]]) -> str:
+    """The title of a filtered view: its filters' labels, or "All items"."""
+    parts = [label for _, label, _ in view.chips(labels)]
+    return "All items" if not parts else ", ".join(parts)
+
+
+def card(item: Item, zone: ZoneInfo, labels: dict[str, dict[str, str]], now: datetime) -> dict[str, Any]:
+    """What a page shows of an item."""
+    def local(value: datetime | None, with_time: bool = False) -> str:
+        if value is None:
+            return ""
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+    when = item.published_at or item.collected_at
+    summary = item.summary if len(item.summary) <= 300 else item.summary[:299] + "…"
+    return {
+        "id": item.id, "title": item.title, "url": safe_url(item.url), "source": item.source, "kind": item.kind,
+        "kind_label": labels["kind"].get(item.kind, item.kind), "date": local(when), "country": item.country,
+        "region": item.region, "summary": summary, "buyer": item.buyer, "deadline": local(item.deadline_at, True),
+        "closed": bool(item.deadline_at and item.deadline_at < now),
+        "notice_type": (item.notice_type or "").replace("-", " "),
+        "topics": [(t, labels["topic"].get(t, t), item.topics[t].score, item.topics[t].evidence)
+                   for t in sorted(item.topics, key=lambda t: -item.topics[t].score)],
+        "members": [(m, labels["member"].get(m, m), item.members[m].score, item.members[m].reasons)
+                    for m in sorted(item.members, key=lambda m: -item.members[m].score)],
+    }
