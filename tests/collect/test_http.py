@@ -88,3 +88,23 @@ def test_requests_to_one_host_are_spaced(http):
             return time.monotonic() - started
 
     assert asyncio.run(go()) >= 0.6
+
+
+@pytest.mark.parametrize(("rules", "path", "allowed"), [
+    ("User-agent: *\nDisallow: /tenders/\nAllow: /tenders/open.rss\n", "/tenders/open.rss", True),  # Allow after
+    ("User-agent: *\nDisallow: /tenders/\nAllow: /tenders/open.rss\n", "/tenders/closed.rss", False),
+    ("User-agent: *\nDisallow: /*.pdf$\n", "/notice.pdf", False),  # wildcard and end anchor
+    ("User-agent: *\nDisallow: /*.pdf$\n", "/notice.pdf.html", True),
+    ("User-agent: *\nDisallow: /*/private/\n", "/a/private/feed.rss", False),
+    ("User-agent: otherbot\nDisallow: /\n", "/feed.rss", True),  # rules for another agent
+    ("", "/feed.rss", True),
+])
+def test_robots_rules_follow_the_standard(http, rules, path, allowed):
+    """robots.txt as RFC 9309 reads it: the longest matching rule wins, `*` and `$` are wildcards."""
+    http.overrides["/robots.txt"] = rules.encode()
+
+    async def go():
+        async with Fetcher(HttpSettings(host_delay=0)) as fetcher:
+            return await fetcher.robots_allow(http.url(path.lstrip("/")), allow_private=True)
+
+    assert asyncio.run(go()) is allowed

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tests.conftest import MEMBERS, feed_source, write_config
 from veille.models import Item, ItemQuery, MemberMatch, TopicTag
-from veille.store import Store
+from veille.store import Store, schema
 from veille.store.schema import metadata
 
 PG_URL = os.environ.get("VEILLE_TEST_PG_URL")
@@ -127,28 +127,45 @@ def test_unusable_database_url(tmp_path, http, veille, monkeypatch):
     assert result.code == 2 and "VEILLE_DB" in result.err
 
 
+def _columns(conn: sa.Connection) -> dict[str, set[str]]:
+    inspector = sa.inspect(conn)
+    return {t: {c["name"] for c in inspector.get_columns(t)} for t in inspector.get_table_names()
+            if t in schema.metadata.tables}
+
+
+def test_migrations_build_the_current_schema(db_url):
+    """A new database goes through every migration from the frozen v1 schema and ends with exactly the tables
+    and columns of `schema.py` (no migration left out, none that only a test runs)."""
+    store = Store.open(db_url)
+    with store.engine.connect() as conn:
+        assert _columns(conn) == {name: set(table.columns.keys()) for name, table in schema.metadata.tables.items()}
+    store.close()
+
+
 def test_migration_from_version_1(tmp_path):
-    """A database at schema v1 (no links table, no simhash column) is brought to the current version, data kept."""
-    from veille.store.migrations import _v1_initial
+    """A database made by version 1 (its frozen DDL, with data) is brought to the current version, data kept."""
+    from veille.store import schema_v1
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        _v1_initial(conn)
-        conn.execute(sa.text("ALTER TABLE items DROP COLUMN simhash"))  # as v1 made it
+        schema_v1.metadata.create_all(conn)
+        assert "simhash" not in _columns(conn)["items"] and "item_links" not in _columns(conn)
         conn.execute(sa.text("INSERT INTO schema_version VALUES (1, 'initial', '2026-01-01 00:00:00')"))
         conn.execute(sa.text("INSERT INTO items (id, source, kind, title, summary, collected_at, seen_at, cpv) "
                              "VALUES ('old', 's', 'news', 'kept', '', '2026-01-01 00:00:00', '2026-01-01 00:00:00', "
                              "'[]')"))
+        conn.execute(sa.text("INSERT INTO deliveries VALUES ('2026-W01', 'a@example.org', 'full', "
+                             "'2026-01-05 07:30:00', 'smtp', '<m1@example.org>')"))
     engine.dispose()
     store = Store.open(url)
     assert [i.title for i in store.items()] == ["kept"]
     assert [i.title for i in store.items(ItemQuery(text="KEPT"))] == ["kept"]  # migration 7 indexed it
+    assert store.delivered("2026-W01", "full") == {"a@example.org": "sent"}  # migration 4's default
     with store.engine.connect() as conn:
         versions = [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))]
         assert versions == list(range(1, 10))
-        assert "simhash" in {c["name"] for c in sa.inspect(conn).get_columns("items")}
-        assert "item_links" in sa.inspect(conn).get_table_names()
+        assert _columns(conn) == {name: set(table.columns.keys()) for name, table in schema.metadata.tables.items()}
     store.close()
 
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
-from urllib.robotparser import RobotFileParser
 
 import httpx
+from protego import Protego
 
 from veille import USER_AGENT
 from veille.errors import SourceError, TerminalSourceError, TransientSourceError
@@ -108,7 +108,7 @@ class Fetcher:
         )
         self._all = asyncio.Semaphore(s.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
-        self._robots: dict[str, RobotFileParser] = {}
+        self._robots: dict[str, Protego] = {}
         self._next_start: dict[str, float] = {}  # host -> earliest start of its next request (loop time)
 
     async def __aenter__(self) -> Fetcher:
@@ -122,15 +122,14 @@ class Fetcher:
         a missing or unreadable robots.txt allows everything)."""
         parts = urlsplit(url)
         site = f"{parts.scheme}://{parts.netloc}"
-        if site not in self._robots:
-            parser = RobotFileParser()
+        if site not in self._robots:  # Protego: wildcards (`*`, `$`) and the longest matching rule, as Google does
             try:
                 response = await self.fetch(f"{site}/robots.txt", allow_private=allow_private)
-                parser.parse(response.content.decode("utf-8", errors="replace").splitlines())
+                rules = response.content.decode("utf-8", errors="replace")
             except SourceError:
-                parser.parse([])
-            self._robots[site] = parser
-        return self._robots[site].can_fetch(self.settings.user_agent, url)
+                rules = ""
+            self._robots[site] = Protego.parse(rules)
+        return bool(self._robots[site].can_fetch(url, self.settings.user_agent))
 
     async def _polite(self, url: str) -> None:
         """Wait so that requests to one host start at least `host_delay` apart."""

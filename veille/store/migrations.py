@@ -7,13 +7,11 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from veille.store import schema
-
-V1_TABLES = ("schema_version", "items", "item_topics", "item_members", "fetch_state", "runs", "deliveries")
+from veille.store import schema, schema_v1
 
 
 def _v1_initial(conn: sa.Connection) -> None:
-    schema.metadata.create_all(conn, tables=[schema.metadata.tables[t] for t in V1_TABLES])
+    schema_v1.metadata.create_all(conn)
 
 
 def _v2_item_links(conn: sa.Connection) -> None:
@@ -22,7 +20,6 @@ def _v2_item_links(conn: sa.Connection) -> None:
 
 
 def _v3_simhash(conn: sa.Connection) -> None:
-    # a database created after v3 was written already has the column (v1 creates the current tables)
     if "simhash" not in {c["name"] for c in sa.inspect(conn).get_columns("items")}:
         conn.execute(sa.text("ALTER TABLE items ADD COLUMN simhash BIGINT"))
 
