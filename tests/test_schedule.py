@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -16,15 +15,6 @@ import sqlalchemy as sa
 from tests.conftest import MEMBERS, feed_source, write_config
 from veille import pipeline
 from veille.schedule import WEEKLY_JOB, build_scheduler, configure
-
-
-def _wait(predicate, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _count(db) -> int:
@@ -46,9 +36,15 @@ def test_run_collects_persists_jobs_and_stops_on_sigterm(tmp_path, http):
     process = subprocess.Popen([sys.executable, "-m", "veille", "--config", str(directory), "run"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        if not _wait(lambda: _count(db) == 4):
-            process.kill()
-            raise AssertionError(f"no items collected; veille run said:\n{process.communicate()[1]}")
+        said = []
+        assert process.stderr is not None
+        for line in process.stderr:  # the log, read as it comes: no polling
+            said.append(line)
+            if "collect eau:" in line:
+                break
+        else:
+            raise AssertionError(f"no collect; veille run said:\n{''.join(said)}")
+        assert _count(db) == 4
         engine = sa.create_engine(f"sqlite:///{db}")
         with engine.connect() as conn:
             jobs = {row[0] for row in conn.execute(sa.text("SELECT id FROM apscheduler_jobs"))}
@@ -83,8 +79,9 @@ def test_restart_keeps_timing_and_catches_up_a_missed_weekly_send(tmp_path, http
     assert second.get_job(WEEKLY_JOB).next_run_time.astimezone(UTC) == missed  # not reset by the restart
     second.resume()
     try:
-        assert _wait(lambda: len(smtp.handler.messages) == 1), "the missed weekly digest was not sent"
-        assert _wait(lambda: second.get_job(WEEKLY_JOB).next_run_time.astimezone(UTC) > datetime.now(UTC))
+        assert smtp.handler.arrived.wait(30), "the missed weekly digest was not sent"
+        assert len(smtp.handler.messages) == 1
+        assert second.get_job(WEEKLY_JOB).next_run_time.astimezone(UTC) > datetime.now(UTC)
     finally:
         second.shutdown(wait=True)
         ctx.close()

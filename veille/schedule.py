@@ -64,7 +64,7 @@ def weekly_trigger(send_at: str, zone: Any) -> CronTrigger:
 def configure(scheduler: BackgroundScheduler, ctx: pipeline.Context, config_dir: Path,
               now: datetime | None = None) -> None:
     """Add, update or remove jobs so they match the configuration; keep the timing of unchanged ones."""
-    now = now or datetime.now(UTC)
+    now = now or ctx.clock()
     wanted = {f"collect:{s.name}": s for s in ctx.config.sources if s.enabled}
     for job in scheduler.get_jobs():
         if job.id.startswith("collect:") and job.id not in wanted:

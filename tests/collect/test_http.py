@@ -13,7 +13,7 @@ from veille.errors import TerminalSourceError, TransientSourceError
 
 def fetch(url: str, settings: HttpSettings | None = None, **kwargs):
     async def go():
-        async with Fetcher(settings) as fetcher:
+        async with Fetcher(settings or HttpSettings(host_delay=0)) as fetcher:
             return await fetcher.fetch(url, **kwargs)
 
     return asyncio.run(go())
@@ -50,17 +50,17 @@ def test_redirects_are_followed_and_capped(http):
     ok = fetch(http.url("redirect/2/eau.rss"), allow_private=True)
     assert ok.status == 200 and b"<rss" in ok.content
     with pytest.raises(TerminalSourceError, match="more than 2 redirects"):
-        fetch(http.url("redirect/5/eau.rss"), HttpSettings(max_redirects=2), allow_private=True)
+        fetch(http.url("redirect/5/eau.rss"), HttpSettings(max_redirects=2, host_delay=0), allow_private=True)
 
 
 def test_response_size_is_capped(http):
     with pytest.raises(TerminalSourceError, match="byte cap"):
-        fetch(http.url("huge/200000"), HttpSettings(max_bytes=50_000), allow_private=True)
+        fetch(http.url("huge/200000"), HttpSettings(max_bytes=50_000, host_delay=0), allow_private=True)
 
 
 def test_timeouts_and_server_errors_are_transient(http):
     with pytest.raises(TransientSourceError, match="timed out"):
-        fetch(http.url("slow/2/eau.rss"), HttpSettings(timeout=0.5), allow_private=True)
+        fetch(http.url("slow/2/eau.rss"), HttpSettings(timeout=0.2, host_delay=0), allow_private=True)
     with pytest.raises(TransientSourceError, match="HTTP 503"):
         fetch(http.url("status/503"), allow_private=True)
     with pytest.raises(TerminalSourceError, match="HTTP 404"):
@@ -78,16 +78,20 @@ def test_validators_unused_without_state(http):
 
 
 def test_requests_to_one_host_are_spaced(http):
-    """With a politeness delay, requests to the same host start at least that far apart."""
-    import time
+    """With a politeness delay, requests to the same host start at least that far apart (the waits are
+    recorded, not slept: the loop's clock does not move while they are asked for)."""
+    starts: list[float] = []
+
+    async def record(seconds: float) -> None:
+        starts.append(asyncio.get_running_loop().time() + seconds)  # when the request was allowed to start
 
     async def go():
-        async with Fetcher(HttpSettings(host_delay=0.3)) as fetcher:
-            started = time.monotonic()
+        async with Fetcher(HttpSettings(host_delay=0.3), sleep=record) as fetcher:
             await asyncio.gather(*(fetcher.fetch(http.url("eau.rss"), allow_private=True) for _ in range(3)))
-            return time.monotonic() - started
 
-    assert asyncio.run(go()) >= 0.6
+    asyncio.run(go())
+    starts.sort()
+    assert len(starts) == 3 and [round(b - a, 3) for a, b in zip(starts, starts[1:], strict=False)] == [0.3, 0.3]
 
 
 @pytest.mark.parametrize(("rules", "path", "allowed"), [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -61,8 +62,8 @@ class Response:
         return self.headers.get("content-type", "")
 
 
-def retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header: a number of seconds or an HTTP date."""
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: a number of seconds or an HTTP date (counted from `now`)."""
     if not value:
         return None
     value = value.strip()
@@ -72,7 +73,7 @@ def retry_after(value: str | None) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds()) if when.tzinfo else None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds()) if when.tzinfo else None
 
 
 async def _check_address(url: str, allow_private: bool) -> None:
@@ -97,8 +98,10 @@ async def _check_address(url: str, allow_private: bool) -> None:
 class Fetcher:
     """Fetch URLs for sources with bounded concurrency overall and per host."""
 
-    def __init__(self, settings: HttpSettings | None = None, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, settings: HttpSettings | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.settings = s = settings or HttpSettings()
+        self._sleep = sleep  # the politeness wait (tests pass their own)
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(s.timeout, connect=s.connect_timeout),
             headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
@@ -139,7 +142,7 @@ class Fetcher:
         loop = asyncio.get_running_loop()
         start = max(loop.time(), self._next_start.get(host, 0.0))
         self._next_start[host] = start + self.settings.host_delay
-        await asyncio.sleep(start - loop.time())
+        await self._sleep(start - loop.time())
 
     def _host_slot(self, url: str) -> asyncio.Semaphore:
         host = urlsplit(url).netloc.lower()

@@ -67,7 +67,8 @@ class FixtureServer:
 
         self._httpd = _QuietServer((host, port), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # a short poll: stop() returns at once instead of waiting out serve_forever's default half second
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
 
     @property
     def base_url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ class SavingHandler:
         self.directory = directory
         self.refuse = refuse
         self.messages: list[tuple[list[str], bytes]] = []
+        self.arrived = threading.Event()  # set at each message (tests wait on it instead of polling)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:
@@ -27,6 +29,7 @@ class SavingHandler:
             self.directory.mkdir(parents=True, exist_ok=True)
             name = re.sub(r"[^A-Za-z0-9@._-]", "_", envelope.rcpt_tos[0])
             (self.directory / f"{len(self.messages):03d}-{name}.eml").write_bytes(content)
+        self.arrived.set()
         return "250 Message accepted for delivery"
 
 
