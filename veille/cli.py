@@ -10,14 +10,15 @@ import traceback
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import yaml
-
-from veille import __version__, logs, pipeline
+from veille import __version__, logs
 from veille.errors import ConfigError, InputError, VeilleError
 from veille.export import FORMATS
-from veille.models import KINDS, REGIONS, ItemQuery
+from veille.ids import KINDS, REGIONS
+
+if TYPE_CHECKING:
+    from veille import pipeline
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -160,9 +161,10 @@ def _local_midnight(ctx: pipeline.Context, day: date | None) -> datetime | None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    config = pipeline.load_config(args.config)
+    from veille.context import load_config
     from veille.settings import read_settings
 
+    config = load_config(args.config)
     read_settings(args.config)
     enabled = sum(s.enabled for s in config.sources)
     print(f"ok: {len(config.sources)} sources ({enabled} enabled), {len(config.members)} members, "
@@ -171,6 +173,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    from veille import pipeline
     from veille.progress import collect_progress
 
     ctx = pipeline.open_context(args.config)
@@ -187,6 +190,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_try(args: argparse.Namespace) -> int:
+    from veille import pipeline
     from veille.export.formats import to_table
 
     ctx = pipeline.open_context(args.config)
@@ -208,6 +212,10 @@ def cmd_try(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    import yaml
+
+    from veille import pipeline
+
     options = None
     if args.options:
         try:
@@ -222,6 +230,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
+    from veille import pipeline
+
     ctx = pipeline.open_context(args.config)
     mode = "send" if args.send else "dry-run" if args.dry_run else "build"
     try:
@@ -242,6 +252,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from veille import pipeline
+    from veille.models import ItemQuery
+
     ctx = pipeline.open_context(args.config)
     try:
         query = ItemQuery(topics=tuple(args.topic), kinds=tuple(args.kind), member=args.member,
@@ -263,6 +276,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from veille import pipeline
     from veille.evaluate import evaluate_file, format_scores
 
     config = pipeline.load_config(args.config)
@@ -272,6 +286,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_retag(args: argparse.Namespace) -> int:
+    from veille import pipeline
     from veille.progress import counted_progress
 
     ctx = pipeline.open_context(args.config)
@@ -286,6 +301,7 @@ def cmd_retag(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    from veille import pipeline
     from veille.export.health import health_table
 
     ctx = pipeline.open_context(args.config)
@@ -305,6 +321,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from veille import pipeline
     from veille.web.app import create_app
 
     if not 0 < args.port < 65536:
@@ -320,6 +337,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens(args: argparse.Namespace) -> int:
+    from veille import pipeline
+
     ctx = pipeline.open_context(args.config)
     ctx.close()
     if not ctx.settings.site_secret:

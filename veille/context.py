@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from veille import config as config_module
 from veille.models import Config
 from veille.settings import Settings, read_settings
-from veille.store import Store
 
 if TYPE_CHECKING:
+    from veille.store import Store
     from veille.tag import Tagger
 
 
@@ -56,6 +56,8 @@ def open_context(directory: Path, env: Mapping[str, str] | None = None,
                  clock: Callable[[], datetime] | None = None) -> Context:
     """Validate the configuration, read the VEILLE_* settings (from `env` or the environment), open the store;
     `clock` gives "now" (the wall clock by default)."""
+    from veille.store import Store
+
     config = load_config(directory)
     settings = read_settings(directory, env)
     return Context(config, settings, Store.open(settings.db_url), clock or wall_clock)

@@ -10,21 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-KINDS: tuple[str, ...] = ("tender", "news", "regulation", "funding", "event")
-KIND_ORDER = {k: i for i, k in enumerate(("tender", "regulation", "funding", "news", "event"))}
-REGIONS: tuple[str, ...] = ("FR", "EU", "CA", "BR", "GULF", "OTHER")
-GULF = frozenset({"SA", "AE", "QA", "KW", "OM", "BH"})
-# EU member states and the EEA: the "EU" region group (France has its own group).
-EU_EEA = frozenset({
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "DE", "GR", "EL", "HU", "IE", "IT", "LV", "LT", "LU", "MT",
-    "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
-})
+from veille.ids import EU_EEA, GULF, KIND_LABELS, KIND_ORDER, KINDS, REGION_LABELS, REGIONS, region_of
 
-# What readers see for each kind and region ID (the digest's sections, the site's filters).
-KIND_LABELS = {"tender": "Calls for tenders", "regulation": "Regulation", "funding": "Funding calls",
-               "news": "News", "event": "Events"}
-REGION_LABELS = {"FR": "France", "EU": "Europe (EU/EEA)", "CA": "Canada", "BR": "Brazil", "GULF": "Gulf countries",
-                 "OTHER": "Other countries"}
+__all__ = ["EU_EEA", "GULF", "KINDS", "KIND_LABELS", "KIND_ORDER", "REGIONS", "REGION_LABELS", "region_of"]
 
 Kind = Literal["tender", "news", "regulation", "funding", "event"]
 Region = Literal["FR", "EU", "CA", "BR", "GULF", "OTHER"]
@@ -42,22 +30,6 @@ def parse_duration(text: str) -> int:
     if seconds < 60:
         raise ValueError(f"{text!r} is shorter than one minute")
     return seconds
-
-
-def region_of(country: str | None) -> str | None:
-    """Return the region group (FR, EU, CA, BR, GULF, OTHER) of an ISO alpha-2 country code."""
-    if not country:
-        return None
-    code = country.upper()
-    if code == "FR":
-        return "FR"
-    if code in EU_EEA:
-        return "EU"
-    if code in ("CA", "BR"):
-        return code
-    if code in GULF:
-        return "GULF"
-    return "OTHER"
 
 
 class _Strict(BaseModel):

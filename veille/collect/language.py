@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 from pathlib import Path
-
-from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+from typing import Any
 
 # Languages of the watch's sources; restricting the identifier to them makes it far more reliable.
 LANGUAGES = ("fr", "en", "pt", "es", "de", "it", "nl", "pl", "ar")
 MIN_CHARS = 25  # shorter texts are guessed too often wrong
 MIN_PROBABILITY = 0.7
 
+_loading = threading.Lock()
+_model: Any = None
 
-@lru_cache(maxsize=1)
-def _identifier() -> LanguageIdentifier:
-    identifier = LanguageIdentifier.from_modelpath(Path(MODEL_DIR) / MODEL_FILE, norm_probs=True)
-    identifier.set_languages(list(LANGUAGES))
-    return identifier
+
+def identifier() -> Any:
+    """The identifier, loaded once per process: the first caller loads it while the other threads wait."""
+    global _model
+    if _model is None:
+        with _loading:
+            if _model is None:
+                from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+                loaded = LanguageIdentifier.from_modelpath(Path(MODEL_DIR) / MODEL_FILE, norm_probs=True)
+                loaded.set_languages(list(LANGUAGES))
+                _model = loaded
+    return _model
 
 
 def detect(text: str) -> str | None:
@@ -25,5 +34,5 @@ def detect(text: str) -> str | None:
     text = " ".join(text.split())
     if len(text) < MIN_CHARS:
         return None
-    lang, probability = _identifier().classify(text)
+    lang, probability = identifier().classify(text)
     return str(lang) if probability >= MIN_PROBABILITY else None

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from veille.errors import ConfigError, Problem, VeilleError
 from veille.models import FetchState, Item
-from veille.store import schema, search
+from veille.store import links, schema, search
 from veille.store.browse import Browse
 from veille.store.migrations import migrate
 from veille.store.rows import attach_tags, chunks, row_item
@@ -148,61 +148,9 @@ class Store(Browse):
         clusters so joined merge. Items are taken in order, so one also meets the items before it. The
         cluster id is the smallest item id of the cluster, whatever the order of arrival.
         """
-        if not entries:
-            return
-        ids = [item.id for item, *_ in entries]
-        with self.engine.begin() as conn:
-            for chunk in chunks(ids):
-                conn.execute(T.item_links.delete().where(T.item_links.c.item_id.in_(chunk)))
-            every = list(dict.fromkeys(k for _, keys, bands, _ in entries for k in (*keys, *bands)))
-            by_key: dict[str, set[str]] = {}
-            for chunk in chunks(every):
-                for r in conn.execute(sa.select(T.item_links.c.key, T.item_links.c.item_id)
-                                      .where(T.item_links.c.key.in_(chunk))):
-                    by_key.setdefault(r.key, set()).add(r.item_id)
-            stored: dict[str, tuple[str, int | None]] = {}  # id -> (cluster id, signature) of stored items met
-            for chunk in chunks(sorted({i for found in by_key.values() for i in found})):
-                for row in conn.execute(sa.select(T.items.c.id, T.items.c.cluster_id, T.items.c.simhash)
-                                        .where(T.items.c.id.in_(chunk))):
-                    stored[row.id] = (row.cluster_id or row.id,
-                                      None if row.simhash is None else _unsigned(row.simhash))
-            groups = _UnionFind()
-            signatures: dict[str, int | None] = {}
-            links = []
-            for item, keys, bands, signature in entries:
-                groups.add(item.id)
-                met = {other for k in keys for other in by_key.get(k, ())}
-                if signature is not None:
-                    for other in {o for k in bands for o in by_key.get(k, ())}:
-                        theirs = signatures[other] if other in signatures else stored.get(other, ("", None))[1]
-                        if theirs is not None and is_near(signature, theirs):
-                            met.add(other)
-                met.discard(item.id)
-                for other in met:
-                    groups.union(item.id, other)
-                    if other in stored and other not in signatures:
-                        groups.union(other, stored[other][0])
-                signatures[item.id] = signature
-                for k in dict.fromkeys([*keys, *bands]):
-                    by_key.setdefault(k, set()).add(item.id)
-                    links.append({"item_id": item.id, "key": k})
-            if links:
-                conn.execute(T.item_links.insert(), links)
-            components = groups.components()
-            cluster_of = {node: min(nodes) for nodes in components for node in nodes}
-            conn.execute(T.items.update().where(T.items.c.id == sa.bindparam("b_id")).values(
-                cluster_id=sa.bindparam("b_cluster"), simhash=sa.bindparam("b_simhash")), [
-                {"b_id": i, "b_cluster": cluster_of[i], "b_simhash": _signed(signature)}
-                for i, signature in signatures.items()])
-            for nodes in components:
-                if len(nodes) > 1:  # stored items (and their clusters) joined: the whole cluster moves
-                    members = sorted(nodes)
-                    for chunk in chunks(members):
-                        conn.execute(T.items.update().where(sa.or_(T.items.c.id.in_(chunk),
-                                                                   T.items.c.cluster_id.in_(chunk)))
-                                     .values(cluster_id=members[0]))
-            for item, *_ in entries:
-                item.cluster_id = cluster_of[item.id]
+        if entries:
+            with self.engine.begin() as conn:
+                links.link_all(conn, entries, is_near)
 
     def clusters(self, cluster_ids: Iterable[str]) -> dict[str, list[Item]]:
         """Return every stored item of the given clusters, oldest first: a tender's history."""
@@ -309,45 +257,6 @@ def _insert_tags(conn: sa.Connection, items: Sequence[Item]) -> None:
         conn.execute(T.item_topics.insert(), topics)
     if members:
         conn.execute(T.item_members.insert(), members)
-
-
-class _UnionFind:
-    """Disjoint sets of item ids: the clusters being joined during one linking batch."""
-
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def add(self, node: str) -> None:
-        self.parent.setdefault(node, node)
-
-    def find(self, node: str) -> str:
-        self.add(node)
-        root = node
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[node] != root:
-            self.parent[node], node = root, self.parent[node]
-        return root
-
-    def union(self, a: str, b: str) -> None:
-        self.parent[self.find(a)] = self.find(b)
-
-    def components(self) -> list[set[str]]:
-        out: dict[str, set[str]] = {}
-        for node in self.parent:
-            out.setdefault(self.find(node), set()).add(node)
-        return list(out.values())
-
-
-def _signed(value: int | None) -> int | None:
-    """A 64-bit signature as the signed BIGINT the databases store (None stays None)."""
-    if value is None:
-        return None
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def _unsigned(value: int) -> int:
-    return value + (1 << 64) if value < 0 else value
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -1,0 +1,154 @@
+"""Clustering items into stories and tenders: the link keys they share, joined in one transaction.
+
+An item joins the items sharing one of its exact keys, and the items indexed under one of its band keys whose
+signature passes `is_near(signature, theirs)` (confirmed near-duplicates); the clusters so joined merge. Items
+are taken in order, so one also meets the items before it. The cluster id is the smallest item id of the
+cluster, whatever the order of arrival.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from veille.models import Item
+from veille.store import schema as T
+from veille.store.rows import chunks
+
+Entry = tuple[Item, Sequence[str], Sequence[str], int | None]  # (item, exact keys, band keys, signature)
+Near = Callable[[int, int], bool]
+
+
+class UnionFind:
+    """Disjoint sets of item ids: the clusters being joined during one linking batch."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def add(self, node: str) -> None:
+        self.parent.setdefault(node, node)
+
+    def find(self, node: str) -> str:
+        self.add(node)
+        root = node
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[node] != root:
+            self.parent[node], node = root, self.parent[node]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+    def components(self) -> list[set[str]]:
+        out: dict[str, set[str]] = {}
+        for node in self.parent:
+            out.setdefault(self.find(node), set()).add(node)
+        return list(out.values())
+
+
+def signed(value: int | None) -> int | None:
+    """A 64-bit signature as the signed BIGINT the databases store (None stays None)."""
+    if value is None:
+        return None
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def unsigned(value: int) -> int:
+    return value + (1 << 64) if value < 0 else value
+
+
+@dataclass
+class Joining:
+    """The state of one batch: who holds each key, what the stored items met are, the groups so far."""
+
+    by_key: dict[str, set[str]]
+    stored: dict[str, tuple[str, int | None]]  # id -> (cluster id, signature) of the stored items met
+    groups: UnionFind = field(default_factory=UnionFind)
+    signatures: dict[str, int | None] = field(default_factory=dict)  # the batch's items
+    links: list[dict[str, str]] = field(default_factory=list)
+
+    def signature(self, other: str) -> int | None:
+        return self.signatures[other] if other in self.signatures else self.stored.get(other, ("", None))[1]
+
+    def met(self, entry: Entry, is_near: Near) -> set[str]:
+        """The items that `entry` joins: by an exact key, or by a band key and a near signature."""
+        item, keys, bands, signature = entry
+        met = {other for k in keys for other in self.by_key.get(k, ())}
+        if signature is not None:
+            for other in {o for k in bands for o in self.by_key.get(k, ())}:
+                theirs = self.signature(other)
+                if theirs is not None and is_near(signature, theirs):
+                    met.add(other)
+        met.discard(item.id)
+        return met
+
+    def add(self, entry: Entry, is_near: Near) -> None:
+        """Join one item to what it meets, then index its keys so that later items meet it."""
+        item, keys, bands, signature = entry
+        self.groups.add(item.id)
+        for other in self.met(entry, is_near):
+            self.groups.union(item.id, other)
+            if other in self.stored and other not in self.signatures:
+                self.groups.union(other, self.stored[other][0])
+        self.signatures[item.id] = signature
+        for k in dict.fromkeys([*keys, *bands]):
+            self.by_key.setdefault(k, set()).add(item.id)
+            self.links.append({"item_id": item.id, "key": k})
+
+
+def _replace_links(conn: sa.Connection, entries: Sequence[Entry]) -> dict[str, set[str]]:
+    """Drop the batch's old links; return {key: ids of the stored items holding it} for the batch's keys."""
+    for chunk in chunks([item.id for item, *_ in entries]):
+        conn.execute(T.item_links.delete().where(T.item_links.c.item_id.in_(chunk)))
+    every = list(dict.fromkeys(k for _, keys, bands, _ in entries for k in (*keys, *bands)))
+    by_key: dict[str, set[str]] = {}
+    for chunk in chunks(every):
+        query = sa.select(T.item_links.c.key, T.item_links.c.item_id).where(T.item_links.c.key.in_(chunk))
+        for r in conn.execute(query):
+            by_key.setdefault(r.key, set()).add(r.item_id)
+    return by_key
+
+
+def _stored_items(conn: sa.Connection, by_key: dict[str, set[str]]) -> dict[str, tuple[str, int | None]]:
+    """{id: (cluster id, signature)} of the stored items that hold one of the keys."""
+    stored: dict[str, tuple[str, int | None]] = {}
+    for chunk in chunks(sorted({i for found in by_key.values() for i in found})):
+        for row in conn.execute(sa.select(T.items.c.id, T.items.c.cluster_id, T.items.c.simhash)
+                                .where(T.items.c.id.in_(chunk))):
+            stored[row.id] = (row.cluster_id or row.id, None if row.simhash is None else unsigned(row.simhash))
+    return stored
+
+
+def _write(conn: sa.Connection, joining: Joining) -> dict[str, str]:
+    """Store the links, the batch's clusters and signatures, and move joined stored clusters; return
+    {item id: cluster id}."""
+    if joining.links:
+        conn.execute(T.item_links.insert(), joining.links)
+    components = joining.groups.components()
+    cluster_of = {node: min(nodes) for nodes in components for node in nodes}
+    conn.execute(T.items.update().where(T.items.c.id == sa.bindparam("b_id")).values(
+        cluster_id=sa.bindparam("b_cluster"), simhash=sa.bindparam("b_simhash")), [
+        {"b_id": i, "b_cluster": cluster_of[i], "b_simhash": signed(signature)}
+        for i, signature in joining.signatures.items()])
+    for nodes in components:
+        if len(nodes) > 1:  # stored items (and their clusters) joined: the whole cluster moves
+            members = sorted(nodes)
+            for chunk in chunks(members):
+                conn.execute(T.items.update().where(sa.or_(T.items.c.id.in_(chunk), T.items.c.cluster_id.in_(chunk)))
+                             .values(cluster_id=members[0]))
+    return cluster_of
+
+
+def link_all(conn: sa.Connection, entries: Sequence[Entry], is_near: Near) -> None:
+    """Cluster the entries' items with each other and with the stored items (see the module's doc); set
+    each item's `cluster_id`."""
+    by_key = _replace_links(conn, entries)
+    joining = Joining(by_key, _stored_items(conn, by_key))
+    for entry in entries:
+        joining.add(entry, is_near)
+    cluster_of = _write(conn, joining)
+    for item, *_ in entries:
+        item.cluster_id = cluster_of[item.id]
