@@ -81,6 +81,43 @@ def _refusal(exc: smtplib.SMTPException) -> Refusal | None:
     return Refusal(int(code), text)
 
 
+def _session(smtp: SmtpSettings) -> smtplib.SMTP:
+    """A connected, secured and logged-in SMTP client (use it as a context manager)."""
+    if smtp.tls == "ssl":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout,
+                                                context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+    try:
+        if smtp.tls == "starttls":
+            client.starttls(context=ssl.create_default_context())
+        if smtp.user:
+            client.login(smtp.user, smtp.password or "")
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _send_one(client: smtplib.SMTP, message: EmailMessage, on_sent: Callable[[EmailMessage], None],
+              on_refused: Callable[[EmailMessage, Refusal], None], sleep: Callable[[float], None]) -> None:
+    """Send one message, trying a deferred (4xx) one again after each of RETRY_DELAYS; report the outcome."""
+    for delay in (*RETRY_DELAYS, None):
+        try:
+            client.send_message(message)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
+            refusal = _refusal(exc)
+            if refusal is None:
+                raise
+            if refusal.permanent or delay is None:
+                on_refused(message, refusal)
+                return
+            sleep(delay)
+        else:
+            on_sent(message)
+            return
+
+
 def send(messages: list[EmailMessage], smtp: SmtpSettings,
          on_sent: Callable[[EmailMessage], None] = lambda m: None,
          on_refused: Callable[[EmailMessage, Refusal], None] = lambda m, r: None,
@@ -94,31 +131,9 @@ def send(messages: list[EmailMessage], smtp: SmtpSettings,
     """
     where = f"{smtp.host}:{smtp.port}"
     try:
-        if smtp.tls == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout,
-                                                    context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
-        with client:
-            if smtp.tls == "starttls":
-                client.starttls(context=ssl.create_default_context())
-            if smtp.user:
-                client.login(smtp.user, smtp.password or "")
+        with _session(smtp) as client:
             for message in messages:
-                for delay in (*RETRY_DELAYS, None):
-                    try:
-                        client.send_message(message)
-                    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
-                        refusal = _refusal(exc)
-                        if refusal is None:
-                            raise
-                        if refusal.permanent or delay is None:
-                            on_refused(message, refusal)
-                            break
-                        sleep(delay)
-                    else:
-                        on_sent(message)
-                        break
+                _send_one(client, message, on_sent, on_refused, sleep)
     except smtplib.SMTPResponseException as exc:
         reply = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
         raise DeliveryError(f"SMTP server {where} refused: {exc.smtp_code} {reply}") from exc

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -59,24 +60,29 @@ def _item_view(item: Item, zone: ZoneInfo, topic_labels: Mapping[str, str],
                member_names: Mapping[str, str], member_id: str | None,
                history: Sequence[Item] = (), site: SiteLinks | None = None) -> dict[str, object]:
     summary = item.summary if len(item.summary) <= SUMMARY_CHARS else item.summary[:SUMMARY_CHARS - 1] + "…"
+    by_score = sorted(item.topics, key=lambda t: -item.topics[t].score)
     return {
         "title": item.title, "url": item.url, "source": item.source,
         "date": _date(item.published_at or item.collected_at, zone),
         "country": item.country, "buyer": item.buyer,
         "deadline": _date(item.deadline_at, zone, with_time=True),
         "summary": summary,
-        "topics": [topic_labels.get(t, t) for t in sorted(item.topics, key=lambda t: -item.topics[t].score)],
-        "topic_links": [(topic_labels.get(t, t), site.url("/", topic=t) if site else None)
-                        for t in sorted(item.topics, key=lambda t: -item.topics[t].score)],
+        "topics": [topic_labels.get(t, t) for t in by_score],
+        "topic_links": [(topic_labels.get(t, t), site.url("/", topic=t) if site else None) for t in by_score],
         "page": site.url(f"/items/{item.id}") if site else None,
         "members": [member_names.get(m, m) for m in sorted(item.members)],
         "reasons": item.members[member_id].reasons if member_id and member_id in item.members else [],
-        # a tender's notices make its history; other copies of a story are where else it was seen
-        "history": [{"date": _date(h.published_at or h.collected_at, zone), "url": h.url, "source": h.source,
-                     "type": (h.notice_type or "notice").replace("-", " "), "current": h.id == item.id}
-                    for h in history] if item.kind == "tender" else [],
-        "also_in": sorted({h.source for h in history if h.source != item.source}) if item.kind != "tender" else [],
+        **_cluster_view(item, history, zone),
     }
+
+
+def _cluster_view(item: Item, history: Sequence[Item], zone: ZoneInfo) -> dict[str, object]:
+    """A tender's notices make its history; other copies of a story are where else it was seen."""
+    if item.kind == "tender":
+        return {"history": [{"date": _date(h.published_at or h.collected_at, zone), "url": h.url, "source": h.source,
+                             "type": (h.notice_type or "notice").replace("-", " "), "current": h.id == item.id}
+                            for h in history], "also_in": []}
+    return {"history": [], "also_in": sorted({h.source for h in history if h.source != item.source})}
 
 
 def _sort_key(item: Item, member: str | None) -> tuple[object, ...]:
@@ -97,6 +103,40 @@ def _text_table(table: Table) -> str:
     return "\n".join("  " + line.rstrip() for line in lines) if table.rows else "  nothing this week"
 
 
+def _sections(listed: Sequence[Item], zone: ZoneInfo, topic_labels: Mapping[str, str],
+              member_names: Mapping[str, str], member_id: str | None, histories: Mapping[str, Sequence[Item]],
+              site: SiteLinks | None) -> list[dict[str, Any]]:
+    """One section per kind (in KIND_ORDER), its items most relevant first."""
+    sections: list[dict[str, Any]] = []
+    for kind in sorted({i.kind for i in listed}, key=lambda k: KIND_ORDER.get(k, 99)):
+        chosen = sorted((i for i in listed if i.kind == kind), key=lambda i: _sort_key(i, member_id))
+        sections.append({"label": KIND_LABELS.get(kind, kind),
+                         "entries": [_item_view(i, zone, topic_labels, member_names, member_id,
+                                                histories.get(i.id, ()), site) for i in chosen]})
+    return sections
+
+
+def _tables(summary: Summary) -> list[dict[str, Any]]:
+    """The summary tables, each with its title, columns, rows and a plain-text rendering."""
+    titled = (("Items per topic and kind", summary.by_kind_topic),
+              ("This week against the previous one", summary.week_over_week),
+              ("Items per region", summary.by_region), ("Top sources", summary.top_sources))
+    return [{"title": title, **vars(table), "text": _text_table(table)} for title, table in titled]
+
+
+def _site_context(site: SiteLinks | None, start: datetime, last_day: date, zone: ZoneInfo, member_id: str | None,
+                  topic_labels: Mapping[str, str], listed: Sequence[Item]) -> dict[str, object] | None:
+    """Links to the week and to each topic of the week on the reports site (None without a site)."""
+    if site is None:
+        return None
+    return {
+        "week": site.url("/", since=start.astimezone(zone).date().isoformat(), until=last_day.isoformat(),
+                         **({"member": member_id} if member_id else {})),
+        "topics": [(topic_labels.get(t, t), site.url("/", topic=t)) for t in topic_labels
+                   if any(t in i.topics for i in listed)],
+    }
+
+
 def render_digest(items: Sequence[Item], summary: Summary, week: Week, zone: ZoneInfo, *,
                   topic_labels: Mapping[str, str], member_names: Mapping[str, str],
                   closing: Sequence[Item] = (), member_id: str | None = None,
@@ -106,39 +146,20 @@ def render_digest(items: Sequence[Item], summary: Summary, week: Week, zone: Zon
     """Return the HTML and text digest of one week (for the working group, or one member); with `site`,
     topics and items link to their views on the reports site."""
     start, end = week.bounds(zone)
-    last_day = end.astimezone(zone).date().fromordinal(end.astimezone(zone).date().toordinal() - 1)
+    last_day = end.astimezone(zone).date() - timedelta(days=1)
     member = member_names.get(member_id, member_id) if member_id else None
     heading = f"{title} — week {week}" + (f" — {member}" if member else "")
     listed = [i for i in items if i.topics or i.members]  # the rest is counted, not listed
-    sections = []
-    for kind in sorted({i.kind for i in listed}, key=lambda k: KIND_ORDER.get(k, 99)):
-        chosen = sorted((i for i in listed if i.kind == kind), key=lambda i: _sort_key(i, member_id))
-        sections.append({"label": KIND_LABELS.get(kind, kind),
-                         "entries": [_item_view(i, zone, topic_labels, member_names, member_id,
-                                                (histories or {}).get(i.id, ()), site) for i in chosen]})
-    tables = [
-        {"title": "Items per topic and kind", **vars(summary.by_kind_topic)},
-        {"title": "This week against the previous one", **vars(summary.week_over_week)},
-        {"title": "Items per region", **vars(summary.by_region)},
-        {"title": "Top sources", **vars(summary.top_sources)},
-    ]
-    for table, raw in zip(tables, (summary.by_kind_topic, summary.week_over_week, summary.by_region,
-                                   summary.top_sources), strict=True):
-        table["text"] = _text_table(raw)
     context = {
-        "heading": heading, "member": member, "summary": summary, "tables": tables, "sections": sections,
+        "heading": heading, "member": member, "summary": summary, "tables": _tables(summary),
+        "sections": _sections(listed, zone, topic_labels, member_names, member_id, histories or {}, site),
         "period": f"{start.astimezone(zone):%a %d %b} – {last_day:%a %d %b %Y}",
         "closing": [_item_view(i, zone, topic_labels, member_names, None) for i in closing
                     if i.topics or i.members],
         "unlisted": len(items) - len(listed),
         "source_health": [{"source": s, "problem": p} for s, p in source_health],
         "generated": _date(now, zone, with_time=True), "tz": str(zone),
-        "site": {
-            "week": site.url("/", since=start.astimezone(zone).date().isoformat(), until=last_day.isoformat(),
-                             **({"member": member_id} if member_id else {})),
-            "topics": [(topic_labels.get(t, t), site.url("/", topic=t)) for t in topic_labels
-                       if any(t in i.topics for i in listed)],
-        } if site else None,
+        "site": _site_context(site, start, last_day, zone, member_id, topic_labels, listed),
     }
     body = _ENV.get_template("body.html.j2").render(context)
     clean = nh3.clean(body, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRS, url_schemes={"http", "https"},

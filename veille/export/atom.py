@@ -33,6 +33,27 @@ def _strip_controls(text: str) -> str:
     return "".join(c for c in text if c in "\t\n\r" or ord(c) >= 0x20)
 
 
+def _entry(feed: etree._Element, item: Item, page: str, now: datetime) -> None:
+    """Add the item's entry: its page on the site as id, the original as link, the summary with tender details."""
+    entry = _add(feed, "entry")
+    when = item.published_at or item.collected_at or now
+    _add(entry, "id", page)
+    _add(entry, "title", _strip_controls(item.title))
+    _add(entry, "updated", _stamp(item.updated_at or when))
+    _add(entry, "published", _stamp(when))
+    _add(_add(entry, "author"), "name", _strip_controls(item.source))
+    _add(entry, "link", href=item.url or page, rel="alternate")
+    if item.url:  # the original, and the item's page on the site (topics, reasons, history)
+        _add(entry, "link", href=page, rel="related", type="text/html")
+    for term in (item.kind, *sorted(item.topics)):
+        _add(entry, "category", term=term)
+    lines = ([item.summary] if item.summary else []) + tender_lines(item, deadline=True)
+    if item.topics:
+        lines.append(f"Topics: {', '.join(sorted(item.topics))}")
+    if lines:
+        _add(entry, "summary", _strip_controls("\n".join(lines)), type="text")
+
+
 def to_atom(items: Sequence[Item], *, title: str, feed_url: str, page_url: str, item_url: str,
             now: datetime | None = None) -> bytes:
     """Return the feed's bytes, newest first; `item_url` has `{id}` for each entry's page on the site."""
@@ -46,22 +67,5 @@ def to_atom(items: Sequence[Item], *, title: str, feed_url: str, page_url: str, 
     _add(feed, "link", href=page_url, rel="alternate", type="text/html")
     _add(feed, "generator", "veille", version=__version__)
     for item in items:
-        entry = _add(feed, "entry")
-        page = item_url.format(id=item.id)
-        when = item.published_at or item.collected_at or now
-        _add(entry, "id", page)
-        _add(entry, "title", _strip_controls(item.title))
-        _add(entry, "updated", _stamp(item.updated_at or when))
-        _add(entry, "published", _stamp(when))
-        _add(_add(entry, "author"), "name", _strip_controls(item.source))
-        _add(entry, "link", href=item.url or page, rel="alternate")
-        if item.url:  # the original, and the item's page on the site (topics, reasons, history)
-            _add(entry, "link", href=page, rel="related", type="text/html")
-        for term in (item.kind, *sorted(item.topics)):
-            _add(entry, "category", term=term)
-        lines = ([item.summary] if item.summary else []) + tender_lines(item, deadline=True)
-        if item.topics:
-            lines.append(f"Topics: {', '.join(sorted(item.topics))}")
-        if lines:
-            _add(entry, "summary", _strip_controls("\n".join(lines)), type="text")
+        _entry(feed, item, item_url.format(id=item.id), now)
     return bytes(etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True))

@@ -134,18 +134,30 @@ def _known(name: str, values: Iterable[str], valid: Sequence[str]) -> tuple[str,
     return out
 
 
+def _member(values: list[str], members: Sequence[str]) -> str | None:
+    """The last member asked for, None when none is; InputError for a member not in members.yaml."""
+    member = next((v for v in reversed(values) if v), None)
+    if member is not None and member not in members:
+        raise InputError(f"unknown member {member!r}; valid: {', '.join(members)}")
+    return member
+
+
+def _page(text: str) -> int:
+    """The page number (at most 10,000); InputError when it is not a positive number."""
+    digits = text.lstrip("0")
+    if not (text.isascii() and text.isdigit()) or not digits:  # ASCII digits only
+        raise InputError(f"page={text[:20]!r} is not a page number")
+    return 10_000 if len(digits) > 5 else min(int(digits), 10_000)
+
+
 def parse(pairs: Iterable[tuple[str, str]], topics: Sequence[str], members: Sequence[str]) -> View:
     """The view asked for by query-string pairs; InputError names the first bad parameter. Any source
     name is accepted: the archive keeps the items of sources since removed from sources.yaml."""
     got: dict[str, list[str]] = {}
     for key, value in pairs:
         got.setdefault(key, []).append(value.strip())
-    member = next((v for v in reversed(got.get("member", [])) if v), None)
-    if member is not None and member not in members:
-        raise InputError(f"unknown member {member!r}; valid: {', '.join(members)}")
-    page_text = (got.get("page") or ["1"])[-1] or "1"
-    if not page_text.isdigit() or int(page_text) < 1:
-        raise InputError(f"page={page_text!r} is not a page number")
+    member = _member(got.get("member", []), members)
+    page = _page((got.get("page") or ["1"])[-1] or "1")
     since, until = _day("since", got.get("since", [])), _day("until", got.get("until", []))
     if since and until and until < since:
         raise InputError(f"until={until} is before since={since}")
@@ -154,4 +166,4 @@ def parse(pairs: Iterable[tuple[str, str]], topics: Sequence[str], members: Sequ
         regions=_known("region", got.get("region", []), REGIONS),
         sources=tuple(dict.fromkeys(v[:200] for v in got.get("source", []) if v)), member=member,
         q=" ".join((got.get("q") or [""])[-1].split())[:MAX_QUERY], since=since, until=until,
-        page=min(int(page_text), 10_000))
+        page=page)
