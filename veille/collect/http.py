@@ -20,7 +20,7 @@ from veille.errors import SourceError, TerminalSourceError, TransientSourceError
 from veille.settings import Settings
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
-DEFAULTS = Settings.model_fields  # the defaults of the VEILLE_HTTP_... settings, declared once
+DEFAULTS = Settings.model_fields  # the HTTP settings' defaults, declared once
 
 
 @dataclass(frozen=True)
