@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -91,7 +92,7 @@ def test_requests_to_one_host_are_spaced(http):
 
     asyncio.run(go())
     starts.sort()
-    assert len(starts) == 3 and [round(b - a, 3) for a, b in zip(starts, starts[1:], strict=False)] == [0.3, 0.3]
+    assert len(starts) == 3 and [round(b - a, 3) for a, b in itertools.pairwise(starts)] == [0.3, 0.3]
 
 
 @pytest.mark.parametrize(("rules", "path", "allowed"), [

@@ -90,7 +90,9 @@ def test_fetch_state_runs_and_deliveries(db_url):
     assert (state.etag, state.failures, state.last_error) == ('"abc"', 0, None)
     run = store.start_run("collect")
     store.finish_run(run, "ok", {"line": "1 sources"})
-    assert store.last_runs(1)[0]["summary"] == {"line": "1 sources"}
+    with store.engine.connect() as conn:
+        last = conn.execute(sa.select(schema.runs).order_by(schema.runs.c.id.desc())).mappings().first()
+    assert last is not None and last["summary"] == {"line": "1 sources"} and last["status"] == "ok"
     store.record_delivery("2026-W46", "a@x.org", "full", "smtp", "<m@x>")
     assert store.delivered("2026-W46", "full") == {"a@x.org": "sent"}
     store.record_delivery("2026-W46", "b@x.org", "full", "smtp", None, "refused", "550 no such user")

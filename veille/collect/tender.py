@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from veille.collect.countries import language_alpha3
 
-NOTICE_TYPES = ("prior-information", "contract-notice", "award", "modification", "other")
 _CPV = re.compile(r"^\s*(\d{8})(?:-\d)?\s*$")
 _DATE = re.compile(r"^\s*(\d{4})-?(\d{2})-?(\d{2})(?:[T ]([\d:.]+))?\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
 _TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?\s*$")

@@ -203,11 +203,6 @@ class Store(Browse):
             conn.execute(T.runs.update().where(T.runs.c.id == run_id)
                          .values(finished_at=_now(), status=status, summary=summary))
 
-    def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(T.runs).order_by(T.runs.c.id.desc()).limit(limit)).mappings().all()
-        return [dict(r) for r in rows]
-
     def delivered(self, week: str, digest: str) -> dict[str, str]:
         """Return {recipient: "queued", "sent" or "refused"} for the messages of `digest` (full or a member
         id) for `week`."""

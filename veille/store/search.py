@@ -17,7 +17,6 @@ import sqlalchemy as sa
 
 from veille.text import fold
 
-SEARCHED = ("title", "summary", "buyer")
 MAX_WORDS = 12
 
 _SQLITE = [

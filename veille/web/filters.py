@@ -18,7 +18,6 @@ from veille.errors import InputError
 from veille.models import KINDS, REGIONS, ItemQuery
 
 MULTI = ("topic", "kind", "region", "source")
-PARAMETERS = (*MULTI, "member", "q", "since", "until", "page")
 MAX_QUERY = 200
 
 
