@@ -13,6 +13,8 @@ from veille.models import Config
 from veille.settings import Settings, read_settings
 
 if TYPE_CHECKING:
+    from veille.collect.http import HttpSettings
+    from veille.digest.deliver import SmtpSettings
     from veille.store import Store
     from veille.tag import Tagger
 
@@ -40,6 +42,23 @@ class Context:
 
             self._tagger = Tagger.build(self.config.topics, self.config.members)
         return self._tagger
+
+    def http(self) -> HttpSettings:
+        """The limits every fetch obeys, from the VEILLE_HTTP_* settings."""
+        from veille.collect.http import HttpSettings
+
+        s = self.settings
+        return HttpSettings(timeout=s.http_timeout, host_delay=s.http_host_delay, concurrency=s.http_concurrency,
+                            per_host=s.http_per_host)
+
+    def smtp(self) -> SmtpSettings | None:
+        """The SMTP server from the VEILLE_SMTP_* settings, or None (emails go to the outbox folder)."""
+        from veille.digest.deliver import SmtpSettings
+
+        s = self.settings
+        if not s.smtp_host:
+            return None
+        return SmtpSettings(s.smtp_host, s.smtp_port or 587, s.smtp_user, s.smtp_password, s.smtp_tls)
 
     def close(self) -> None:
         self.store.close()

@@ -11,13 +11,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from veille.collect import REGISTRY, HttpSettings, SourceOutcome, Validators, collect, parse_payload
-from veille.collect.report import CollectReport, SourceReport, waiting_report
+from veille.collect import HttpSettings, SourceOutcome, Validators, collect
+from veille.collect.inspect import inspect_file
+from veille.collect.report import CollectReport, SourceReport, waiting
 from veille.context import Context, load_config, open_context
 from veille.digest import assemble
-from veille.digest.deliver import SmtpSettings
 from veille.digest.files import listed_tenders, write_files
 from veille.digest.outbox import Email, by_smtp, to_outbox
 from veille.digest.render import SiteLinks
@@ -26,22 +25,16 @@ from veille.errors import InputError
 from veille.export import formats
 from veille.export.health import health_rows, unhealthy
 from veille.export.ics import to_ics
-from veille.models import Config, Item, ItemQuery, Kind, Source
+from veille.models import Config, Item, ItemQuery, Source
 from veille.tag.duplicates import link_entries, near
 from veille.tokens import member_token
 
-__all__ = ["CollectReport", "Context", "DigestReport", "Email", "SourceReport", "Week", "load_config",
-           "open_context"]
+__all__ = ["CollectReport", "Context", "DigestReport", "Email", "SourceReport", "Week", "inspect_file",
+           "load_config", "open_context"]
 log = logging.getLogger("veille.pipeline")
 
 
 # --- collect ---------------------------------------------------------------------------------------
-
-
-def http_settings(ctx: Context) -> HttpSettings:
-    s = ctx.settings
-    return HttpSettings(timeout=s.http_timeout, host_delay=s.http_host_delay, concurrency=s.http_concurrency,
-                        per_host=s.http_per_host)
 
 
 def select_sources(config: Config, names: Sequence[str]) -> list[Source]:
@@ -66,12 +59,8 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
     collected_at = now or ctx.clock()
     report = CollectReport()
     if not names:  # sources named by an admin are tried at once; the others wait out their backoff
-        chosen = {s.name for s in sources}
-        for name, state in sorted(states.items()):
-            if name in chosen and state.next_attempt_at and state.next_attempt_at > collected_at:
-                report.sources.append(waiting_report(name, state.next_attempt_at, state.failures, state.last_error))
-        waiting = {s.name for s in report.sources}
-        sources = [s for s in sources if s.name not in waiting]
+        report.sources = waiting(sources, states, collected_at)
+        sources = [s for s in sources if s.name not in {w.name for w in report.sources}]
 
     def done(outcome: SourceOutcome) -> None:
         # stored as soon as a source is done: a run killed half-way keeps what it had fetched
@@ -84,7 +73,7 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
             on_done(outcome)
 
     validators = {n: Validators(s.etag, s.last_modified) for n, s in states.items()}
-    collect(sources, validators, http or http_settings(ctx), done)
+    collect(sources, validators, http or ctx.http(), done)
     order = {s.name: i for i, s in enumerate(ctx.config.sources)}
     report.sources.sort(key=lambda s: order.get(s.name, len(order)))
     status = "failed" if report.failed and report.ok == 0 else "ok"
@@ -116,30 +105,9 @@ def _store_outcome(ctx: Context, outcome: SourceOutcome, collected_at: datetime)
 def try_source(ctx: Context, name: str, http: HttpSettings | None = None) -> tuple[SourceOutcome, list[Item]]:
     """Fetch one source and tag its items without storing anything (an admin's dry run)."""
     source = select_sources(ctx.config, [name])[0]
-    outcome = collect([source], {}, http or http_settings(ctx))[0]
+    outcome = collect([source], {}, http or ctx.http())[0]
     ctx.tagger.tag_many(outcome.items, [source.topics] * len(outcome.items))
     return outcome, outcome.items
-
-
-def inspect_file(type_name: str, path: Path, options: dict[str, Any] | None = None,
-                 kind: Kind = "news", country: str | None = None) -> list[Item]:
-    """Parse a saved payload with connector `type_name`; raises InputError on unreadable input."""
-    if type_name not in REGISTRY:
-        raise InputError(f"unknown type {type_name!r}; known types: {', '.join(sorted(REGISTRY))}")
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-    try:
-        source = Source(name=path.name, kind=kind, type=type_name, url=f"https://inspect.invalid/{path.name}",
-                        country=country, options=options or {})
-        REGISTRY[type_name].options(**(options or {}))
-    except ValueError as exc:
-        raise InputError(f"bad options for type {type_name!r}: {exc}") from exc
-    try:
-        return parse_payload(source, content)
-    except Exception as exc:
-        raise InputError(f"{path}: {exc}") from exc
 
 
 # --- digest ----------------------------------------------------------------------------------------
@@ -152,13 +120,6 @@ class DigestReport:
     files: list[Path] = field(default_factory=list)
     emails: list[Email] = field(default_factory=list)
     error: str | None = None
-
-
-def smtp_settings(ctx: Context) -> SmtpSettings | None:
-    s = ctx.settings
-    if not s.smtp_host:
-        return None
-    return SmtpSettings(s.smtp_host, s.smtp_port or 587, s.smtp_user, s.smtp_password, s.smtp_tls)
 
 
 def site_links(ctx: Context, member_id: str | None) -> SiteLinks | None:
@@ -207,7 +168,7 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     if mode != "send":
         report.emails = [Email(str(m["To"]), d, str(m["Subject"]), "would-send") for d, m in messages]
         return report
-    smtp = smtp_settings(ctx)
+    smtp = ctx.smtp()
     delivery = (to_outbox(messages, reports_dir / str(week) / "outbox") if smtp is None
                 else by_smtp(messages, str(week), ctx.store, smtp, resend))
     report.emails, report.error = delivery.emails, delivery.error

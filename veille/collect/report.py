@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from veille.models import FetchState, Source
 
 
 @dataclass
@@ -46,8 +50,14 @@ class CollectReport:
                 f"{wait_note}; items: {self.new} new, {self.updated} updated")
 
 
-def waiting_report(name: str, until: object, failures: int, last_error: str | None) -> SourceReport:
-    """A source skipped because it waits out its backoff after failures."""
-    return SourceReport(name, "waiting", error=(
-        f"waiting until {until:%Y-%m-%d %H:%M} UTC after {failures} failure{'s' if failures != 1 else ''}: "
-        f"{last_error}"))
+def waiting(sources: Sequence[Source], states: Mapping[str, FetchState], now: datetime) -> list[SourceReport]:
+    """The sources that wait out their backoff after failures at `now`, as reports, by name."""
+    chosen = {s.name for s in sources}
+    reports = []
+    for name, state in sorted(states.items()):
+        until = state.next_attempt_at
+        if name in chosen and until and until > now:
+            many = "s" if state.failures != 1 else ""
+            reports.append(SourceReport(name, "waiting", error=(
+                f"waiting until {until:%Y-%m-%d %H:%M} UTC after {state.failures} failure{many}: {state.last_error}")))
+    return reports
