@@ -161,7 +161,7 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     messages = []
     for digest in plans:
         chosen, rendered = assemble.render(digest, week, found, settings)
-        report.files += write_files(digest.folder, rendered, chosen, to_ics(listed_tenders(chosen)))
+        report.files += write_files(digest.folder, rendered, chosen, to_ics(listed_tenders(chosen), now))
         messages += assemble.messages(digest, rendered, week, settings)
     if plans[0].member is None:
         messages += assemble.admin_alert(week, settings)
@@ -194,7 +194,7 @@ def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevanc
         items = ctx.store.items(query)
     filters = {"topics": ", ".join(query.topics), "kind": ", ".join(query.kinds), "member": query.member,
                "region": ", ".join(query.regions), "since": query.since, "until": query.until}
-    return items, formats.render(items, fmt, filters)
+    return items, formats.render(items, fmt, filters, ctx.clock())
 
 
 def retag(ctx: Context, since: datetime | None = None,

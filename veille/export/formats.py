@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 import jinja2
 from rich.console import Console
@@ -73,8 +74,8 @@ def to_html(items: Sequence[Item], filters: Mapping[str, object]) -> str:
     return _ENV.get_template("report.html.j2").render(title="veille report", items=items, filters=described, why=why)
 
 
-def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object]) -> str:
-    """Return `items` in format `fmt` (one of FORMATS)."""
+def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object], now: datetime | None = None) -> str:
+    """Return `items` in format `fmt` (one of FORMATS); `now` stamps a calendar (default: the wall clock)."""
     assert fmt in FORMATS, fmt
     if fmt == "csv":
         return to_csv(items)
@@ -83,12 +84,12 @@ def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object]) -> st
     if fmt == "html":
         return to_html(items, filters)
     if fmt == "ics":
-        return to_ics(items)
+        return to_ics(items, now)
     return to_table(items)
 
 
 def export(items: Sequence[Item], fmt: str, *, title: str = "veille", feed_url: str = "", page_url: str = "",
-           item_url: str = "{id}") -> tuple[bytes, str]:
+           item_url: str = "{id}", now: datetime | None = None) -> tuple[bytes, str]:
     """Return `items` in the site's download format `fmt` (a key of MEDIA_TYPES) and its media type."""
     if fmt == "xlsx":
         from veille.export.xlsx import to_xlsx
@@ -97,5 +98,6 @@ def export(items: Sequence[Item], fmt: str, *, title: str = "veille", feed_url: 
     if fmt == "atom":
         from veille.export.atom import to_atom
 
-        return to_atom(items, title=title, feed_url=feed_url, page_url=page_url, item_url=item_url), MEDIA_TYPES[fmt]
-    return render(items, fmt, {}).encode("utf-8"), MEDIA_TYPES[fmt]
+        feed = to_atom(items, title=title, feed_url=feed_url, page_url=page_url, item_url=item_url, now=now)
+        return feed, MEDIA_TYPES[fmt]
+    return render(items, fmt, {}, now).encode("utf-8"), MEDIA_TYPES[fmt]
