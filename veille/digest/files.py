@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from veille.cells import neutralise
 from veille.digest.render import Rendered
 from veille.digest.summarize import frame
 from veille.models import Item
@@ -16,10 +17,12 @@ def write_files(folder: Path, rendered: Rendered, items: list[Item], deadlines_i
     paths[3].write_text(deadlines_ics, encoding="utf-8", newline="")
     paths[0].write_text(rendered.html, encoding="utf-8")
     paths[1].write_text(rendered.text, encoding="utf-8")
-    frame(items).assign(
+    table = frame(items).assign(
         topics=lambda d: d["topics"].str.join(";"), members=lambda d: d["members"].str.join(";"),
         cpv=lambda d: d["cpv"].str.join(";"),
-    ).to_csv(paths[2], index=False)
+    )
+    # no formula reaches a spreadsheet
+    table.map(lambda v: neutralise(v) if isinstance(v, str) else v).to_csv(paths[2], index=False)
     return paths
 
 

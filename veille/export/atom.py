@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from veille import __version__
+from veille.cells import xml_safe
 from veille.export.ics import tender_lines
 from veille.models import Item
 
@@ -29,8 +30,8 @@ def _add(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
 
 
 def _strip_controls(text: str) -> str:
-    """XML 1.0 refuses most control characters: drop them rather than fail the whole feed."""
-    return "".join(c for c in text if c in "\t\n\r" or ord(c) >= 0x20)
+    """XML 1.0 refuses most control characters and U+FFFE/U+FFFF: drop them rather than fail the whole feed."""
+    return xml_safe(text)
 
 
 def _entry(feed: etree._Element, item: Item, page: str, now: datetime) -> None:

@@ -12,6 +12,7 @@ import jinja2
 from rich.console import Console
 from rich.table import Table
 
+from veille.cells import neutralise
 from veille.export import FORMATS, MEDIA_TYPES
 from veille.export.ics import to_ics
 from veille.models import Item
@@ -38,12 +39,18 @@ def csv_row(item: Item) -> dict[str, str]:
     return {k: "" if data.get(k) is None else str(data[k]) for k in CSV_COLUMNS}
 
 
+def _csv_cells(item: Item) -> dict[str, str]:
+    """The CSV row with every cell neutralised (no formula reaches a spreadsheet)."""
+    return {k: neutralise(v) for k, v in csv_row(item).items()}
+
+
 def to_csv(items: Sequence[Item]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    # RFC 4180's CRLF: a cell with a lone CR is quoted too
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for item in items:
-        writer.writerow(csv_row(item))
+        writer.writerow(_csv_cells(item))
     return out.getvalue()
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from veille.cells import neutralise, xml_safe
 from veille.export.formats import CSV_COLUMNS, csv_row
 from veille.models import Item
 
@@ -32,8 +33,8 @@ def to_xlsx(items: Sequence[Item]) -> bytes:
                 value = datetime.fromisoformat(str(value)).replace(tzinfo=None)  # Excel has no time zones: UTC
             elif column == "relevance":
                 value = float(str(value) or 0)
-            elif isinstance(value, str) and value[:1] in "=+-@":
-                value = f"'{value}"  # never a formula
+            elif isinstance(value, str):
+                value = neutralise(xml_safe(value))  # never a formula; nothing the file format refuses
             row.append(value)
         sheet.append(row)
     for index, column in enumerate(CSV_COLUMNS, start=1):
