@@ -36,4 +36,6 @@ def token_member(secret: str | None, token: str, members: Mapping[str, Member]) 
     member = members.get(member_id)
     if member is None or member.site_token <= 0:
         return None
-    return member if hmac.compare_digest(code, _code(secret, member.id, member.site_token)) else None
+    expected = _code(secret, member.id, member.site_token).encode()
+    # bytes, so that a token with other characters is refused like any wrong one (str needs ASCII)
+    return member if hmac.compare_digest(code.encode(), expected) else None

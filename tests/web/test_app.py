@@ -193,8 +193,60 @@ def test_digests_and_sources_pages(signed, site):
     assert digest.status_code == 200 and "week 2026-W46" in digest.text and "Closing soon" in digest.text
     assert (site.directory / "reports" / "2026-W46" / "digest.html").is_file()
     assert signed.get("/digests/2026-W99", headers=HTML).status_code == 400
-    assert signed.get("/digests/2999-W01", headers=HTML).status_code == 404
+    assert signed.get("/digests/2099-W01", headers=HTML).status_code == 404
     sources = BeautifulSoup(signed.get("/sources", headers=HTML).text, "html.parser")
     assert [th.text for th in sources.select("tbody th")] == ["eau", "water", "board"]
     tenders = json.loads(signed.get("/items.json?kind=tender").text)["count"]
     assert tenders == site.ctx.store.count(ItemQuery(kinds=("tender",)))
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example", "/%2F%2Fevil.example", "/%5Cevil.example",
+                                    "http://evil.example/", "/%09/evil.example", "javascript:alert(1)"])
+def test_sign_in_never_redirects_off_the_site(client, site, target):
+    """Whatever `next` or the path says, the answer after a sign-in goes to a path of this site."""
+    signed_in = client.post("/signin", data={"password": PASSWORD, "next": target})
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
+    token = member_token(SECRET, site.ctx.config.member("polymem"))
+    by_token = client.get(f"/signin?next={target}&token={token}", headers=HTML)
+    assert by_token.headers.get("location", "/") in ("/", "/signin")
+    smuggled = client.get(f"//evil.example/?token={token}", headers=HTML)
+    assert smuggled.status_code in (303, 404) and not smuggled.headers.get("location", "/").startswith("//")
+
+
+def test_failed_sign_ins_are_limited_per_address_then_allowed_again(site):
+    """Ten failures a minute from one address, then 429 with Retry-After (the right password too, until
+    the window has passed); the clock is the test's."""
+    clock = [0.0]
+    with TestClient(create_app(site.ctx, monotonic=lambda: clock[0]), follow_redirects=False) as client:
+        for _ in range(10):
+            assert client.post("/signin", data={"password": "wrong", "next": "/"}).status_code == 401
+        blocked = client.post("/signin", data={"password": PASSWORD, "next": "/"})
+        assert blocked.status_code == 429 and 0 < int(blocked.headers["retry-after"]) <= 60
+        assert client.get("/items.json", auth=("x", PASSWORD)).status_code == 429
+        assert client.get("/items.json?token=polymem.forged").status_code == 429
+        clock[0] += 61
+        assert client.post("/signin", data={"password": PASSWORD, "next": "/"}).status_code == 303
+        assert client.get("/items.json", auth=("x", PASSWORD)).status_code == 200
+
+
+def test_odd_credentials_and_filters_get_401_or_400_never_500(site, signed):
+    with TestClient(create_app(site.ctx)) as anonymous:
+        assert anonymous.get("/items.json?token=polymem.été€").status_code == 401
+        assert anonymous.get("/items.json", headers={"Authorization": "Basic w6l0w6k6w6l0w6k="}).status_code == 401
+        assert anonymous.get("/items.json", headers={"Authorization": "Basic ***"}).status_code == 401
+    for query in ("page=٣", "page=" + "9" * 5000, "since=1899-12-31", "until=2101-01-01", "since=0001-01-01",
+                  "page=²"):
+        assert signed.get(f"/items.json?{query}").status_code == 400, query
+    for week in ("0001-W01", "9999-W52", "2026-W٤٦"):
+        assert signed.get(f"/digests/{week}", headers=HTML).status_code == 400, week
+
+
+def test_a_week_outside_the_archive_builds_no_file_and_pages_are_not_cached(signed, site):
+    before = sorted(p.name for p in (site.directory / "reports").glob("*")) if (site.directory / "reports").is_dir() \
+        else []
+    assert signed.get("/digests/2001-W05", headers=HTML).status_code == 404
+    after = sorted(p.name for p in (site.directory / "reports").glob("*")) if (site.directory / "reports").is_dir() \
+        else []
+    assert after == before and "2001-W05" not in after
+    assert signed.get("/", headers=HTML).headers["cache-control"] == "no-store"
+    assert signed.get("/items.csv").headers["cache-control"] == "no-store"

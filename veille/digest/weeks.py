@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$", re.ASCII)
+FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Week:
         if not m:
             raise ValueError(f"{text!r} is not an ISO week; write it as YYYY-Www, e.g. 2026-W46")
         year, number = int(m.group(1)), int(m.group(2))
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise ValueError(f"{text!r}: the year must be between {FIRST_YEAR} and {LAST_YEAR}")
         try:
             date.fromisocalendar(year, number, 1)
         except ValueError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,6 +52,12 @@ class Browse:
             ordered = [found[i] for i in ids if i in found]
             attach_tags(conn, ordered)
         return ordered
+
+    def seen_range(self) -> tuple[datetime, datetime] | None:
+        """The first and last times items count in digests (`seen_at`), None for an empty archive."""
+        with self.engine.connect() as conn:
+            first, last = conn.execute(sa.select(sa.func.min(T.items.c.seen_at), sa.func.max(T.items.c.seen_at))).one()
+        return None if first is None else (first, last)  # min and max keep the column's type: aware UTC
 
     def generation(self) -> int:
         """A number that changes whenever items or their tags are written (by any process)."""

@@ -17,7 +17,7 @@ def basic_password(header: str | None) -> str | None:
         return None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # not base64, not ASCII, not UTF-8
         return None
     return decoded.partition(":")[2] if ":" in decoded else None
 

@@ -47,8 +47,13 @@ def digest(request: Request) -> Response:
         week = Week.parse(request.path_params["week"])
     except ValueError as exc:
         return bad_request(request, InputError(str(exc)))
-    if week.bounds(site.zone)[0] > site.now():
+    start, end = week.bounds(site.zone)
+    if start > site.now():
         return not_found(request, f"Week {week} has not begun.")
+    built = (site.settings.reports_dir / str(week) / "digest.html").is_file()
+    seen = site.ctx.store.seen_range()
+    if not built and (seen is None or end <= seen[0] or start > seen[1]):  # nothing to build: no file written
+        return not_found(request, f"No digest for week {week}: the archive holds no item of that week.")
     soup = BeautifulSoup(pipeline.digest_page(site.ctx, week), "html.parser")
     body = soup.body.decode_contents() if soup.body else ""
     return page(request, "digest.html.j2", week=str(week), body=Markup(body), title=f"Digest {week}")

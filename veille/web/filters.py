@@ -19,6 +19,7 @@ from veille.models import KINDS, REGIONS, ItemQuery
 
 MULTI = ("topic", "kind", "region", "source")
 MAX_QUERY = 200
+FIRST_YEAR, LAST_YEAR = 1900, 2100  # dates outside make no sense in the archive (and overflow time zones)
 
 
 @dataclass(frozen=True)
@@ -120,9 +121,12 @@ def _day(name: str, values: Sequence[str]) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"{name}={text!r} is not a date; write YYYY-MM-DD") from None
+        raise InputError(f"{name}={text[:40]!r} is not a date; write YYYY-MM-DD") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InputError(f"{name}={text!r} is out of range: years {FIRST_YEAR} to {LAST_YEAR}")
+    return day
 
 
 def _known(name: str, values: Iterable[str], valid: Sequence[str]) -> tuple[str, ...]:
@@ -144,9 +148,10 @@ def _member(values: list[str], members: Sequence[str]) -> str | None:
 def _page(text: str) -> int:
     """The page number (at most 10,000); InputError when it is not a positive number."""
     digits = text.lstrip("0")
-    if not (text.isascii() and text.isdigit()) or not digits:  # ASCII digits only
-        raise InputError(f"page={text[:20]!r} is not a page number")
-    return 10_000 if len(digits) > 5 else min(int(digits), 10_000)
+    if not (text.isascii() and text.isdigit()) or not digits or len(text) > 9:  # ASCII digits, a sane length
+        shown = text if len(text) <= 20 else text[:20] + "…"
+        raise InputError(f"page={shown!r} is not a page number (1 to 10000)")
+    return min(int(digits), 10_000)
 
 
 def parse(pairs: Iterable[tuple[str, str]], topics: Sequence[str], members: Sequence[str]) -> View:

@@ -8,7 +8,7 @@ address bar.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
@@ -30,16 +30,25 @@ UNAUTHORIZED = ("401 sign-in required: HTTP Basic with the site password (any us
                 "with a member's token\n")
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def identify(site: Site, request: Request) -> tuple[Who | None, bool]:
-    """Who the request comes from, and whether it signed in by a token in the URL just now."""
+    """Who the request comes from, and whether it signed in by a token in the URL just now. A token or an
+    HTTP Basic password that is wrong counts as a failed attempt of the client's address."""
     settings = site.settings
     token = request.query_params.get("token")
     if token:
         member = token_member(settings.site_secret, token, site.members)
         if member is not None:
             return Who("member", member.id, member.name), True
-    if access.password_ok(settings.site_password, access.basic_password(request.headers.get("authorization"))):
+        site.attempts.failed(_address(request))
+    basic = access.basic_password(request.headers.get("authorization"))
+    if access.password_ok(settings.site_password, basic):
         return Who("password"), False
+    if request.headers.get("authorization"):
+        site.attempts.failed(_address(request))
     session = request.session
     if session.get("who") == "password" and settings.site_password and \
             session.get("fp") == access.fingerprint(settings.site_password):
@@ -49,6 +58,15 @@ def identify(site: Site, request: Request) -> tuple[Who | None, bool]:
         if member is not None and member.site_token > 0 and session.get("v") == member.site_token:
             return Who("member", member.id, member.name), False
     return None, False
+
+
+def _too_many(wait: int) -> Response:
+    return PlainTextResponse(f"429 too many failed sign-in attempts from this address: try again in {wait} s\n",
+                             429, headers={"Retry-After": str(wait)})
+
+
+def _tries_to_sign_in(request: Request) -> bool:
+    return bool(request.query_params.get("token") or request.headers.get("authorization"))
 
 
 def _refused(request: Request, html: bool) -> Response:
@@ -62,7 +80,7 @@ def _remember(site: Site, request: Request, who: Who) -> Response:
     """Keep the member in the session and send the browser to the same address without the token."""
     request.session.update({"who": "member", "id": who.member_id, "v": site.members[who.member_id or ""].site_token})
     rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-    return RedirectResponse(request.url.path + (f"?{urlencode(rest)}" if rest else ""), 303)
+    return RedirectResponse(_local(request.url.path) + (f"?{urlencode(rest)}" if rest else ""), 303)
 
 
 class Guard(BaseHTTPMiddleware):
@@ -75,36 +93,50 @@ class Guard(BaseHTTPMiddleware):
             response = await call_next(request)
         else:
             site = site_of(request)
-            who, by_token = identify(site, request)
+            wait = site.attempts.wait(_address(request)) if _tries_to_sign_in(request) else 0
+            who, by_token = (None, False) if wait else identify(site, request)
             html = request.method == "GET" and path.startswith(HTML_PAGES) and \
                 "text/html" in request.headers.get("accept", "")
-            if who is None:
+            if wait:
+                response = _too_many(wait)
+            elif who is None:
                 response = _refused(request, html)
             elif by_token and html:
                 response = _remember(site, request, who)
             else:
                 request.state.who = who
                 response = await call_next(request)
+                response.headers["Cache-Control"] = "no-store"  # what a reader saw stays out of shared caches
         response.headers.update(SECURITY_HEADERS)
         return response
 
 
 def _local(target: str) -> str:
-    """`target` when it is a path of this site, else "/": no open redirect."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """`target` when it is a path of this site, else "/": no open redirect, however the host is smuggled
+    (`//host`, `/\\host`, `/%2F%2Fhost`, control characters that browsers drop)."""
+    decoded = unquote(target)
+    for form in (target, decoded):
+        if not form.startswith("/") or form[1:2] in ("/", "\\") or any(c < " " or c == "\\" for c in form[:3]):
+            return "/"
+    return target if not any(ord(c) < 32 for c in decoded) else "/"
 
 
 async def signin(request: Request) -> Response:
-    settings = site_of(request).settings
+    site = site_of(request)
+    settings = site.settings
     target = _local(request.query_params.get("next") or "/")
     error = None
     if request.method == "POST":
+        wait = site.attempts.wait(_address(request))
+        if wait:
+            return _too_many(wait)
         form = await request.form()
         target = _local(str(form.get("next") or "/"))
         if access.password_ok(settings.site_password, str(form.get("password") or "")):
             request.session.clear()
             request.session.update({"who": "password", "fp": access.fingerprint(settings.site_password or "")})
             return RedirectResponse(target, 303)
+        site.attempts.failed(_address(request))
         error = "Wrong password." if settings.site_password else "Sign in with the link from your digest."
     return page(request, "signin.html.j2", 401 if error else 200, next=target, error=error,
                 password=bool(settings.site_password), title="Sign in")

@@ -21,6 +21,7 @@ from veille.errors import InputError
 from veille.models import KIND_LABELS, REGION_LABELS, Item, Member
 from veille.store.index import FacetIndex
 from veille.web.filters import View, parse
+from veille.web.limits import Attempts
 
 REFRESH_SECONDS = 2.0  # how often the store's write counter is checked
 HERE = Path(__file__).parent
@@ -88,6 +89,7 @@ class Site:
                        "member": {m.id: m.name for m in ctx.config.members}}
         self.sources = [s.name for s in ctx.config.sources]
         self.archive = Archive(ctx, monotonic)
+        self.attempts = Attempts(clock=monotonic)  # failed sign-ins per client address
 
     @property
     def zone(self) -> ZoneInfo:
