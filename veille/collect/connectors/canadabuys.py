@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 
 from pydantic import Field
@@ -50,9 +51,8 @@ def _column(row: dict[str, str], stem: str, lang: str) -> str | None:
     return (row.get(stem) or "").strip() or None
 
 
-def parse(source: Source, content: bytes, url: str, content_type: str = "") -> Iterator[Item]:
-    options = CanadaBuysOptions(**source.options)
-    lang = source.lang or "fr"  # the source's language, else French, then English
+def _reader(content: bytes) -> csv.DictReader[str]:
+    """Return a reader of the CSV rows, once the header is read and has the reference column."""
     try:
         reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
         fields = reader.fieldnames or []
@@ -60,47 +60,73 @@ def parse(source: Source, content: bytes, url: str, content_type: str = "") -> I
         raise shape_error("a CanadaBuys CSV file", f"UTF-8 text ({exc})") from exc
     if REFERENCE not in fields:
         raise shape_error("a CanadaBuys tender notice CSV", f"a '{REFERENCE}' column")
+    return reader
+
+
+def _unspsc_hit(unspsc: list[str], prefixes: list[str]) -> bool:
+    """Return whether one of the row's UNSPSC codes starts with one of `prefixes`."""
+    return any(code.startswith(p) for code in unspsc for p in prefixes)
+
+
+def _keyword_hit(row: dict[str, str], wanted: re.Pattern[str]) -> bool:
+    """Return whether a keyword appears in the row's title or description, English or French."""
+    both = " ".join(filter(None, (row.get("title-titre-eng"), row.get("title-titre-fra"),
+                                  row.get("tenderDescription-descriptionAppelOffres-eng"),
+                                  row.get("tenderDescription-descriptionAppelOffres-fra"))))
+    return bool(wanted.search(fold(both).text))
+
+
+def _selected(row: dict[str, str], wanted: re.Pattern[str] | None, prefixes: list[str]) -> bool:
+    """Return whether the row is kept: any keyword or UNSPSC prefix when keywords are given, else the prefixes."""
+    unspsc = (row.get("unspsc") or "").replace("*", "").split()
+    if wanted is not None:
+        return _keyword_hit(row, wanted) or _unspsc_hit(unspsc, prefixes)
+    return not prefixes or _unspsc_hit(unspsc, prefixes)
+
+
+def _summary(row: dict[str, str], lang: str) -> str:
+    """Return the summary parts joined: region of delivery, category, plain description."""
+    description = _column(row, "tenderDescription-descriptionAppelOffres", lang)
+    region = _column(row, "regionsOfDelivery-regionsLivraison", lang)
+    category = _column(row, "gsinDescription-nibsDescription", lang) or _column(row, "unspscDescription", lang)
+    return " · ".join(x for x in (region, category, plain_text(description)) if x)
+
+
+def _row_item(source: Source, row: dict[str, str], reference: str, lang: str) -> Item:
+    """Return the item of one tender notice row."""
+    title = _column(row, "title-titre", lang)
+    page = _column(row, "noticeURL-URLavis", lang) or NOTICE_PAGE["fr" if lang == "fr" else "en"].format(
+        ref=reference)
+    return Item(
+        id=item_id(source.name, reference),
+        source=source.name,
+        kind=source.kind,
+        title=plain_text(title or reference, TITLE_CAP),
+        url=canonical_url(page),
+        summary=plain_text(_summary(row, lang), SUMMARY_CAP),
+        lang="fr" if lang == "fr" and row.get("title-titre-fra") else "en",
+        country="CA",
+        published_at=deadline(row.get("publicationDate-datePublication"), zone=EASTERN),
+        notice_id=reference,
+        notice_type=notice_type(_column(row, "noticeType-avisType", "en")),
+        buyer=_column(row, "contractingEntityName-nomEntitContractante", lang)
+        or _column(row, "contractingEntityName-nomEntiteContractante", lang),
+        deadline_at=deadline(row.get("tenderClosingDate-appelOffresDateCloture"), zone=EASTERN),
+        procedure=_column(row, "procurementMethod-methodeApprovisionnement", lang),
+        related=[f"canadabuys:{(row.get(SOLICITATION) or reference).strip()}"],
+    )
+
+
+def parse(source: Source, content: bytes, url: str, content_type: str = "") -> Iterator[Item]:
+    """Yield one item per tender notice row that the options select."""
+    options = CanadaBuysOptions(**source.options)
+    lang = source.lang or "fr"  # the source's language, else French, then English
+    reader = _reader(content)
     wanted = compile_phrases(tuple(options.keywords)) if options.keywords else None
     for row in reader:
         reference = (row.get(REFERENCE) or "").strip()
-        if not reference:
-            continue
-        title = _column(row, "title-titre", lang)
-        description = _column(row, "tenderDescription-descriptionAppelOffres", lang)
-        unspsc = (row.get("unspsc") or "").replace("*", "").split()
-        if wanted is not None:
-            both = " ".join(filter(None, (row.get("title-titre-eng"), row.get("title-titre-fra"),
-                                          row.get("tenderDescription-descriptionAppelOffres-eng"),
-                                          row.get("tenderDescription-descriptionAppelOffres-fra"))))
-            keyword_hit = bool(wanted.search(fold(both).text))
-            unspsc_hit = any(code.startswith(p) for code in unspsc for p in options.unspsc)
-            if not (keyword_hit or unspsc_hit):
-                continue
-        elif options.unspsc and not any(code.startswith(p) for code in unspsc for p in options.unspsc):
-            continue
-        page = _column(row, "noticeURL-URLavis", lang) or NOTICE_PAGE["fr" if lang == "fr" else "en"].format(
-            ref=reference)
-        region = _column(row, "regionsOfDelivery-regionsLivraison", lang)
-        category = _column(row, "gsinDescription-nibsDescription", lang) or _column(row, "unspscDescription", lang)
-        summary = " · ".join(x for x in (region, category, plain_text(description)) if x)
-        yield Item(
-            id=item_id(source.name, reference),
-            source=source.name,
-            kind=source.kind,
-            title=plain_text(title or reference, TITLE_CAP),
-            url=canonical_url(page),
-            summary=plain_text(summary, SUMMARY_CAP),
-            lang="fr" if lang == "fr" and row.get("title-titre-fra") else "en",
-            country="CA",
-            published_at=deadline(row.get("publicationDate-datePublication"), zone=EASTERN),
-            notice_id=reference,
-            notice_type=notice_type(_column(row, "noticeType-avisType", "en")),
-            buyer=_column(row, "contractingEntityName-nomEntitContractante", lang)
-            or _column(row, "contractingEntityName-nomEntiteContractante", lang),
-            deadline_at=deadline(row.get("tenderClosingDate-appelOffresDateCloture"), zone=EASTERN),
-            procedure=_column(row, "procurementMethod-methodeApprovisionnement", lang),
-            related=[f"canadabuys:{(row.get(SOLICITATION) or reference).strip()}"],
-        )
+        if reference and _selected(row, wanted, options.unspsc):
+            yield _row_item(source, row, reference, lang)
 
 
 CONNECTOR = Connector("canadabuys", CanadaBuysOptions, parse, fetch)
