@@ -148,6 +148,40 @@ def _earlier_notices(gestion: Any) -> list[str]:
     return [f"boamp:{_get(r, 'REFERENCE', 'IDWEB')}" for r in refs if _get(r, "REFERENCE", "IDWEB")]
 
 
+def _title(idweb: Any, gestion: Any, donnees: Any, record: dict[str, Any]) -> Any:
+    """Return the notice's title: the record's `objet`, the contract title, the indexed summary, else a label."""
+    return record.get("objet") or _get(donnees, "OBJET", "TITRE_MARCHE") or \
+        _get(gestion, "INDEXATION", "RESUME_OBJET") or f"BOAMP {idweb}"
+
+
+def _limit(gestion: Any, donnees: Any, record: dict[str, Any]) -> Any:
+    """Return the deadline as written: for answers, else for offers, else for applications."""
+    return record.get("datelimitereponse") or _get(gestion, "INDEXATION", "DATE_LIMITE_REPONSE") or \
+        _get(donnees, "CONDITION_DELAI", "RECEPT_OFFRES") or _get(donnees, "CONDITION_DELAI", "RECEPT_CANDIDAT")
+
+
+def _related(idweb: Any, gestion: Any, record: dict[str, Any]) -> list[str]:
+    """Return the identifiers of the notice, of its earlier and linked notices, and of its procedure."""
+    related = [f"boamp:{idweb}", *_earlier_notices(gestion)]
+    for key in ("annonce_lie", "annonces_anterieures"):
+        linked = record.get(key)
+        related += [f"boamp:{v}" for v in (linked if isinstance(linked, list) else [linked]) if v]
+    if record.get("contractfolderid"):
+        related.append(f"procedure:{record['contractfolderid']}")
+    return related
+
+
+def _summary(donnees: Any) -> str:
+    """Return the full object of the contract as plain text ('' when it is not a string)."""
+    full = _get(donnees, "OBJET", "OBJET_COMPLET")
+    return plain_text(full if isinstance(full, str) else None, SUMMARY_CAP)
+
+
+def _procedure_name(procedure: Any) -> str | None:
+    """Return the procedure in lower case with spaces ('PROCEDURE_ADAPTEE' → 'procedure adaptee'); None for '/'."""
+    return str(procedure).replace("_", " ").lower() if procedure and procedure != "/" else None
+
+
 def notice_item(source: Source, gestion: Any, donnees: Any, record: dict[str, Any] | None = None) -> Item | None:
     """Build the item of one BOAMP notice from its GESTION/DONNEES trees (plus the ODS record's flat fields)."""
     record = record or {}
@@ -155,26 +189,18 @@ def notice_item(source: Source, gestion: Any, donnees: Any, record: dict[str, An
     if not idweb:
         return None
     nature = record.get("nature") or _first_key(_get(gestion, "REFERENCE", "TYPE_AVIS", "NATURE"))
-    title = record.get("objet") or _get(donnees, "OBJET", "TITRE_MARCHE") or \
-        _get(gestion, "INDEXATION", "RESUME_OBJET") or f"BOAMP {idweb}"
-    limit = record.get("datelimitereponse") or _get(gestion, "INDEXATION", "DATE_LIMITE_REPONSE") or \
-        _get(donnees, "CONDITION_DELAI", "RECEPT_OFFRES") or _get(donnees, "CONDITION_DELAI", "RECEPT_CANDIDAT")
+    title = _title(idweb, gestion, donnees, record)
+    limit = _limit(gestion, donnees, record)
     value, currency = _value(donnees)
     procedure = record.get("procedure_libelle") or _first_key(_get(donnees, "PROCEDURE", "TYPE_PROCEDURE"))
-    related = [f"boamp:{idweb}", *_earlier_notices(gestion)]
-    for key in ("annonce_lie", "annonces_anterieures"):
-        linked = record.get(key)
-        related += [f"boamp:{v}" for v in (linked if isinstance(linked, list) else [linked]) if v]
-    if record.get("contractfolderid"):
-        related.append(f"procedure:{record['contractfolderid']}")
+    related = _related(idweb, gestion, record)
     return Item(
         id=item_id(source.name, str(idweb)),
         source=source.name,
         kind=source.kind,
         title=plain_text(str(title), TITLE_CAP),
         url=canonical_url(record.get("url_avis") or NOTICE_PAGE.format(idweb=idweb)),
-        summary=plain_text(_get(donnees, "OBJET", "OBJET_COMPLET") if isinstance(
-            _get(donnees, "OBJET", "OBJET_COMPLET"), str) else None, SUMMARY_CAP),
+        summary=_summary(donnees),
         lang="fr",
         country="FR",
         published_at=deadline(record.get("dateparution") or _get(gestion, "INDEXATION", "DATE_PUBLICATION"),
@@ -186,7 +212,7 @@ def notice_item(source: Source, gestion: Any, donnees: Any, record: dict[str, An
         cpv=_cpv(donnees),
         value_amount=value,
         value_currency=currency if value is not None else None,
-        procedure=str(procedure).replace("_", " ").lower() if procedure and procedure != "/" else None,
+        procedure=_procedure_name(procedure),
         related=related,
     )
 
