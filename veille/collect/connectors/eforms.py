@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from lxml import etree
 
@@ -56,9 +57,8 @@ def _buyer(root: etree._Element, prefer: list[str]) -> tuple[str | None, str | N
     return name, country_code(country)
 
 
-def parse_notice(source: Source, root: etree._Element) -> Item:
-    notice_lang = _one(root, "cbc:NoticeLanguageCode")
-    prefer = preferred_languages(source.lang, [notice_lang] if notice_lang else [])
+def _identifiers(root: etree._Element) -> tuple[str | None, str | None]:
+    """Return the publication number (TED's form, without leading zeros) and the notice id; raise if neither."""
     publication = _one(root, ".//efac:Publication/efbc:NoticePublicationID")
     number = publication.lstrip("0") if publication else None  # 00622691-2023 → 622691-2023 as TED's API
     notice = _one(root, "cbc:ID[@schemeName='notice-id']") or _one(root, "cbc:ID")
@@ -66,22 +66,64 @@ def parse_notice(source: Source, root: etree._Element) -> Item:
         raise TerminalSourceError("not an eForms notice: no notice identifier (cbc:ID)")
     if not _all(root, "cac:ProcurementProject | cac:ProcurementProjectLot"):
         raise TerminalSourceError(f"eForms notice {number or notice} has no procurement project")
-    title_nodes = _all(root, "cac:ProcurementProject/cbc:Name") or _all(root, ".//cac:ProcurementProject/cbc:Name")
-    title = _in_language(title_nodes, prefer) or f"eForms notice {number or notice}"
-    summary = _in_language(_all(root, "cac:ProcurementProject/cbc:Description"), prefer)
-    lots = _all(root, "cac:ProcurementProjectLot")
-    deadlines = [deadline(_one(lot, "cac:TenderingProcess/cac:TenderSubmissionDeadlinePeriod/cbc:EndDate"),
-                          _one(lot, "cac:TenderingProcess/cac:TenderSubmissionDeadlinePeriod/cbc:EndTime"))
-                 for lot in lots]
-    cpv = cpv_codes(text(n) for n in _all(
+    return number, notice
+
+
+def _title_nodes(root: etree._Element) -> list[etree._Element]:
+    """Return the procedure's names, in every language (else any project's names)."""
+    return _all(root, "cac:ProcurementProject/cbc:Name") or _all(root, ".//cac:ProcurementProject/cbc:Name")
+
+
+def _deadlines(root: etree._Element) -> list[datetime | None]:
+    """Return the tender submission deadline of each lot."""
+    return [deadline(_one(lot, "cac:TenderingProcess/cac:TenderSubmissionDeadlinePeriod/cbc:EndDate"),
+                     _one(lot, "cac:TenderingProcess/cac:TenderSubmissionDeadlinePeriod/cbc:EndTime"))
+            for lot in _all(root, "cac:ProcurementProjectLot")]
+
+
+def _cpv(root: etree._Element) -> list[str]:
+    """Return the distinct CPV codes, main and additional, of the procedure and its lots."""
+    return cpv_codes(text(n) for n in _all(
         root, ".//cac:MainCommodityClassification/cbc:ItemClassificationCode"
               " | .//cac:AdditionalCommodityClassification/cbc:ItemClassificationCode"))
+
+
+def _value_node(root: etree._Element) -> etree._Element | None:
+    """Return the estimated value element of the procedure (else of the first lot that has one), or None."""
     totals = _all(root, "cac:ProcurementProject/cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount") or \
         _all(root, ".//cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount")
-    value_node = totals[0] if totals else None
+    return totals[0] if totals else None
+
+
+def _title_language(prefer: list[str], title_nodes: list[etree._Element]) -> str | None:
+    """Return the first preferred language in which the title is written, or None."""
+    return next((p for p in prefer if any((n.get("languageID") or "").lower() == p for n in title_nodes)), None)
+
+
+def _kind(root: etree._Element) -> str | None:
+    """Return the notice type: 'modification' for a change notice, else the normalised notice type code."""
+    return "modification" if _all(root, ".//efac:Changes") else notice_type(_one(root, "cbc:NoticeTypeCode"))
+
+
+def _related(number: str | None, folder: str | None) -> list[str]:
+    """Return the notice's TED number and its procedure's folder id, as related identifiers."""
+    return [*([f"ted:{number}"] if number else []), *([f"procedure:{folder}"] if folder else [])]
+
+
+def parse_notice(source: Source, root: etree._Element) -> Item:
+    """Build the item of one eForms notice; raise TerminalSourceError when it is not a procurement notice."""
+    notice_lang = _one(root, "cbc:NoticeLanguageCode")
+    prefer = preferred_languages(source.lang, [notice_lang] if notice_lang else [])
+    number, notice = _identifiers(root)
+    title_nodes = _title_nodes(root)
+    title = _in_language(title_nodes, prefer) or f"eForms notice {number or notice}"
+    summary = _in_language(_all(root, "cac:ProcurementProject/cbc:Description"), prefer)
+    deadlines = _deadlines(root)
+    cpv = _cpv(root)
+    value_node = _value_node(root)
     buyer, country = _buyer(root, prefer)
     published = _one(root, ".//efac:Publication/efbc:PublicationDate") or _one(root, "cbc:IssueDate")
-    lang_used = next((p for p in prefer if any((n.get("languageID") or "").lower() == p for n in title_nodes)), None)
+    lang_used = _title_language(prefer, title_nodes)
     folder = _one(root, "cbc:ContractFolderID")
     return Item(
         id=item_id(source.name, number or str(notice)),
@@ -94,14 +136,14 @@ def parse_notice(source: Source, root: etree._Element) -> Item:
         country=country or source.country,
         published_at=deadline(published),
         notice_id=number or notice,
-        notice_type="modification" if _all(root, ".//efac:Changes") else notice_type(_one(root, "cbc:NoticeTypeCode")),
+        notice_type=_kind(root),
         buyer=buyer,
         deadline_at=earliest(deadlines),
         cpv=cpv,
         value_amount=amount(text(value_node)) if value_node is not None else None,
         value_currency=value_node.get("currencyID") if value_node is not None else None,
         procedure=_one(root, "cac:TenderingProcess/cbc:ProcedureCode"),
-        related=[*([f"ted:{number}"] if number else []), *([f"procedure:{folder}"] if folder else [])],
+        related=_related(number, folder),
     )
 
 
