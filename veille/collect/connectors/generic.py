@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -101,16 +101,59 @@ def _time(value: Any, options: _Common) -> datetime | None:
     return deadline(str(text), zone=options.timezone) or parse_date(str(text), options.timezone)
 
 
-def record_item(source: Source, record: Any, get: Any, options: _Common, index: int) -> Item | None:
+Getter = Callable[[Any, str | None], Any]
+
+
+def _text(record: Any, get: Getter, where: str | None) -> str:
+    """Return the mapped field's first value as a string ('' when absent or empty)."""
+    return str(_scalar(get(record, where)) or "")
+
+
+def _present(record: Any, get: Getter, where: str | None) -> str | None:
+    """Return the mapped field's first value as a string, or None when the field is unmapped or empty."""
+    if not where:
+        return None
+    value = _scalar(get(record, where))
+    return str(value) if value else None
+
+
+def _when(record: Any, get: Getter, where: str | None, options: _Common) -> datetime | None:
+    """Return the UTC time of the mapped date field, or None when the field is unmapped or unreadable."""
+    return _time(get(record, where), options) if where else None
+
+
+def _url(record: Any, get: Getter, options: _Common, key: Any) -> Any:
+    """Return the mapped URL, else the URL template filled with the record's id, else None."""
+    url = _scalar(get(record, options.fields.url)) if options.fields.url else None
+    if not url and options.url_template and key is not None:
+        url = options.url_template.format(id=key)
+    return url
+
+
+def _cpv(value: Any) -> list[str]:
+    """Return the CPV codes of a list, or of a string of codes separated by spaces, commas or semicolons."""
+    return cpv_codes(value if isinstance(value, list) else str(value or "").replace(";", " ").replace(",", " ").split())
+
+
+def _lang(record: Any, get: Getter, options: _Common, source: Source) -> str | None:
+    """Return the language of the mapped field, else the source's."""
+    return language_code(_text(record, get, options.fields.lang)) if options.fields.lang else source.lang
+
+
+def _country(record: Any, get: Getter, options: _Common, source: Source) -> str | None:
+    """Return the country of the mapped field, else the source's."""
+    where = options.fields.country
+    return (country_code(_text(record, get, where)) if where else None) or source.country
+
+
+def record_item(source: Source, record: Any, get: Getter, options: _Common, index: int) -> Item | None:
     """Build an item from one record; `get(record, where)` reads a mapped field."""
     f = options.fields
-    title = plain_text(str(_scalar(get(record, f.title)) or ""), TITLE_CAP)
+    title = plain_text(_text(record, get, f.title), TITLE_CAP)
     if not title:
         return None
     key = _scalar(get(record, f.id)) if f.id else None
-    url = _scalar(get(record, f.url)) if f.url else None
-    if not url and options.url_template and key is not None:
-        url = options.url_template.format(id=key)
+    url = _url(record, get, options, key)
     cpv = get(record, f.cpv) if f.cpv else None
     value = amount(get(record, f.value)) if f.value else None
     return Item(
@@ -119,19 +162,18 @@ def record_item(source: Source, record: Any, get: Any, options: _Common, index: 
         kind=source.kind,
         title=title,
         url=canonical_url(str(url)) if url else None,
-        summary=plain_text(str(_scalar(get(record, f.summary)) or ""), SUMMARY_CAP) if f.summary else "",
-        lang=language_code(str(_scalar(get(record, f.lang)) or "")) if f.lang else source.lang,
-        country=(country_code(str(_scalar(get(record, f.country)) or "")) if f.country else None) or source.country,
-        published_at=_time(get(record, f.date), options) if f.date else None,
+        summary=plain_text(_text(record, get, f.summary), SUMMARY_CAP) if f.summary else "",
+        lang=_lang(record, get, options, source),
+        country=_country(record, get, options, source),
+        published_at=_when(record, get, f.date, options),
         notice_id=str(key) if key is not None else None,
-        notice_type=notice_type(str(_scalar(get(record, f.notice_type)) or "")) if f.notice_type else None,
-        buyer=str(_scalar(get(record, f.buyer))) if f.buyer and _scalar(get(record, f.buyer)) else None,
-        deadline_at=_time(get(record, f.deadline), options) if f.deadline else None,
-        cpv=cpv_codes(cpv if isinstance(cpv, list) else str(cpv or "").replace(";", " ").replace(",", " ").split()),
+        notice_type=notice_type(_text(record, get, f.notice_type)) if f.notice_type else None,
+        buyer=_present(record, get, f.buyer),
+        deadline_at=_when(record, get, f.deadline, options),
+        cpv=_cpv(cpv),
         value_amount=value,
         value_currency=str(_scalar(get(record, f.currency))) if value is not None and f.currency else None,
-        procedure=str(_scalar(get(record, f.procedure))) if f.procedure and _scalar(get(record, f.procedure))
-        else None,
+        procedure=_present(record, get, f.procedure),
     )
 
 
