@@ -45,55 +45,102 @@ def ojs_to_number(value: str | None) -> str | None:
     return f"{m.group(2)}-{m.group(1)}" if m else None
 
 
-def parse(source: Source, content: bytes, url: str, content_type: str = "") -> Iterator[Item]:
-    root = parse_xml(content, "TED R2.0.9")
+def _number(root: etree._Element) -> str:
+    """Return the notice's publication number (DOC_ID, else from the OJ S reference); raise if not a notice."""
     if etree.QName(root).localname != "TED_EXPORT":
         raise TerminalSourceError(f"not a TED R2.0.9 export: root element is {etree.QName(root).localname}")
     number = root.get("DOC_ID") or ojs_to_number(text(_find(root, "CODED_DATA_SECTION", "NOTICE_DATA", "NO_DOC_OJS")))
     if not number:
         raise TerminalSourceError("TED R2.0.9 export without DOC_ID or NO_DOC_OJS")
-    data = _find(root, "CODED_DATA_SECTION", "NOTICE_DATA")
+    return number
+
+
+def _form(root: etree._Element, data: etree._Element | None, source_lang: str | None, number: str) -> etree._Element:
+    """Return the form in the first of these languages: the source's, French, English, the original; else the first."""
     original = (text(_find(data, "LG_ORIG")) if data is not None else None) or ""
     forms = _findall(root, "FORM_SECTION", "*")
-    prefer = [x.upper() for x in ((source.lang or ""), "fr", "en", original) if x]
+    prefer = [x.upper() for x in ((source_lang or ""), "fr", "en", original) if x]
     form = next((f for lang in prefer for f in forms if (f.get("LG") or "").upper() == lang),
                 forms[0] if forms else None)
     if form is None:
         raise TerminalSourceError(f"TED notice {number} has no FORM_SECTION")
+    return form
+
+
+def _country(data: etree._Element | None) -> str | None:
+    """Return the ISO code of the notice's country (NOTICE_DATA/ISO_COUNTRY), or None."""
     iso = _find(data, "ISO_COUNTRY") if data is not None else None
-    country = country_code(iso.get("VALUE") if iso is not None else None)
-    obj = _find(form, "OBJECT_CONTRACT")
-    value_node = None
-    if obj is not None:  # (an lxml element without children is falsy: test `is None`, never `or`)
-        value_node = _find(obj, "VAL_TOTAL")
-        if value_node is None:
-            value_node = _find(obj, "VAL_ESTIMATED_TOTAL")
+    return country_code(iso.get("VALUE") if iso is not None else None)
+
+
+def _value_node(obj: etree._Element | None) -> etree._Element | None:
+    """Return the total value element of the contract object, else its estimated total, else None."""
+    if obj is None:  # (an lxml element without children is falsy: test `is None`, never `or`)
+        return None
+    value_node = _find(obj, "VAL_TOTAL")
+    return _find(obj, "VAL_ESTIMATED_TOTAL") if value_node is None else value_node
+
+
+def _receipt(form: etree._Element) -> tuple[str | None, str | None]:
+    """Return the date and the time of receipt of tenders, as written (None when absent)."""
     proc = _find(form, "PROCEDURE")
-    date = text(_find(proc, "DATE_RECEIPT_TENDERS")) if proc is not None else None
-    clock = text(_find(proc, "TIME_RECEIPT_TENDERS")) if proc is not None else None
-    code = (form.get("FORM") or "").upper()
+    if proc is None:
+        return None, None
+    return text(_find(proc, "DATE_RECEIPT_TENDERS")), text(_find(proc, "TIME_RECEIPT_TENDERS"))
+
+
+def _related(number: str, data: etree._Element | None) -> list[str]:
+    """Return this notice and the notices it refers to (REF_NOTICE), as TED identifiers."""
     related = [ojs_to_number(text(n)) for n in _findall(data, "REF_NOTICE", "NO_DOC_OJS")] if data is not None else []
-    yield Item(
+    return [f"ted:{number}", *(f"ted:{r}" for r in related if r)]
+
+
+def _object_text(obj: etree._Element | None, tag: str) -> str | None:
+    """Return the text of the contract object's `tag` child, or None."""
+    return text(_find(obj, tag)) if obj is not None else None
+
+
+def _kind(root: etree._Element, form: etree._Element) -> str | None:
+    """Return the notice type of the standard form, else of the document type code."""
+    code = (form.get("FORM") or "").upper()
+    return FORMS.get(code) or notice_type(text(_find(root, "CODED_DATA_SECTION", "CODIF_DATA", "TD_DOCUMENT_TYPE")))
+
+
+def _notice(source: Source, root: etree._Element) -> Item:
+    """Build the item of one TED_EXPORT notice."""
+    number = _number(root)
+    data = _find(root, "CODED_DATA_SECTION", "NOTICE_DATA")
+    form = _form(root, data, source.lang, number)
+    country = _country(data)
+    obj = _find(form, "OBJECT_CONTRACT")
+    value_node = _value_node(obj)
+    date, clock = _receipt(form)
+    related = _related(number, data)
+    return Item(
         id=item_id(source.name, number),
         source=source.name,
         kind=source.kind,
-        title=plain_text(text(_find(obj, "TITLE")) if obj is not None else None, TITLE_CAP) or f"TED notice {number}",
+        title=plain_text(_object_text(obj, "TITLE"), TITLE_CAP) or f"TED notice {number}",
         url=NOTICE_PAGE.format(number=number),
-        summary=plain_text(text(_find(obj, "SHORT_DESCR")) if obj is not None else None, SUMMARY_CAP),
+        summary=plain_text(_object_text(obj, "SHORT_DESCR"), SUMMARY_CAP),
         lang=language_code(form.get("LG")),
         country=country or source.country,
         published_at=deadline(text(_find(root, "CODED_DATA_SECTION", "REF_OJS", "DATE_PUB"))),
         notice_id=number,
-        notice_type=FORMS.get(code) or notice_type(text(_find(root, "CODED_DATA_SECTION", "CODIF_DATA",
-                                                              "TD_DOCUMENT_TYPE"))),
+        notice_type=_kind(root, form),
         buyer=text(_find(form, "CONTRACTING_BODY", "ADDRESS_CONTRACTING_BODY", "OFFICIALNAME")),
         deadline_at=deadline(date, clock, country_zone(country)),
         cpv=cpv_codes(n.get("CODE") for n in form.xpath(f".//{_local('CPV_CODE')}")),
         value_amount=amount(text(value_node)) if value_node is not None else None,
         value_currency=value_node.get("CURRENCY") if value_node is not None else None,
         procedure=text(_find(root, "CODED_DATA_SECTION", "CODIF_DATA", "PR_PROC")),
-        related=[f"ted:{number}", *(f"ted:{r}" for r in related if r)],
+        related=related,
     )
+
+
+def parse(source: Source, content: bytes, url: str, content_type: str = "") -> Iterator[Item]:
+    """Yield the item of the notice."""
+    yield _notice(source, parse_xml(content, "TED R2.0.9"))
 
 
 CONNECTOR = Connector("ted-xml", NoOptions, parse)
