@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pycountry
@@ -107,23 +108,45 @@ def _related(number: str, value: Any) -> list[str]:
     return [f"ted:{number}", *(f"ted:{v}" for v in values)]
 
 
+def _title_language(notice: dict[str, Any], prefer: list[str]) -> str | None:
+    """Return the first preferred language in which the notice title is given, or None."""
+    return next((p for p in prefer if p in {k.lower() for k in (notice.get("notice-title") or {})}), None)
+
+
+def _page(notice: dict[str, Any], prefer: list[str], number: Any, lang: str | None) -> tuple[str, str]:
+    """Return the language of the notice page (2 letters, 'en' by default) and its URL, in a preferred language."""
+    links = notice.get("links") or {}
+    html_links = {k.lower(): v for k, v in (links.get("html") or {}).items()}
+    page_lang = (language_code(lang) if lang else None) or "en"
+    return page_lang, pick_text(html_links, prefer) or NOTICE_PAGE.format(lang=page_lang, number=number)
+
+
+def _deadlines(notice: dict[str, Any]) -> list[datetime | None]:
+    """Return the tender deadline of each lot, its date paired with the time at the same position."""
+    dates = notice.get("deadline-receipt-tender-date-lot") or []
+    times = notice.get("deadline-receipt-tender-time-lot") or []
+    return [deadline(d, times[i] if i < len(times) else None) for i, d in enumerate(dates)]
+
+
+def _value(notice: dict[str, Any]) -> tuple[float | None, Any]:
+    """Return the total value (else the estimated value) and its currency, as given."""
+    value = amount(notice.get("total-value")) or amount(notice.get("estimated-value-proc"))
+    currency = _first(notice.get("total-value-cur")) or _first(notice.get("estimated-value-cur-proc"))
+    return value, currency
+
+
 def parse_notice(source: Source, notice: dict[str, Any]) -> Item | None:
+    """Build the item of one search result; None when it has no publication number."""
     number = notice.get("publication-number") or notice.get("ND")
     if not number:
         return None
     official = [str(o) for o in notice.get("official-language") or []]
     prefer = preferred_languages(source.lang, official)
     title = pick_text(notice.get("notice-title") or notice.get("TI"), prefer) or f"TED notice {number}"
-    lang = next((p for p in prefer if p in {k.lower() for k in (notice.get("notice-title") or {})}), None)
-    links = notice.get("links") or {}
-    html_links = {k.lower(): v for k, v in (links.get("html") or {}).items()}
-    page_lang = (language_code(lang) if lang else None) or "en"
-    url = pick_text(html_links, prefer) or NOTICE_PAGE.format(lang=page_lang, number=number)
-    dates = notice.get("deadline-receipt-tender-date-lot") or []
-    times = notice.get("deadline-receipt-tender-time-lot") or []
-    deadlines = [deadline(d, times[i] if i < len(times) else None) for i, d in enumerate(dates)]
-    value = amount(notice.get("total-value")) or amount(notice.get("estimated-value-proc"))
-    currency = _first(notice.get("total-value-cur")) or _first(notice.get("estimated-value-cur-proc"))
+    lang = _title_language(notice, prefer)
+    page_lang, url = _page(notice, prefer, number, lang)
+    deadlines = _deadlines(notice)
+    value, currency = _value(notice)
     published = deadline(notice.get("publication-date") or notice.get("PD"))
     return Item(
         id=item_id(source.name, str(number)),
