@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field
@@ -48,34 +49,56 @@ async def fetch(source: Source, fetcher: Fetcher, validators: Validators) -> lis
     return await fetch_pages(source, fetcher, PageRequest(source.url, params=params), next_page, options)
 
 
+def _country(notice: dict[str, Any]) -> str | None:
+    """Return the project's country, else (the project is regional: "Western and Central Africa") the contact's."""
+    return country_code(notice.get("project_ctry_name")) or country_code(notice.get("contact_ctry_name"))
+
+
+def _summary(notice: dict[str, Any]) -> str:
+    """Return the project and procurement method, then the notice's text as plain text, joined."""
+    text = plain_text(notice.get("notice_text"), SUMMARY_CAP)
+    summary = " · ".join(x for x in (notice.get("project_name"), notice.get("procurement_method_name")) if x)
+    return f"{summary}. {text}" if text and summary else text or summary
+
+
+def _deadline(notice: dict[str, Any], country: str | None) -> datetime | None:
+    """Return the submission deadline in UTC, its date and time read in the country's zone."""
+    return deadline((notice.get("submission_deadline_date") or "")[:10] or None,
+                    notice.get("submission_deadline_time"), country_zone(country))
+
+
+def _related(notice: dict[str, Any], notice_id: Any) -> list[str]:
+    """Return the bid's identifier (the notices of one bid, invitation then award, share the project and the bid
+    reference), else the notice's own."""
+    if notice.get("project_id") and notice.get("bid_reference_no"):
+        return [f"worldbank-bid:{notice['project_id']}:{notice['bid_reference_no']}"]
+    return [f"worldbank:{notice_id}"]
+
+
 def notice_item(source: Source, notice: dict[str, Any]) -> Item | None:
+    """Build the item of one procurement notice; None when it has no id."""
     notice_id = notice.get("id")
     if not notice_id:
         return None
-    # the project country may be a region ("Western and Central Africa"): then the contact's country
-    country = country_code(notice.get("project_ctry_name")) or country_code(notice.get("contact_ctry_name"))
+    country = _country(notice)
     title = notice.get("bid_description") or notice.get("notice_title") or notice.get("project_name")
-    text = plain_text(notice.get("notice_text"), SUMMARY_CAP)
-    summary = " · ".join(x for x in (notice.get("project_name"), notice.get("procurement_method_name")) if x)
+    summary = _summary(notice)
     return Item(
         id=item_id(source.name, str(notice_id)),
         source=source.name,
         kind=source.kind,
         title=plain_text(str(title or f"World Bank notice {notice_id}"), TITLE_CAP),
         url=canonical_url(notice.get("notice_url")) or NOTICE_PAGE.format(id=notice_id),
-        summary=plain_text(f"{summary}. {text}" if text and summary else text or summary, SUMMARY_CAP),
+        summary=plain_text(summary, SUMMARY_CAP),
         lang=language_code(notice.get("notice_lang_name")) or source.lang,
         country=country or source.country,
         published_at=parse_date(notice.get("noticedate")),
         notice_id=str(notice_id),
         notice_type=notice_type(notice.get("notice_type")),
         buyer=notice.get("contact_organization") or notice.get("project_name"),
-        deadline_at=deadline((notice.get("submission_deadline_date") or "")[:10] or None,
-                             notice.get("submission_deadline_time"), country_zone(country)),
+        deadline_at=_deadline(notice, country),
         procedure=notice.get("procurement_method_name"),
-        # the notices of one bid (invitation, then award) share the project and the bid reference
-        related=[f"worldbank-bid:{notice['project_id']}:{notice['bid_reference_no']}"]
-        if notice.get("project_id") and notice.get("bid_reference_no") else [f"worldbank:{notice_id}"],
+        related=_related(notice, notice_id),
     )
 
 
