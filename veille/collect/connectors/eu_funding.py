@@ -71,16 +71,46 @@ def _meta(result: dict[str, Any], key: str) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def result_item(source: Source, result: dict[str, Any], prefixes: list[str]) -> Item | None:
+def _identifier(result: dict[str, Any], prefixes: list[str]) -> Any:
+    """Return the topic or call identifier, or None when it is absent or starts with none of `prefixes`."""
     identifier = _meta(result, "identifier") or result.get("reference")
     if not identifier:
         return None
     if prefixes and not any(str(identifier).startswith(p) for p in prefixes):
         return None
+    return identifier
+
+
+def _url(result: dict[str, Any], identifier: Any) -> Any:
+    """Return the result's URL, else its topic page on the portal."""
+    return _meta(result, "url") or result.get("url") or TOPIC_PAGE.format(id=str(identifier).lower())
+
+
+def _summary(call: str | None, description: Any) -> str:
+    """Return the call identifier and the plain description, joined."""
+    return plain_text(" · ".join(x for x in (call, plain_text(description)) if x), SUMMARY_CAP)
+
+
+def _lang(result: dict[str, Any], source: Source) -> Any:
+    """Return the result's language (2 letters), else the source's, else English."""
+    return (result.get("language") or source.lang or "en")[:2]
+
+
+def _cpv(result: dict[str, Any]) -> list[str]:
+    """Return the main CPV code of a tender, as a list (empty for funding calls)."""
+    main = _meta(result, "mainCpv")
+    return cpv_codes([main] if main else [])
+
+
+def result_item(source: Source, result: dict[str, Any], prefixes: list[str]) -> Item | None:
+    """Build the item of one search result; None without an identifier or outside the identifier prefixes."""
+    identifier = _identifier(result, prefixes)
+    if identifier is None:
+        return None
     call = _meta(result, "callIdentifier")
     title = _meta(result, "title") or result.get("summary") or identifier
     description = _meta(result, "description") or result.get("content")
-    url = _meta(result, "url") or result.get("url") or TOPIC_PAGE.format(id=str(identifier).lower())
+    url = _url(result, identifier)
     value = amount(_meta(result, "cftEstimatedOverallContractAmount"))
     return Item(
         id=item_id(source.name, str(identifier)),
@@ -88,15 +118,15 @@ def result_item(source: Source, result: dict[str, Any], prefixes: list[str]) -> 
         kind=source.kind,
         title=plain_text(str(title), TITLE_CAP),
         url=canonical_url(url),
-        summary=plain_text(" · ".join(x for x in (call, plain_text(description)) if x), SUMMARY_CAP),
-        lang=(result.get("language") or source.lang or "en")[:2],
+        summary=_summary(call, description),
+        lang=_lang(result, source),
         country=source.country,
         published_at=deadline(_meta(result, "startDate")),
         notice_id=str(identifier),
         notice_type=None,
         buyer=_meta(result, "frameworkProgramme") or "European Commission",
         deadline_at=deadline(_meta(result, "deadlineDate")),
-        cpv=cpv_codes([_meta(result, "mainCpv")] if _meta(result, "mainCpv") else []),
+        cpv=_cpv(result),
         value_amount=value,
         value_currency=_meta(result, "cftEstimatedOverallContractCurrency") if value is not None else None,
     )
