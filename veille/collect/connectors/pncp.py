@@ -67,15 +67,39 @@ async def fetch(source: Source, fetcher: Fetcher, validators: Validators) -> lis
     return [r for r in responses if r.status != 204 and r.content.strip()]
 
 
+def _notice_url(record: dict[str, Any], org: Any) -> str | None:
+    """Return the purchase's page on pncp.gov.br (buyer CNPJ, year, sequence), or None when one is missing."""
+    cnpj, year, seq = org.get("cnpj"), record.get("anoCompra"), record.get("sequencialCompra")
+    return NOTICE_PAGE.format(cnpj=cnpj, year=year, seq=seq) if cnpj and year and seq else None
+
+
+def _place(unit: Any) -> str:
+    """Return the buying unit's town and state, joined ('' when neither is given)."""
+    return ", ".join(x for x in (unit.get("municipioNome"), unit.get("ufSigla")) if x)
+
+
+def _kind(record: dict[str, Any]) -> str | None:
+    """Return the notice type: a contract notice while the purchase is open (situação 1), else from its status."""
+    if record.get("situacaoCompraId") != 1:
+        return notice_type(record.get("situacaoCompraNome"))
+    return "contract-notice"
+
+
+def _estimate(record: dict[str, Any]) -> Any:
+    """Return the estimated total value when it is a number, else None."""
+    value = record.get("valorTotalEstimado")
+    return value if isinstance(value, int | float) else None
+
+
 def purchase_item(source: Source, record: dict[str, Any]) -> Item | None:
+    """Build the item of one purchase (contratação); None without a PNCP control number."""
     control = record.get("numeroControlePNCP")
     if not control:
         return None
     org = record.get("orgaoEntidade") or {}
     unit = record.get("unidadeOrgao") or {}
-    cnpj, year, seq = org.get("cnpj"), record.get("anoCompra"), record.get("sequencialCompra")
-    url = NOTICE_PAGE.format(cnpj=cnpj, year=year, seq=seq) if cnpj and year and seq else None
-    place = ", ".join(x for x in (unit.get("municipioNome"), unit.get("ufSigla")) if x)
+    url = _notice_url(record, org)
+    place = _place(unit)
     details = plain_text(record.get("informacaoComplementar"))
     return Item(
         id=item_id(source.name, str(control)),
@@ -88,13 +112,11 @@ def purchase_item(source: Source, record: dict[str, Any]) -> Item | None:
         country="BR",
         published_at=deadline(record.get("dataPublicacaoPncp"), zone=BRAZIL),
         notice_id=str(control),
-        notice_type=notice_type(record.get("situacaoCompraNome")) if record.get("situacaoCompraId") != 1
-        else "contract-notice",
+        notice_type=_kind(record),
         buyer=org.get("razaoSocial") or unit.get("nomeUnidade"),
         deadline_at=deadline(record.get("dataEncerramentoProposta"), zone=BRAZIL),
-        value_amount=record.get("valorTotalEstimado") if isinstance(record.get("valorTotalEstimado"), int | float)
-        else None,
-        value_currency="BRL" if isinstance(record.get("valorTotalEstimado"), int | float) else None,
+        value_amount=_estimate(record),
+        value_currency="BRL" if _estimate(record) is not None else None,
         procedure=record.get("modalidadeNome"),
         related=[f"pncp:{control}"],
     )
