@@ -11,15 +11,15 @@ from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from veille.collect.connectors import Connector, single_get
+from veille.collect.countries import country_zone
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import TITLE_CAP, canonical_url, item_id, parse_date, plain_text
 from veille.errors import TerminalSourceError
 from veille.models import Item, Source
 
-# Local times written on pages are read in the publisher's country time zone.
-COUNTRY_ZONES = {"FR": "Europe/Paris", "BE": "Europe/Brussels", "CA": "America/Toronto", "BR": "America/Sao_Paulo",
-                 "SA": "Asia/Riyadh", "AE": "Asia/Dubai", "QA": "Asia/Qatar", "OM": "Asia/Muscat",
-                 "KW": "Asia/Kuwait", "BH": "Asia/Bahrain", "ES": "Europe/Madrid", "PT": "Europe/Lisbon"}
+# Local times written on pages are read in the zone of the publisher's country (countries.country_zone) for these
+# countries; for the others they are read as UTC unless the `timezone` option is set.
+ZONED_COUNTRIES = frozenset({"FR", "BE", "CA", "BR", "SA", "AE", "QA", "OM", "KW", "BH", "ES", "PT"})
 
 
 class PageOptions(BaseModel):
@@ -73,7 +73,7 @@ def parse(source: Source, content: bytes, url: str, content_type: str = "") -> I
     entries = soup.select(options.item)
     if not entries and not soup.find(True):
         raise TerminalSourceError("empty or unreadable HTML page")
-    zone = options.timezone or COUNTRY_ZONES.get(source.country or "")
+    zone = options.timezone or (country_zone(source.country) if source.country in ZONED_COUNTRIES else None)
     declared = soup.html.get("lang") if soup.html else None
     page_lang = declared[:2].lower() if isinstance(declared, str) and declared[:2].isalpha() else None
     for node in entries:
