@@ -64,41 +64,69 @@ def _date_text(node: Tag, selector: str | None) -> str:
     return text
 
 
+def _soup(content: bytes) -> BeautifulSoup:
+    """Return the parsed page (lxml's HTML parser, quiet about XML documents)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        return BeautifulSoup(content, "lxml")
+
+
+def _zone(options: PageOptions, country: str | None) -> str | None:
+    """Return the zone of local times: the `timezone` option, else the country's zone for the zoned countries."""
+    return options.timezone or (country_zone(country) if country in ZONED_COUNTRIES else None)
+
+
+def _page_lang(soup: BeautifulSoup) -> str | None:
+    """Return the 2-letter language declared by `<html lang>`, or None."""
+    declared = soup.html.get("lang") if soup.html else None
+    return declared[:2].lower() if isinstance(declared, str) and declared[:2].isalpha() else None
+
+
+def _link(node: Tag, selector: str, url: str) -> str | None:
+    """Return the absolute canonical URL of the entry's link (the entry itself when it is the `a`), or None."""
+    link_node = node if node.name == "a" and selector == "a" else node.select_one(selector)
+    href = link_node.get("href") if link_node is not None else None
+    return canonical_url(urljoin(url, str(href))) if href else None
+
+
+def _entry_item(source: Source, node: Tag, options: PageOptions, url: str, zone: str | None,
+                page_lang: str | None) -> Item | None:
+    """Return the item of one listing entry, or None when it has no title."""
+    title_text, _ = _text(node, options.title)
+    link = _link(node, options.link, url)
+    title = plain_text(title_text, TITLE_CAP)
+    if not title:
+        return None
+    summary_text, _ = _text(node, options.summary)
+    buyer, _ = _text(node, options.buyer)
+    return Item(
+        id=item_id(source.name, link or title),
+        source=source.name,
+        kind=source.kind,
+        title=title,
+        url=link,
+        summary=plain_text(summary_text),
+        lang=source.lang or page_lang,
+        country=source.country,
+        published_at=parse_date(_date_text(node, options.date), zone),
+        deadline_at=parse_date(_date_text(node, options.deadline), zone),
+        buyer=plain_text(buyer, TITLE_CAP) or None,
+    )
+
+
 def parse(source: Source, content: bytes, url: str, content_type: str = "") -> Iterator[Item]:
     """Yield one item per element matching the `item` selector."""
     options = PageOptions(**source.options)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        soup = BeautifulSoup(content, "lxml")
+    soup = _soup(content)
     entries = soup.select(options.item)
     if not entries and not soup.find(True):
         raise TerminalSourceError("empty or unreadable HTML page")
-    zone = options.timezone or (country_zone(source.country) if source.country in ZONED_COUNTRIES else None)
-    declared = soup.html.get("lang") if soup.html else None
-    page_lang = declared[:2].lower() if isinstance(declared, str) and declared[:2].isalpha() else None
+    zone = _zone(options, source.country)
+    page_lang = _page_lang(soup)
     for node in entries:
-        title_text, _ = _text(node, options.title)
-        link_node = node if node.name == "a" and options.link == "a" else node.select_one(options.link)
-        href = link_node.get("href") if link_node is not None else None
-        link = canonical_url(urljoin(url, str(href))) if href else None
-        title = plain_text(title_text, TITLE_CAP)
-        if not title:
-            continue
-        summary_text, _ = _text(node, options.summary)
-        buyer, _ = _text(node, options.buyer)
-        yield Item(
-            id=item_id(source.name, link or title),
-            source=source.name,
-            kind=source.kind,
-            title=title,
-            url=link,
-            summary=plain_text(summary_text),
-            lang=source.lang or page_lang,
-            country=source.country,
-            published_at=parse_date(_date_text(node, options.date), zone),
-            deadline_at=parse_date(_date_text(node, options.deadline), zone),
-            buyer=plain_text(buyer, TITLE_CAP) or None,
-        )
+        item = _entry_item(source, node, options, url, zone, page_lang)
+        if item is not None:
+            yield item
 
 
 async def fetch(source: Source, fetcher: Fetcher, validators: Validators) -> list[Response]:
