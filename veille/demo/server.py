@@ -42,6 +42,75 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
+def _reset(h: BaseHTTPRequestHandler) -> None:
+    """Close the connection at once, without an answer (a reset, not a clean close)."""
+    h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    h.connection.close()
+    h.close_connection = True
+
+
+def _trickle(h: BaseHTTPRequestHandler, delay: str) -> None:
+    """Send a 100,000-byte body one byte every `delay` seconds, until the client goes away."""
+    h.send_response(200)
+    h.send_header("Content-Type", "application/rss+xml")
+    h.send_header("Content-Length", "100000")
+    h.end_headers()
+    for _ in range(100000):
+        try:
+            h.wfile.write(b" ")
+            h.wfile.flush()
+        except OSError:
+            return
+        time.sleep(float(delay))
+
+
+def _fault(h: BaseHTTPRequestHandler, parts: list[str]) -> bool:
+    """Answer a fault asked by the path (/reset, /loop, /trickle/<s>, /status/<code>); return whether it did."""
+    if parts[0] == "reset":  # the connection dies without an answer
+        _reset(h)
+    elif parts[0] == "loop":  # a redirect to itself, forever
+        FixtureServer._send(h, 302, b"", "text/plain", {"Location": "/loop"})
+    elif parts[0] == "trickle" and len(parts) > 1:  # a body that arrives one byte at a time
+        _trickle(h, parts[1])
+    elif parts[0] == "status" and len(parts) > 1 and parts[1].isdigit():
+        FixtureServer._send(h, int(parts[1]), b"fault on request\n", "text/plain")
+    else:
+        return False
+    return True
+
+
+def _redirect_target(parts: list[str]) -> str:
+    """Return the Location of /redirect/<n>/<file>: the file after the last hop, else one hop fewer."""
+    hops = int(parts[1])
+    return "/" + "/".join(parts[2:]) if hops <= 1 else f"/redirect/{hops - 1}/" + "/".join(parts[2:])
+
+
+def _generated(h: BaseHTTPRequestHandler, parts: list[str]) -> bool:
+    """Answer /redirect/<n>/<file> and /huge/<bytes>; return whether the path was one of them."""
+    if parts[0] == "redirect" and len(parts) > 2:
+        FixtureServer._send(h, 302, b"", "text/plain", {"Location": _redirect_target(parts)})
+    elif parts[0] == "huge" and len(parts) > 1:
+        FixtureServer._send(h, 200, b"<rss>" + b" " * int(parts[1]) + b"</rss>", "application/rss+xml")
+    else:
+        return False
+    return True
+
+
+def _serve(h: BaseHTTPRequestHandler, path: str, content: bytes) -> None:
+    """Send a payload with its ETag and Last-Modified: 304 when the client has it, gzip when it asks."""
+    etag = '"' + hashlib.sha256(content).hexdigest()[:20] + '"'
+    modified = formatdate(FIXED_MTIME, usegmt=True)
+    if h.headers.get("If-None-Match") == etag:
+        FixtureServer._send(h, 304, b"", None, {"ETag": etag, "Last-Modified": modified})
+        return
+    headers = {"ETag": etag, "Last-Modified": modified}
+    if "gzip" in (h.headers.get("Accept-Encoding") or ""):
+        content = gzip.compress(content)
+        headers["Content-Encoding"] = "gzip"
+    FixtureServer._send(h, 200, content, ctype=TYPES.get(Path(path).suffix, "application/octet-stream"),
+                        headers=headers)
+
+
 class FixtureServer:
     """Serve the files of `root` on 127.0.0.1 until `stop()`; usable as a context manager."""
 
@@ -99,6 +168,7 @@ class FixtureServer:
         return [r for r in self.requests if r.path.split("?")[0] == path]
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        """Record the request, then answer it: its route, a fault, a generated body, else a payload file."""
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         self.requests.append(Request(h.command, h.path, {k.lower(): v for k, v in h.headers.items()}, body))
@@ -107,56 +177,28 @@ class FixtureServer:
             status, content, ctype, *extra = route(self.requests[-1])
             return self._send(h, status, content, ctype, extra[0] if extra else None)
         parts = h.path.split("?")[0].strip("/").split("/")
-        if parts[0] == "reset":  # the connection dies without an answer
-            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            h.connection.close()
-            h.close_connection = True
+        if _fault(h, parts):
             return None
-        if parts[0] == "loop":  # a redirect to itself, forever
-            return self._send(h, 302, b"", "text/plain", {"Location": "/loop"})
-        if parts[0] == "trickle" and len(parts) > 1:  # a body that arrives one byte at a time
-            h.send_response(200)
-            h.send_header("Content-Type", "application/rss+xml")
-            h.send_header("Content-Length", "100000")
-            h.end_headers()
-            for _ in range(100000):
-                try:
-                    h.wfile.write(b" ")
-                    h.wfile.flush()
-                except OSError:
-                    return None
-                time.sleep(float(parts[1]))
-            return None
-        if parts[0] == "status" and len(parts) > 1 and parts[1].isdigit():
-            return self._send(h, int(parts[1]), b"fault on request\n", "text/plain")
         if parts[0] == "slow" and len(parts) > 2:
             time.sleep(float(parts[1]))
             parts = parts[2:]
-        if parts[0] == "redirect" and len(parts) > 2:
-            hops = int(parts[1])
-            target = "/" + "/".join(parts[2:]) if hops <= 1 else f"/redirect/{hops - 1}/" + "/".join(parts[2:])
-            return self._send(h, 302, b"", "text/plain", {"Location": target})
-        if parts[0] == "huge" and len(parts) > 1:
-            return self._send(h, 200, b"<rss>" + b" " * int(parts[1]) + b"</rss>", "application/rss+xml")
+        if _generated(h, parts):
+            return None
         path = "/" + "/".join(parts)
-        override = self.overrides.get(path)
+        content = self._payload(parts)
+        if content is None:
+            return self._send(h, 404, b"not found\n", "text/plain")
+        return _serve(h, path, content)
+
+    def _payload(self, parts: list[str]) -> bytes | None:
+        """Return the body for a path: its override, else the file under the root, else None."""
+        override = self.overrides.get("/" + "/".join(parts))
         if override is not None:
-            content = override
-        else:
-            file = (self.root / "/".join(parts)).resolve()
-            if self.root.resolve() not in file.parents or not file.is_file():
-                return self._send(h, 404, b"not found\n", "text/plain")
-            content = file.read_bytes()
-        etag = '"' + hashlib.sha256(content).hexdigest()[:20] + '"'
-        modified = formatdate(FIXED_MTIME, usegmt=True)
-        if h.headers.get("If-None-Match") == etag:
-            return self._send(h, 304, b"", None, {"ETag": etag, "Last-Modified": modified})
-        headers = {"ETag": etag, "Last-Modified": modified}
-        if "gzip" in (h.headers.get("Accept-Encoding") or ""):
-            content = gzip.compress(content)
-            headers["Content-Encoding"] = "gzip"
-        ctype = TYPES.get(Path(path).suffix, "application/octet-stream")
-        self._send(h, 200, content, ctype, headers)
+            return override
+        file = (self.root / "/".join(parts)).resolve()
+        if self.root.resolve() not in file.parents or not file.is_file():
+            return None
+        return file.read_bytes()
 
     @staticmethod
     def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str | None,
