@@ -17,11 +17,9 @@ from veille.collect.normalize import TITLE_CAP, canonical_url, item_id, parse_da
 from veille.errors import TerminalSourceError
 from veille.models import Item, Source
 
-# Local times written on pages are read in the zone of the publisher's country (countries.country_zone) for these
-# countries; for the others they are read as UTC unless the `timezone` option is set.
-ZONED_COUNTRIES = frozenset({"FR", "BE", "CA", "BR", "SA", "AE", "QA", "OM", "KW", "BH", "ES", "PT"})
 
-
+# Local times written on pages are read in the `timezone` option's zone, else in the zone of the publisher's
+# country (countries.country_zone), else as UTC.
 class PageOptions(BaseModel):
     """CSS selectors of a listing: `item` selects each entry, the others are relative to it."""
 
@@ -72,8 +70,8 @@ def _soup(content: bytes) -> BeautifulSoup:
 
 
 def _zone(options: PageOptions, country: str | None) -> str | None:
-    """Return the zone of local times: the `timezone` option, else the country's zone for the zoned countries."""
-    return options.timezone or (country_zone(country) if country in ZONED_COUNTRIES else None)
+    """Return the zone of local times: the `timezone` option, else the source country's zone (else UTC)."""
+    return options.timezone or country_zone(country)
 
 
 def _page_lang(soup: BeautifulSoup) -> str | None:
