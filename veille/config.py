@@ -56,7 +56,7 @@ def _entries(doc: yamlfile.LocatedYaml, key: str, required: bool) -> list[tuple[
 
 def load_topics(directory: Path) -> tuple[tuple[Topic, ...], list[Problem]]:
     """Return the taxonomy: the packaged topics.yaml, overridden or extended by the config folder's."""
-    packaged = resources.files("veille.tag").joinpath("topics.yaml")
+    packaged = resources.files("veille").joinpath("tag", "topics.yaml")  # the file only: no import of the tag stage
     with resources.as_file(packaged) as packaged_path:
         docs = [yamlfile.load(packaged_path)]
     local = directory / TOPICS_FILE

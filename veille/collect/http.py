@@ -9,15 +9,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import httpx
 from protego import Protego
 
 from veille import USER_AGENT
 from veille.errors import SourceError, TerminalSourceError, TransientSourceError
 from veille.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx  # imported by the Fetcher: `veille check` reads the connectors without the HTTP client
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 DEFAULTS = Settings.model_fields  # the HTTP settings' defaults, declared once
@@ -102,6 +104,8 @@ class Fetcher:
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.settings = s = settings or HttpSettings()
         self._sleep = sleep  # the politeness wait (tests pass their own)
+        import httpx
+
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(s.timeout, connect=s.connect_timeout),
             headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
@@ -179,6 +183,8 @@ class Fetcher:
         raise TerminalSourceError(f"more than {self.settings.max_redirects} redirects, last to {url}")
 
     async def _send(self, method: str, url: str, headers: dict[str, str], request: dict[str, Any]) -> Response:
+        import httpx
+
         limit = self.settings.max_bytes
         try:
             async with self._client.stream(method, url, headers=headers, **request) as r:

@@ -10,7 +10,6 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import lxml.html
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 from dateutil import parser as dateparser
 from lxml import etree
 
@@ -45,6 +44,8 @@ def _html_text(value: str) -> str:
             element.drop_tree()
         return " ".join(root.itertext())
     except (etree.ParserError, ValueError):
+        from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning  # rarely needed: imported then
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
             soup = BeautifulSoup(value, "html.parser")

@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
-
 from veille.collect.connectors import Connector, NoOptions
 from veille.collect.normalize import TITLE_CAP, canonical_url, item_id, parse_date, plain_text
 from veille.errors import TerminalSourceError
@@ -63,6 +61,8 @@ def parse(source: Source, content: bytes, url: str, content_type: str = "") -> I
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
+    import feedparser  # imported by the collect, not by `veille check`
+
     parsed = feedparser.parse(_decompress(content), response_headers=headers, sanitize_html=False,
                               resolve_relative_uris=False)
     items = list(_items(source, parsed))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 import soupsieve
-from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from veille.collect.connectors import Connector, single_get
@@ -16,6 +16,9 @@ from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import TITLE_CAP, canonical_url, item_id, parse_date, plain_text
 from veille.errors import TerminalSourceError
 from veille.models import Item, Source
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup, Tag
 
 
 # Local times written on pages are read in the `timezone` option's zone, else in the zone of the publisher's
@@ -54,6 +57,8 @@ def _text(node: Tag, selector: str | None) -> tuple[str, Tag | None]:
 
 def _date_text(node: Tag, selector: str | None) -> str:
     """Return the text of a date element, preferring a machine-readable `datetime` attribute."""
+    from bs4 import Tag
+
     text, found = _text(node, selector)
     if found is not None:
         stamped = found if found.get("datetime") else found.find(attrs={"datetime": True})  # type: ignore[call-overload]
@@ -64,6 +69,8 @@ def _date_text(node: Tag, selector: str | None) -> str:
 
 def _soup(content: bytes) -> BeautifulSoup:
     """Return the parsed page (lxml's HTML parser, quiet about XML documents)."""
+    from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning  # imported by the collect, not by `veille check`
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
         return BeautifulSoup(content, "lxml")
