@@ -106,3 +106,43 @@ def test_bad_environment_setting(veille, tmp_path, monkeypatch, http):
     monkeypatch.setenv("VEILLE_SMTP_TLS", "maybe")
     result = veille("--config", directory, "check")
     assert result.code == 2 and "VEILLE_SMTP_TLS" in result.err
+
+
+def _bomb(levels: int = 9) -> str:
+    lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, levels)]
+    return "\n".join(lines) + f"\nsources: *l{levels - 1}\n"
+
+
+HOSTILE_YAML = {
+    "alias bomb": (_bomb(), "more than 200,000 values"),
+    "deep nesting": ("sources:\n  - " + "[" * 100 + "]" * 100 + "\n", "nested more than 40 levels"),
+    "bad bool tag": ("sources:\n  - name: a\n    enabled: !!bool maybe\n", "tag:yaml.org,2002:bool cannot hold"),
+    "bad timestamp": ("sources:\n  - name: a\n    when: !!timestamp soon\n", "tag:yaml.org,2002:timestamp cannot"),
+    "python tag": ("sources:\n  - !!python/object:os.system {}\n", "is not allowed here"),
+    "python scalar": ("sources:\n  - name: !!python/name:os.system x\n", "cannot hold"),
+    "list key": ("sources:\n  - ? [a, b]\n    : c\n", "a key must be a plain name"),
+    "NUL byte": ("sources:\n  - name: a\x00\n", "a NUL byte"),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_YAML))
+@pytest.mark.parametrize("file", ["sources.yaml", "members.yaml", "topics.yaml"])
+def test_hostile_yaml_is_refused_with_file_and_line(tmp_path, veille, name, file):
+    """Alias bombs and deep nesting stop at a limit instead of hanging; bad tags, list keys and NUL bytes give
+    `file:line` and exit 2, never a traceback."""
+    directory = write_config(tmp_path, [feed_source("eau", "https://example.org/eau.rss")])
+    text, expected = HOSTILE_YAML[name]
+    (directory / file).write_text(text if file == "sources.yaml" else text.replace("sources:", "members:" if
+                                  file == "members.yaml" else "topics:"), encoding="utf-8")
+    result = veille("--config", directory, "check")
+    assert result.code == 2, result.err
+    assert f"{file}:" in result.err and expected in result.err, result.err
+    assert "Traceback" not in result.err
+
+
+def test_a_configuration_file_over_the_size_cap_is_refused(tmp_path, veille):
+    directory = write_config(tmp_path, [feed_source("eau", "https://example.org/eau.rss")])
+    (directory / "members.yaml").write_text("# padding\n" * 600_000, encoding="utf-8")
+    result = veille("--config", directory, "check")
+    assert result.code == 2 and "members.yaml: the file is" in result.err and "byte limit" in result.err

@@ -13,6 +13,10 @@ Path_ = tuple[str | int, ...]
 _SCALARS = yaml.SafeLoader("")
 # libyaml's parser when PyYAML was built with it (the wheels are): the same nodes, several times faster
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_BYTES = 5 * 1024 * 1024  # a configuration file of 250 members and thousands of sources is well under 1 MB
+MAX_NODES = 200_000  # values in one document, aliases expanded
+MAX_DEPTH = 40
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 def field_name(path: Path_) -> str:
@@ -43,39 +47,87 @@ class LocatedYaml:
         return Problem(self.file, self.line(path), field_name(path), message)
 
 
-def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem], file: str) -> Any:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+class _Refused(Exception):
+    """A document beyond the limits, or with a value YAML cannot build: one problem, at a line."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+class _Walk:
+    """The document built from its nodes, each path's line noted, within MAX_NODES values and MAX_DEPTH levels
+    (an alias expanded counts again: a "billion laughs" document stops at the limit, at once)."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.lines: dict[Path_, int] = {}
+        self.problems: list[Problem] = []
+        self.count = 0
+
+    def value(self, node: yaml.Node, path: Path_) -> Any:
+        line = node.start_mark.line + 1
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _Refused(line, f"more than {MAX_NODES:,} values (aliases included): is an alias repeated "
+                                 "in a loop? A configuration file is far smaller")
+        if len(path) > MAX_DEPTH:
+            raise _Refused(line, f"nested more than {MAX_DEPTH} levels deep")
+        self.lines.setdefault(path, line)
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
+            raise _Refused(line, f"the tag {node.tag} is not allowed here: write a plain list or mapping")
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.value(child, (*path, i)) for i, child in enumerate(node.value)]
+        try:
+            return _SCALARS.construct_object(node)  # typed exactly as yaml.safe_load types scalars
+        except Exception as exc:  # a bad tag: !!bool maybe, !!timestamp soon, !!python/name… (PyYAML raises
+            # KeyError or AttributeError for some of them, YAMLError for others)
+            why = getattr(exc, "problem", None) or "not a value of that type"
+            raise _Refused(line, f"{node.tag} cannot hold {str(node.value)[:80]!r}: {why}") from None
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _Refused(line, "a key must be a plain name, not a list or a mapping (is a ':' misplaced?)")
             key = key_node.value
             if key in result:
-                problems.append(Problem(file, key_node.start_mark.line + 1, field_name((*path, key)),
-                                        f"duplicate key {key!r}"))
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            result[key] = _walk(value_node, (*path, key), lines, problems, file)
+                self.problems.append(Problem(self.file, line, field_name((*path, key)), f"duplicate key {key!r}"))
+            self.lines[(*path, key)] = line
+            result[key] = self.value(value_node, (*path, key))
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_walk(child, (*path, i), lines, problems, file) for i, child in enumerate(node.value)]
-    return _SCALARS.construct_object(node)  # typed exactly as yaml.safe_load types scalars
 
 
 def load(path: Path) -> tuple[LocatedYaml | None, list[Problem]]:
     """Parse a YAML file; return the located document, or None and the syntax problem."""
     file = path.name
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            return None, [Problem(file, None, "", f"the file is {size:,} bytes: over the {MAX_BYTES:,}-byte limit "
+                                                  "of a configuration file")]
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(file, None, "", f"cannot read the file: {exc}")]
+    if "\x00" in text:
+        nul_line = text.count("\n", 0, text.index("\x00")) + 1
+        return None, [Problem(file, nul_line, "", "a NUL byte: this is not a text file")]
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         return None, [Problem(file, line, "", f"malformed YAML: {exc.problem or exc}")]
+    except yaml.YAMLError as exc:  # the reader's errors (characters YAML refuses) carry no mark
+        return None, [Problem(file, None, "", f"malformed YAML: {exc}")]
     if node is None:
         return LocatedYaml(file, {}, {}), []
-    problems: list[Problem] = []
-    lines: dict[Path_, int] = {}
-    data = _walk(node, (), lines, problems, file)
-    return LocatedYaml(file, data, lines), problems
+    walk = _Walk(file)
+    try:
+        data = walk.value(node, ())
+    except _Refused as exc:
+        return None, [Problem(file, exc.line, "", exc.message)]
+    return LocatedYaml(file, data, walk.lines), walk.problems
