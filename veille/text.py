@@ -90,61 +90,93 @@ def fold_phrase(phrase: str) -> str:
     return " ".join(fold(phrase).text.split())
 
 
+@dataclass(frozen=True)
+class _Plural:
+    """One singular/plural rule: a word ending in one of `suffixes` is `stem + ending` for each of `endings`,
+    `stem` being the word without its last `strip` characters (and the bare stem too when `optional`)."""
+
+    suffixes: tuple[str, ...]
+    endings: tuple[str, ...]
+    strip: int = 0
+    longer_than: int = 0  # the rule applies to words of more characters only
+    optional: bool = False
+    consonant_before: bool = False  # the suffix follows a consonant
+    in_pattern: bool = True  # False: `word_forms` applies it, `_word_pattern` goes on to the next rules
+
+    def applies(self, word: str, pattern: bool) -> bool:
+        """Return whether the rule covers `word` (for `_word_pattern` when `pattern`, else for `word_forms`)."""
+        return (word.endswith(self.suffixes) and len(word) > self.longer_than and (self.in_pattern or not pattern)
+                and not (self.consonant_before and word[-2] in "aeiou"))
+
+    def forms(self, stem: str) -> set[str]:
+        """Return the forms of `stem` under this rule."""
+        forms = {stem + ending for ending in self.endings}
+        if self.optional:
+            forms.add(stem)
+        return forms
+
+    def pattern(self, stem: str) -> str:
+        """Return a regex accepting exactly `self.forms(stem)`."""
+        if all(len(ending) == 1 for ending in self.endings):
+            tail = self.endings[0] if len(self.endings) == 1 else f"[{''.join(self.endings)}]"
+        else:
+            tail = f"(?:{'|'.join(self.endings)})"
+        return re.escape(stem) + tail + ("?" if self.optional else "")
+
+
+# The usual FR/EN/PT/ES plurals, one table for `word_forms` and `_word_pattern`: the first rule that
+# applies to the word, else the first of _SINGULAR that applies to its singular (a final "s" dropped)
+_PLURAL = (
+    _Plural(("aux", "eux"), ("x", "l"), strip=1, longer_than=4, optional=True),
+    # short ones ("eaux", "feux"): the forms drop the "x", the regex has always used the rules below instead
+    _Plural(("aux", "eux"), ("x",), strip=1, optional=True, in_pattern=False),
+    _Plural(("coes",), ("coes", "cao"), strip=4),
+    _Plural(("cao",), ("cao", "coes"), strip=3),
+    _Plural(("al",), ("al", "aux", "ais", "ales"), strip=2, longer_than=4),
+    _Plural(("ies",), ("y", "ies"), strip=3, longer_than=5),
+    _Plural(("y",), ("y", "ies"), strip=1, longer_than=4, consonant_before=True),
+)
+_SINGULAR = (
+    _Plural(("e",), ("s",), optional=True),  # "boue" must not match "bouees" (folded "bouées")
+    _Plural(("au", "eu"), ("x", "s"), optional=True),
+    _Plural(("",), ("s", "es"), optional=True),
+)
+
+
+def _plural_rule(word: str, pattern: bool) -> tuple[str, _Plural]:
+    """Return the stem of a folded word (longer than 2 characters, not a number) and its plural rule."""
+    for rule in _PLURAL:
+        if word.endswith(rule.suffixes) and rule.applies(word, pattern):  # endswith first: most words go on
+            return word[:len(word) - rule.strip], rule
+    stem = word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 4 else word
+    for rule in _SINGULAR:
+        if rule.applies(stem, pattern):
+            break
+    return stem, rule
+
+
 def _word_pattern(word: str) -> str:
     """Return a regex for `word` that also accepts its usual FR/EN/PT/ES plural or singular."""
     if len(word) <= 2 or word.isdigit():
         return re.escape(word)
-    if word.endswith(("aux", "eux")) and len(word) > 4:
-        return re.escape(word[:-1]) + "[xl]?"
-    if word.endswith("coes"):
-        return re.escape(word[:-4]) + "(?:coes|cao)"
-    if word.endswith("cao"):
-        return re.escape(word[:-3]) + "(?:cao|coes)"
-    if word.endswith("al") and len(word) > 4:
-        return re.escape(word[:-2]) + "(?:al|aux|ais|ales)"
-    if word.endswith("ies") and len(word) > 5:
-        return re.escape(word[:-3]) + "(?:y|ies)"
-    if word.endswith("y") and len(word) > 4 and word[-2] not in "aeiou":
-        return re.escape(word[:-1]) + "(?:y|ies)"
-    if word.endswith("s") and not word.endswith("ss") and len(word) > 4:
-        word = word[:-1]
-    if word.endswith("e"):
-        return re.escape(word) + "s?"  # "boue" must not match "bouees" (folded "bouées")
-    if word.endswith(("au", "eu")):
-        return re.escape(word) + "[xs]?"
-    return re.escape(word) + "(?:s|es)?"
+    stem, rule = _plural_rule(word, pattern=True)
+    return rule.pattern(stem)
 
 
 def word_forms(word: str) -> set[str]:
-    """The usual FR/EN/PT/ES singular and plural forms of a folded word (the forms `_word_pattern` accepts)."""
-    forms = {word}
+    """Return the usual FR/EN/PT/ES singular and plural forms of a folded word (see `_PLURAL`)."""
     if len(word) <= 2 or word.isdigit():
-        return forms
-    if word.endswith(("aux", "eux")):
-        return {word, word[:-1], word[:-1] + "l"} if len(word) > 4 else {word, word[:-1]}
-    if word.endswith("coes"):
-        return {word, word[:-4] + "cao"}
-    if word.endswith("cao"):
-        return {word, word[:-3] + "coes"}
-    if word.endswith("al") and len(word) > 4:
-        return {word, word[:-2] + "aux", word[:-2] + "ais", word[:-2] + "ales"}
-    if word.endswith("ies") and len(word) > 5:
-        return {word, word[:-3] + "y"}
-    if word.endswith("y") and len(word) > 4 and word[-2] not in "aeiou":
-        return {word, word[:-1] + "ies"}
-    stem = word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 4 else word
-    if stem.endswith("e"):
-        return {stem, stem + "s"}
-    if stem.endswith(("au", "eu")):
-        return {stem, stem + "x", stem + "s"}
-    return {stem, stem + "s", stem + "es"}
+        return {word}
+    stem, rule = _plural_rule(word, pattern=False)
+    return rule.forms(stem)
 
 
 def phrase_forms(phrase: str, limit: int = 64) -> set[str]:
     """Every folded spelling of a phrase with each word in its singular or plural form."""
     out = [""]
     for word in fold_phrase(phrase).split():
-        out = [f"{head} {form}".strip() for head in out for form in sorted(word_forms(word))][:limit]
+        forms = sorted(word_forms(word))
+        out = [f"{head} {form}".strip() for head in out for form in forms][:limit]
     return {o for o in out if o}
 
 
