@@ -34,15 +34,19 @@ def compile_taxonomy(topics: Iterable[Topic], phrases: Iterable[str] = ()) -> Ta
     """Compile every topic's rules, and the given keyword phrases, into one matcher."""
     topics = list(topics)
     terms = {t.id: {STRONG: t.terms, WEAK: t.weak_terms, EXCLUDE: t.exclude} for t in topics}
-    languages = frozenset(lang for t in topics for by_lang in (t.terms, t.weak_terms, t.exclude, t.abbreviations)
-                          for lang in by_lang if lang != "any")
     matcher = Matcher(terms, phrases, {t.id: t.abbreviations for t in topics})
     return Taxonomy(
         matcher, compile_rules(matcher, [t.id for t in topics]),
-        tuple(t.id for t in topics), languages,
+        tuple(t.id for t in topics), _languages(topics),
         {t.id: frozenset(c for c in t.cpv if not c.endswith("*")) for t in topics},
         {t.id: tuple(c[:-1] for c in t.cpv if c.endswith("*")) for t in topics},
     )
+
+
+def _languages(topics: Sequence[Topic]) -> frozenset[str]:
+    """Return the languages (ISO 639-1) of the topics' rules, "any" aside."""
+    return frozenset(lang for t in topics for by_lang in (t.terms, t.weak_terms, t.exclude, t.abbreviations)
+                     for lang in by_lang if lang != "any")
 
 
 def finish_topics(taxonomy: Taxonomy, found: dict[str, tuple[float, bool, list[str]]],
@@ -55,20 +59,34 @@ def finish_topics(taxonomy: Taxonomy, found: dict[str, tuple[float, bool, list[s
     (at most 3); a topic the source implies is always kept.
     """
     if not cpv and not source_topics:  # the words alone
-        return {t: TopicTag(round(score, 2), notes) for t, (score, strong, notes) in found.items()
-                if score >= (THRESHOLD if strong else WEAK_ONLY_THRESHOLD)}
+        return _words_alone(found)
     scores = {t: score for t, (score, _, _) in found.items()}
     strong = {t for t, (_, is_strong, _) in found.items() if is_strong}
     evidence = {t: list(notes) for t, (_, _, notes) in found.items()}
-    if cpv:
-        for topic in taxonomy.topic_ids:
-            codes = taxonomy.cpv_hits(topic, cpv)
-            if codes:
-                scores[topic] = scores.get(topic, 0.0) + min(CPV_CAP, CPV_WEIGHT * len(codes))
-                strong.add(topic)
-                evidence.setdefault(topic, []).insert(0, f"CPV {', '.join(codes[:3])}")
+    for topic, codes in _cpv_topics(taxonomy, cpv):
+        scores[topic] = scores.get(topic, 0.0) + min(CPV_CAP, CPV_WEIGHT * len(codes))
+        strong.add(topic)
+        evidence.setdefault(topic, []).insert(0, f"CPV {', '.join(codes[:3])}")
     result = {t: TopicTag(round(s, 2), evidence.get(t, [])) for t, s in scores.items()
               if s >= (THRESHOLD if t in strong else WEAK_ONLY_THRESHOLD)}
+    return _with_source_topics(result, source_topics)
+
+
+def _words_alone(found: dict[str, tuple[float, bool, list[str]]]) -> dict[str, TopicTag]:
+    """Return {topic: TopicTag} for the topics whose words alone reach the threshold."""
+    return {t: TopicTag(round(score, 2), notes) for t, (score, strong, notes) in found.items()
+            if score >= (THRESHOLD if strong else WEAK_ONLY_THRESHOLD)}
+
+
+def _cpv_topics(taxonomy: Taxonomy, cpv: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """Return (topic, the codes implying it) for each topic the CPV codes imply, in the taxonomy's order."""
+    if not cpv:
+        return []
+    return [(topic, codes) for topic in taxonomy.topic_ids if (codes := taxonomy.cpv_hits(topic, cpv))]
+
+
+def _with_source_topics(result: dict[str, TopicTag], source_topics: Iterable[str]) -> dict[str, TopicTag]:
+    """Return `result` (changed in place) with THRESHOLD more for each topic the source implies, added if missing."""
     for topic_id in source_topics:
         tag = result.setdefault(topic_id, TopicTag(0.0, []))
         tag.score = round(tag.score + THRESHOLD, 2)
