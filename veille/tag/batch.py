@@ -1,8 +1,8 @@
 """Topic scores and profile phrases of many items at once: one automaton pass, then numpy (pure functions).
 
 The items' texts are folded and joined into one string (every boundary a double space, which no
-phrase can cross) and scanned once. Each hit is expanded to the rules of its pattern, and the rules
-of `rules.py` are applied to whole arrays of hits:
+phrase can cross) and scanned once. Each hit is expanded to the rules of its pattern (`hits.py`, which
+also does step 1), and the rules of `rules.py` are applied to whole arrays of hits:
 
 1. rules of another language than the item's are dropped (English and language-neutral ones stay);
 2. per item, field and owner, the longest non-overlapping hits are kept (greedy: longest, then strong
@@ -19,60 +19,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain, pairwise
+from itertools import pairwise
 
 import numpy as np
 
 from veille.models import TopicTag
-from veille.tag.matcher import EXCLUDE, PHRASE, STRONG, WEAK, Matcher
+from veille.tag.hits import Compiled, Hits, find_hits
+from veille.tag.matcher import Matcher
 
-SEPARATOR = "  "  # between title and summary, and between items: no phrase runs across it
 FIELDS = ("title", "summary")
+QUOTE_SUFFIX = tuple(f"' in {name}" for name in FIELDS)  # "'PVDF' in title"
 FIELD_WEIGHT = (2.0, 1.0)
-KIND_CODE = {STRONG: 0, WEAK: 1, EXCLUDE: 2, PHRASE: 3}
 KIND_WEIGHT = np.array([1.0, 0.5, 0.0, 0.0])
 KIND_ORDER = np.array([0, 1, 2, 0])  # longest first, then strong (and phrases) before weak
 EXCLUDE_WINDOW = 30  # characters: an excluding context this close cancels a term ("membrane … EPDM")
 MAX_EVIDENCE = 4
 THRESHOLD = 1.0
 WEAK_ONLY_THRESHOLD = 1.5  # ambiguous words alone must repeat (title and summary) to count
-
-
-@dataclass(frozen=True)
-class Compiled:
-    """The matcher's rules as flat arrays: pattern p owns rules ptr[p]:ptr[p + 1]."""
-
-    ptr: np.ndarray
-    kind: np.ndarray
-    owner: np.ndarray  # topic index, or len(topics) + phrase index
-    lang: np.ndarray  # 0: any, 1: en, 2…: other languages
-    has_exact: np.ndarray  # patterns of case-sensitive abbreviations
-    topics: tuple[str, ...]
-    phrases: tuple[str, ...]
-    lang_codes: dict[str, int]
-
-
-def compile_rules(matcher: Matcher, topics: Sequence[str]) -> Compiled:
-    topic_index = {t: n for n, t in enumerate(topics)}
-    phrases = sorted({r.owner for rules in matcher.rules for r in rules if r.kind == PHRASE} |
-                     {r.owner for forms in matcher.exact if forms for rules in forms.values() for r in rules
-                      if r.kind == PHRASE})
-    phrase_index = {p: len(topics) + n for n, p in enumerate(phrases)}
-    langs = {"any": 0, "en": 1}
-    ptr, kind, owner, lang = [0], [], [], []
-    for rules in matcher.rules:
-        for rule in rules:
-            kind.append(KIND_CODE[rule.kind])
-            owner.append(phrase_index[rule.owner] if rule.kind == PHRASE else topic_index[rule.owner])
-            lang.append(langs.setdefault(rule.lang, len(langs)))
-        ptr.append(len(kind))
-    for forms in matcher.exact:
-        for rules in (forms or {}).values():
-            for rule in rules:
-                langs.setdefault(rule.lang, len(langs))
-    return Compiled(np.array(ptr, dtype=np.int64), np.array(kind, dtype=np.int64), np.array(owner, dtype=np.int64),
-                    np.array(lang, dtype=np.int64), np.array([f is not None for f in matcher.exact], dtype=bool),
-                    tuple(topics), tuple(phrases), langs)
 
 
 @dataclass
@@ -150,109 +113,98 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     Each item gets the topics whose words reach the threshold; with `need_all[n]` (an item whose CPV
     codes or source may add to the words) every topic with a word, whatever its score."""
     need_all = need_all if need_all is not None else [True] * len(titles)
-    count = len(titles)
-    title_length = np.fromiter(map(len, titles), dtype=np.int64, count=count)
-    summary_length = np.fromiter(map(len, summaries), dtype=np.int64, count=count)
-    block = np.zeros(count + 1, dtype=np.int64)  # where each item's " title  summary " starts
-    np.cumsum(title_length + summary_length + 2 + len(SEPARATOR), out=block[1:])
-    title_end = block[:-1] + 1 + title_length
-    original = "".join([f" {t}{SEPARATOR}{s} " for t, s in zip(titles, summaries, strict=True)])
-    found = matcher.scan_raw(original)
-    out = Scored({}, {}, {})
-    if not found:
-        return out
-    raw = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=3 * len(found)).reshape(-1, 3)
-    pattern, s_pad, e_pad = raw[:, 0], raw[:, 1], raw[:, 2]
-    start, end = s_pad + 1, e_pad - 1  # the padded pattern " form " spans [s, e); the form [s + 1, e - 1)
-    item = np.searchsorted(block, start, side="right") - 1
-    # expand each match to its pattern's rules
-    plain = ~compiled.has_exact[pattern]
-    counts = compiled.ptr[pattern + 1] - compiled.ptr[pattern]
-    which = np.repeat(np.arange(pattern.size), counts)
-    rule = np.repeat(compiled.ptr[pattern], counts) + (np.arange(which.size) - np.repeat(np.cumsum(counts) - counts,
-                                                                                          counts))
-    h_item, h_start, h_end = item[which], start[which], end[which]
-    h_kind, h_owner, h_lang = compiled.kind[rule], compiled.owner[rule], compiled.lang[rule]
-    # case-sensitive abbreviations: the original text must show the token exactly (few: plain Python)
-    extra: list[tuple[int, int, int, int, int, int]] = []
-    topic_index = {t: n for n, t in enumerate(compiled.topics)}
-    for m in np.flatnonzero(~plain):
-        forms = matcher.exact[int(pattern[m])] or {}
-        s, e = int(start[m]), int(end[m])
-        for r in forms.get(original[s:e], ()):
-            owner = topic_index[r.owner] if r.kind != PHRASE else len(compiled.topics) + compiled.phrases.index(r.owner)
-            extra.append((int(item[m]), s, e, KIND_CODE[r.kind], owner, compiled.lang_codes[r.lang]))
-    if extra:
-        more = np.array(extra, dtype=np.int64)
-        h_item = np.concatenate((h_item, more[:, 0]))
-        h_start = np.concatenate((h_start, more[:, 1]))
-        h_end = np.concatenate((h_end, more[:, 2]))
-        h_kind = np.concatenate((h_kind, more[:, 3]))
-        h_owner = np.concatenate((h_owner, more[:, 4]))
-        h_lang = np.concatenate((h_lang, more[:, 5]))
-    # field: title, summary, or neither (a hit across the separator)
-    in_title = h_end <= title_end[h_item]
-    in_summary = h_start >= title_end[h_item] + len(SEPARATOR)
-    keep = in_title | in_summary
-    h_field = np.where(in_title, 0, 1)
-    # 1. language of the rules
-    codes: dict[str | None, int] = {lang: code for lang, code in compiled.lang_codes.items() if lang in languages}
-    item_lang = np.array([codes.get(lang, -1) for lang in langs], dtype=np.int64)  # -1: unknown, every rule
-    il = item_lang[h_item]
-    keep &= (h_kind == 3) | (il < 0) | (h_lang <= 1) | (h_lang == il)
-    idx = np.flatnonzero(keep)
-    h_item, h_field, h_start, h_end = h_item[idx], h_field[idx], h_start[idx], h_end[idx]
-    h_kind, h_owner = h_kind[idx], h_owner[idx]
-    length = h_end - h_start
+    # 1. hits of every rule in the items' language (hits.py)
+    h = find_hits(compiled, matcher, titles, summaries, langs, languages)
+    if h is None:
+        return Scored({}, {}, {})
+    length = h.end - h.start
     owners = len(compiled.topics) + len(compiled.phrases)
-    group = (h_item * 2 + h_field) * owners + h_owner
+    group = (h.item * 2 + h.field) * owners + h.owner
     # 2. longest non-overlapping hits per item, field and owner (scoring terms; profile phrases)
-    scoring = np.flatnonzero(h_kind <= 1)
-    order = scoring[np.lexsort((h_start[scoring], KIND_ORDER[h_kind[scoring]], -length[scoring], group[scoring]))]
-    kept = _greedy(group, h_start, h_end, order)
-    phrase = np.flatnonzero(h_kind == 3)
-    phrase_order = phrase[np.lexsort((h_start[phrase], -length[phrase], h_field[phrase], h_owner[phrase],
-                                      h_item[phrase]))]
-    # for phrases the preference is title first, then longest, then leftmost: the first kept one is quoted
-    phrase_group = h_item * owners + h_owner
-    phrase_kept = _greedy_first(phrase_group, phrase_order)
-    suffix = [f"' in {name}" for name in FIELDS]
-    shift = len(compiled.topics)
-    for i, s, e, f, owner in zip(h_item[phrase_kept].tolist(), h_start[phrase_kept].tolist(),
-                                 h_end[phrase_kept].tolist(), h_field[phrase_kept].tolist(),
-                                 h_owner[phrase_kept].tolist(), strict=True):
-        out.phrases.setdefault(i, {})[compiled.phrases[owner - shift]] = f"'{original[s:e]}{suffix[f]}"
+    order = _preference(h, group, length)
+    kept = _greedy(group, h.start, h.end, order)
+    out = Scored({}, {}, _found_phrases(compiled, h, length, owners))
     if not kept.size:
         return out
-    # 3. inside a longer strong hit of another topic, in the same field
-    by_field = kept[np.argsort(h_item[kept] * 2 + h_field[kept], kind="stable")]
-    field_group = h_item[by_field] * 2 + h_field[by_field]
+    # 3. and 4.: not inside a longer strong hit of another topic, nor near an excluding phrase
+    survivors = _far_from_exclusions(h, _outside_longer_strong(h, kept, length), group)
+    # 5. a term once per field, then scores per item and topic
+    counted = _once_per_field(h, _by_preference(h, order, survivors), group, length)
+    topics = len(compiled.topics)
+    pair, score, strong, wanted = _topic_scores(h, counted, len(titles), topics, need_all)
+    keys = np.flatnonzero(wanted)  # (item, topic) pairs, by item then topic
+    if not keys.size:
+        return out
+    notes = _evidence(h, counted[wanted[pair]], pair[wanted[pair]])
+    _fill(out, compiled.topics, keys, score, strong, notes, need_all)
+    return out
+
+
+def _preference(h: Hits, group: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Return the scoring hits (strong and weak terms) by group, then longest, strong before weak, leftmost."""
+    scoring = np.flatnonzero(h.kind <= 1)
+    return scoring[np.lexsort((h.start[scoring], KIND_ORDER[h.kind[scoring]], -length[scoring], group[scoring]))]
+
+
+def _found_phrases(compiled: Compiled, h: Hits, length: np.ndarray, owners: int) -> dict[int, dict[str, str]]:
+    """Return {item: {profile phrase: where ("'PVDF' in title")}}, quoting the hit in the title first, then
+    the longest, then the leftmost."""
+    phrase = np.flatnonzero(h.kind == 3)
+    phrase_order = phrase[np.lexsort((h.start[phrase], -length[phrase], h.field[phrase], h.owner[phrase],
+                                      h.item[phrase]))]
+    phrase_group = h.item * owners + h.owner
+    phrase_kept = _greedy_first(phrase_group, phrase_order)
+    found: dict[int, dict[str, str]] = {}
+    shift, original = len(compiled.topics), h.text
+    for i, s, e, f, owner in zip(h.item[phrase_kept].tolist(), h.start[phrase_kept].tolist(),
+                                 h.end[phrase_kept].tolist(), h.field[phrase_kept].tolist(),
+                                 h.owner[phrase_kept].tolist(), strict=True):
+        found.setdefault(i, {})[compiled.phrases[owner - shift]] = f"'{original[s:e]}{QUOTE_SUFFIX[f]}"
+    return found
+
+
+def _outside_longer_strong(h: Hits, kept: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Return the kept hits not strictly inside a longer strong hit of another topic in the same field, by
+    item and field."""
+    by_field = kept[np.argsort(h.item[kept] * 2 + h.field[kept], kind="stable")]
+    field_group = h.item[by_field] * 2 + h.field[by_field]
     drop = np.zeros(by_field.size, dtype=bool)
     span = int(np.bincount(field_group - field_group.min()).max()) if by_field.size else 0
     for left, right in _pairs_within(field_group, span):
         a, b = by_field[left], by_field[right]  # is a inside b?
-        drop[left] |= ((h_kind[b] == 0) & (h_owner[b] != h_owner[a]) & (h_start[b] <= h_start[a]) &
-                    (h_end[a] <= h_end[b]) & (length[b] > length[a]))
-    survivors = by_field[~drop]
-    # 4. an excluding phrase of the same topic nearby, in the same field
-    excluded = np.flatnonzero(h_kind == 2)
-    if excluded.size and survivors.size:
-        both = np.concatenate((survivors, excluded))
-        both = both[np.argsort(group[both], kind="stable")]
-        g = group[both]
-        near = np.zeros(h_item.size, dtype=bool)
-        span = int(np.unique(g, return_counts=True)[1].max())
-        for left, right in _pairs_within(g, span):
-            a, b = both[left], both[right]
-            hit = ((h_kind[a] <= 1) & (h_kind[b] == 2) & (h_start[b] - EXCLUDE_WINDOW < h_end[a]) &
-                   (h_start[a] < h_end[b] + EXCLUDE_WINDOW))
-            near[a[hit]] = True
-        survivors = survivors[~near[survivors]]
-    # back to preference order (title first, per owner longest first) for counting and quoting
+        drop[left] |= ((h.kind[b] == 0) & (h.owner[b] != h.owner[a]) & (h.start[b] <= h.start[a]) &
+                       (h.end[a] <= h.end[b]) & (length[b] > length[a]))
+    return by_field[~drop]
+
+
+def _far_from_exclusions(h: Hits, survivors: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Return the survivors with no excluding phrase of their topic within EXCLUDE_WINDOW in the same field."""
+    excluded = np.flatnonzero(h.kind == 2)
+    if not (excluded.size and survivors.size):
+        return survivors
+    both = np.concatenate((survivors, excluded))
+    both = both[np.argsort(group[both], kind="stable")]
+    g = group[both]
+    near = np.zeros(h.item.size, dtype=bool)
+    span = int(np.unique(g, return_counts=True)[1].max())
+    for left, right in _pairs_within(g, span):
+        a, b = both[left], both[right]
+        hit = ((h.kind[a] <= 1) & (h.kind[b] == 2) & (h.start[b] - EXCLUDE_WINDOW < h.end[a]) &
+               (h.start[a] < h.end[b] + EXCLUDE_WINDOW))
+        near[a[hit]] = True
+    return survivors[~near[survivors]]
+
+
+def _by_preference(h: Hits, order: np.ndarray, survivors: np.ndarray) -> np.ndarray:
+    """Return the survivors back in preference order (by item, title first, per owner longest first), for
+    counting and quoting."""
     survivors = survivors[np.argsort(_rank(order, survivors), kind="stable")]
-    survivors = survivors[np.lexsort((h_field[survivors], h_item[survivors]))]
-    # 5. a term once per field (same text, case aside): only hits of one group and one length can repeat
-    # a text, so only those are compared as strings
+    return survivors[np.lexsort((h.field[survivors], h.item[survivors]))]
+
+
+def _once_per_field(h: Hits, survivors: np.ndarray, group: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Return the survivors that count: a term once per field (same text, case aside), in the same order."""
+    # only hits of one group and one length can repeat a text, so only those are compared as strings
     group_of, length_of = group[survivors], length[survivors]
     runs = np.lexsort((length_of, group_of))  # stable: preference order within a run
     ordered = survivors[runs]
@@ -260,28 +212,34 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     same[1:] = (group_of[runs][1:] == group_of[runs][:-1]) & (length_of[runs][1:] == length_of[runs][:-1])
     suspect = same.copy()
     suspect[:-1] |= same[1:]
-    repeated = np.zeros(h_item.size, dtype=bool)
+    repeated = np.zeros(h.item.size, dtype=bool)
     seen: set[tuple[int, str]] = set()
+    original = h.text
     for n in ordered[suspect].tolist():
-        text_key = (int(group[n]), original[h_start[n]:h_end[n]].casefold())
+        text_key = (int(group[n]), original[h.start[n]:h.end[n]].casefold())
         if text_key in seen:
             repeated[n] = True
         seen.add(text_key)
-    counted = survivors[~repeated[survivors]]
-    topics = len(compiled.topics)
-    pair = h_item[counted] * topics + h_owner[counted]
-    weight = KIND_WEIGHT[h_kind[counted]] * np.where(h_field[counted] == 0, FIELD_WEIGHT[0], FIELD_WEIGHT[1])
+    return survivors[~repeated[survivors]]
+
+
+def _topic_scores(h: Hits, counted: np.ndarray, count: int, topics: int,
+                  need_all: Sequence[bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (pair, score, strong, wanted): the (item * topics + topic) pair of each counted hit, then per
+    pair the score, whether a strong term counted and whether the topic is given or needed."""
+    pair = h.item[counted] * topics + h.owner[counted]
+    weight = KIND_WEIGHT[h.kind[counted]] * np.where(h.field[counted] == 0, FIELD_WEIGHT[0], FIELD_WEIGHT[1])
     score = np.bincount(pair, weights=weight, minlength=count * topics)
-    strong = np.bincount(pair, weights=(h_kind[counted] == 0).astype(float), minlength=count * topics) > 0
+    strong = np.bincount(pair, weights=(h.kind[counted] == 0).astype(float), minlength=count * topics) > 0
     wanted = (score >= np.where(strong, THRESHOLD, WEAK_ONLY_THRESHOLD)) & (score > 0)
     wanted |= np.repeat(np.asarray(need_all, dtype=bool), topics) & (score > 0)
-    keys = np.flatnonzero(wanted)  # (item, topic) pairs, by item then topic
-    if not keys.size:
-        return out
-    # evidence: the first MAX_EVIDENCE counted hits of each wanted (item, topic), title first; every
-    # wanted pair has at least one (its score is positive), so the runs below line up with `keys`
-    quoted = counted[wanted[pair]]
-    quoted_pair = pair[wanted[pair]]
+    return pair, score, strong, wanted
+
+
+def _evidence(h: Hits, quoted: np.ndarray, quoted_pair: np.ndarray) -> list[list[str]]:
+    """Return, per wanted (item, topic) pair in order, the quotes of its first MAX_EVIDENCE counted hits (title
+    first); `quoted` are the counted hits of wanted pairs, `quoted_pair` their pairs."""
+    # every wanted pair has at least one hit (its score is positive), so the runs line up with the pairs
     by_pair = np.argsort(quoted_pair, kind="stable")
     sorted_pair = quoted_pair[by_pair]
     first = np.ones(sorted_pair.size, dtype=bool)
@@ -289,34 +247,46 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     place = np.arange(sorted_pair.size)
     within = place - np.maximum.accumulate(np.where(first, place, 0)) < MAX_EVIDENCE
     quote = quoted[by_pair][within]
-    texts = [f"'{original[s:e]}{suffix[f]}"
-             for s, e, f in zip(h_start[quote].tolist(), h_end[quote].tolist(), h_field[quote].tolist(), strict=True)]
+    original = h.text
+    texts = [f"'{original[s:e]}{QUOTE_SUFFIX[f]}"
+             for s, e, f in zip(h.start[quote].tolist(), h.end[quote].tolist(), h.field[quote].tolist(), strict=True)]
     bounds = [*np.flatnonzero(first[within]).tolist(), len(texts)]
-    notes = [texts[a:b] for a, b in pairwise(bounds)]
+    return [texts[a:b] for a, b in pairwise(bounds)]
+
+
+def _fill(out: Scored, names: tuple[str, ...], keys: np.ndarray, score: np.ndarray, strong: np.ndarray,
+          notes: list[list[str]], need_all: Sequence[bool]) -> None:
+    """Return nothing: fill `out` with the wanted (item, topic) `keys`: (score, strong, evidence) for items
+    that need all their topics, TopicTags and their entries for the others."""
+    topics = len(names)
     item_of, topic_of = keys // topics, keys % topics
     need = np.asarray(need_all, dtype=bool)[item_of]
-    names = compiled.topics
     for k in np.flatnonzero(need).tolist():
         out.topics.setdefault(int(item_of[k]), {})[names[topic_of[k]]] = (
             float(score[keys[k]]), bool(strong[keys[k]]), notes[k])
     final = np.flatnonzero(~need)
     if not final.size:
-        return out
+        return
     if final.size < keys.size:
         notes = [notes[k] for k in final.tolist()]
-    f_item, f_topic = item_of[final], topic_of[final]
-    rounded = np.round(score[keys[final]], 2)
+    out.final, out.entries = _final_tags(names, item_of[final], topic_of[final], score[keys[final]], notes)
+
+
+def _final_tags(names: tuple[str, ...], f_item: np.ndarray, f_topic: np.ndarray, score: np.ndarray,
+                notes: list[list[str]]) -> tuple[dict[int, dict[str, TopicTag]], Entries]:
+    """Return {item: {topic: TopicTag}} of the final (item, topic) pairs (by item), and the same as Entries."""
+    rounded = np.round(score, 2)
     tags = list(map(TopicTag, rounded.tolist(), notes))
     tag_names = [names[t] for t in f_topic.tolist()]
-    final_tags, last = out.final, -1
+    final_tags: dict[int, dict[str, TopicTag]] = {}
+    last = -1
     for n, name, tag in zip(f_item.tolist(), tag_names, tags, strict=True):  # entries by item
         if n != last:
             item_tags = final_tags[n] = {name: tag}
             last = n
         else:
             item_tags[name] = tag
-    out.entries = Entries(f_item, f_topic, rounded, [n[0] for n in notes])
-    return out
+    return final_tags, Entries(f_item, f_topic, rounded, [n[0] for n in notes])
 
 
 def _greedy_first(group: np.ndarray, order: np.ndarray) -> np.ndarray:

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from veille.models import Topic, TopicTag
-from veille.tag.batch import THRESHOLD, WEAK_ONLY_THRESHOLD, Compiled, compile_rules, score_batch
+from veille.tag.batch import THRESHOLD, WEAK_ONLY_THRESHOLD, score_batch
+from veille.tag.hits import Compiled, compile_rules
 from veille.tag.matcher import EXCLUDE, STRONG, WEAK, Matcher
 
 CPV_WEIGHT, CPV_CAP = 1.5, 3.0
