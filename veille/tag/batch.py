@@ -136,8 +136,7 @@ def score_batch(compiled: Compiled, matcher: Matcher, titles: Sequence[str], sum
     if not keys.size:
         return out
     notes = _evidence(h, counted[wanted[pair]], pair[wanted[pair]])
-    _fill(out, compiled.topics, keys, score, strong, notes, need_all)
-    return out
+    return _fill(out, compiled.topics, keys, score, strong, notes, need_all)
 
 
 def _preference(h: Hits, group: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -255,9 +254,9 @@ def _evidence(h: Hits, quoted: np.ndarray, quoted_pair: np.ndarray) -> list[list
 
 
 def _fill(out: Scored, names: tuple[str, ...], keys: np.ndarray, score: np.ndarray, strong: np.ndarray,
-          notes: list[list[str]], need_all: Sequence[bool]) -> None:
-    """Return nothing: fill `out` with the wanted (item, topic) `keys`: (score, strong, evidence) for items
-    that need all their topics, TopicTags and their entries for the others."""
+          notes: list[list[str]], need_all: Sequence[bool]) -> Scored:
+    """Return `out` (changed in place) with the wanted (item, topic) `keys`: (score, strong, evidence) for
+    items that need all their topics, TopicTags and their entries for the others."""
     topics = len(names)
     item_of, topic_of = keys // topics, keys % topics
     need = np.asarray(need_all, dtype=bool)[item_of]
@@ -266,10 +265,11 @@ def _fill(out: Scored, names: tuple[str, ...], keys: np.ndarray, score: np.ndarr
             float(score[keys[k]]), bool(strong[keys[k]]), notes[k])
     final = np.flatnonzero(~need)
     if not final.size:
-        return
+        return out
     if final.size < keys.size:
         notes = [notes[k] for k in final.tolist()]
     out.final, out.entries = _final_tags(names, item_of[final], topic_of[final], score[keys[final]], notes)
+    return out
 
 
 def _final_tags(names: tuple[str, ...], f_item: np.ndarray, f_topic: np.ndarray, score: np.ndarray,
