@@ -11,7 +11,7 @@ from itertools import compress
 import numpy as np
 
 from veille.models import Item, Member, Topic
-from veille.tag.batch import Entries, score_batch
+from veille.tag.batch import Entries, Scored, score_batch
 from veille.tag.matching import match_many
 from veille.tag.profiles import Profiles, compile_profiles, profile_phrases
 from veille.tag.rules import Taxonomy, compile_taxonomy, finish_topics
@@ -58,31 +58,44 @@ class Tagger:
             self._tag_many(items, source_topics)
 
     def _tag_many(self, items: Sequence[Item], source_topics: Sequence[Sequence[str]] | None) -> None:
-        taxonomy = self.taxonomy
+        """Return None; fill the topics of the items batch by batch, then their members (see `tag_many`)."""
         phrases: dict[int, dict[str, str]] = {}  # profile phrases found, by position in `items`
         entries: list[Entries] = []  # the topics given, for member matching
         finished: list[int] = []  # items whose CPV codes or source topics added to the words
         for begin in range(0, len(items), BATCH):
             chunk = items[begin:begin + BATCH]
             implied = source_topics[begin:begin + BATCH] if source_topics else [()] * len(chunk)
-            need = [bool(i.cpv or topics) for i, topics in zip(chunk, implied, strict=True)]
-            scored = score_batch(taxonomy.compiled, taxonomy.matcher, [i.title or "" for i in chunk],
-                                 [i.summary or "" for i in chunk], [i.lang for i in chunk], taxonomy.languages, need)
-            # the words alone reached the threshold: nothing to add
-            for item, tags in zip(chunk, map(scored.final.get, range(len(chunk))), strict=True):
-                item.topics = tags if tags is not None else {}
-            for n in compress(range(len(chunk)), need):  # CPV codes or source topics add to the words
-                item = chunk[n]
-                item.topics = finish_topics(taxonomy, scored.topics.get(n, {}), implied[n], item.cpv)
-                finished.append(begin + n)
+            scored, done = self._tag_topics(chunk, implied)
+            finished.extend(begin + n for n in done)
             if scored.entries is not None:
                 found = scored.entries
                 entries.append(Entries(found.item + begin, found.topic, found.score, found.first))
             phrases.update((begin + n, found) for n, found in scored.phrases.items())
-        entries.append(_entries_of(items, finished, taxonomy.topic_ids))
-        # members once for the whole call: the profiles' arrays are set up once
+        entries.append(_entries_of(items, finished, self.taxonomy.topic_ids))
+        self._tag_members(items, phrases, entries, finished)
+
+    def _tag_topics(self, chunk: Sequence[Item], implied: Sequence[Sequence[str]]) -> tuple[Scored, list[int]]:
+        """Return the batch's scores and the positions of the items whose CPV codes or source topics add to the
+        words; fill the topics of every item of the batch."""
+        taxonomy = self.taxonomy
+        need = [bool(i.cpv or topics) for i, topics in zip(chunk, implied, strict=True)]
+        scored = score_batch(taxonomy.compiled, taxonomy.matcher, [i.title or "" for i in chunk],
+                             [i.summary or "" for i in chunk], [i.lang for i in chunk], taxonomy.languages, need)
+        # the words alone reached the threshold: nothing to add
+        for item, tags in zip(chunk, map(scored.final.get, range(len(chunk))), strict=True):
+            item.topics = tags if tags is not None else {}
+        finished = list(compress(range(len(chunk)), need))
+        for n in finished:  # CPV codes or source topics add to the words
+            item = chunk[n]
+            item.topics = finish_topics(taxonomy, scored.topics.get(n, {}), implied[n], item.cpv)
+        return scored, finished
+
+    def _tag_members(self, items: Sequence[Item], phrases: dict[int, dict[str, str]], entries: list[Entries],
+                     finished: list[int]) -> None:
+        """Return None; fill the members of every item, once for the whole call (the profiles' arrays are set
+        up once)."""
         with_cpv = [n for n in finished if items[n].cpv]  # the others have no CPV code
-        for item, members in zip(items, match_many(items, self.profiles, phrases, taxonomy.topic_ids, entries,
+        for item, members in zip(items, match_many(items, self.profiles, phrases, self.taxonomy.topic_ids, entries,
                                                    with_cpv), strict=True):
             item.members = members
 
