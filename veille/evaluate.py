@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,22 @@ def evaluate_file(path: Path, config: Config) -> dict[str, Any]:
     `lang`, `kind` and `cpv`; `support` is the number of labelled positives of a topic.
     """
     taxonomy = compile_taxonomy(config.topics)
-    tp: Counter[str] = Counter()
-    fp: Counter[str] = Counter()
-    fn: Counter[str] = Counter()
-    count = 0
+    rows = _labelled_rows(path)
+    tagged = tag_texts(taxonomy, [text for _, text in rows])  # one batch: the texts are scanned together
+    tp, fp, fn = _confusion([expected for expected, _ in rows], tagged)
+    topics = {topic: _topic_scores(tp[topic], fp[topic], fn[topic]) for topic in config.topic_ids}
+    p, r = _precision_recall(sum(tp.values()), sum(fp.values()), sum(fn.values()))
+    return {"micro": {"precision": round(p, 3), "recall": round(r, 3), "f1": round(_f1(p, r), 3)},
+            "macro": {"precision": _mean(topics, "precision"), "recall": _mean(topics, "recall"),
+                      "f1": _mean(topics, "f1")},
+            "topics": topics, "items": len(rows)}
+
+
+_Text = tuple[str, str, str | None, Sequence[str]]  # title, summary, language, CPV codes
+
+
+def _labelled_rows(path: Path) -> list[tuple[set[str], _Text]]:
+    """Return (expected topics, text) of every non-blank line of a labelled JSONL file (InputError if unusable)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -41,31 +54,41 @@ def evaluate_file(path: Path, config: Config) -> dict[str, Any]:
                                               row.get("cpv") or ())))
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"{path}:{number}: not a labelled item ({exc})") from exc
-    tagged = tag_texts(taxonomy, [text for _, text in rows])  # one batch: the texts are scanned together
-    for (expected, _), found in zip(rows, tagged, strict=True):
-        got = set(found)
-        count += 1
-        for topic in got & expected:
-            tp[topic] += 1
-        for topic in got - expected:
-            fp[topic] += 1
-        for topic in expected - got:
-            fn[topic] += 1
-    topics = {}
-    for topic in config.topic_ids:
-        p = tp[topic] / (tp[topic] + fp[topic]) if tp[topic] + fp[topic] else 0.0
-        r = tp[topic] / (tp[topic] + fn[topic]) if tp[topic] + fn[topic] else 0.0
-        topics[topic] = {"precision": round(p, 3), "recall": round(r, 3), "f1": round(_f1(p, r), 3),
-                         "support": tp[topic] + fn[topic], "tp": tp[topic], "fp": fp[topic], "fn": fn[topic]}
-    all_tp, all_fp, all_fn = sum(tp.values()), sum(fp.values()), sum(fn.values())
-    p = all_tp / (all_tp + all_fp) if all_tp + all_fp else 0.0
-    r = all_tp / (all_tp + all_fn) if all_tp + all_fn else 0.0
-    def mean(key: str) -> float:
-        return round(sum(t[key] for t in topics.values()) / len(topics), 3) if topics else 0.0
+    return rows
 
-    return {"micro": {"precision": round(p, 3), "recall": round(r, 3), "f1": round(_f1(p, r), 3)},
-            "macro": {"precision": mean("precision"), "recall": mean("recall"), "f1": mean("f1")},
-            "topics": topics, "items": count}
+
+def _confusion(expected: Sequence[set[str]], tagged: Sequence[Iterable[str]]) -> tuple[
+        Counter[str], Counter[str], Counter[str]]:
+    """Return (true positives, false positives, false negatives) per topic over all items."""
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    for wanted, found in zip(expected, tagged, strict=True):
+        got = set(found)
+        for topic in got & wanted:
+            tp[topic] += 1
+        for topic in got - wanted:
+            fp[topic] += 1
+        for topic in wanted - got:
+            fn[topic] += 1
+    return tp, fp, fn
+
+
+def _precision_recall(tp: int, fp: int, fn: int) -> tuple[float, float]:
+    """Return (precision, recall), 0 when undefined."""
+    return tp / (tp + fp) if tp + fp else 0.0, tp / (tp + fn) if tp + fn else 0.0
+
+
+def _topic_scores(tp: int, fp: int, fn: int) -> dict[str, Any]:
+    """Return a topic's {precision, recall, f1, support, tp, fp, fn}, rounded to 3 decimals."""
+    p, r = _precision_recall(tp, fp, fn)
+    return {"precision": round(p, 3), "recall": round(r, 3), "f1": round(_f1(p, r), 3), "support": tp + fn,
+            "tp": tp, "fp": fp, "fn": fn}
+
+
+def _mean(topics: dict[str, dict[str, Any]], key: str) -> float:
+    """Return the mean of `key` over the topics (rounded to 3 decimals; 0 without topics)."""
+    return round(sum(t[key] for t in topics.values()) / len(topics), 3) if topics else 0.0
 
 
 def format_scores(scores: dict[str, Any]) -> str:
