@@ -149,7 +149,7 @@ def _plural_rule(word: str, pattern: bool) -> tuple[str, _Plural]:
         if word.endswith(rule.suffixes) and rule.applies(word, pattern):  # endswith first: most words go on
             return word[:len(word) - rule.strip], rule
     stem = word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 4 else word
-    for rule in _SINGULAR:
+    for rule in _SINGULAR:  # the last one applies to every word
         if rule.applies(stem, pattern):
             break
     return stem, rule

@@ -32,7 +32,7 @@ class Taxonomy:
 
 
 def compile_taxonomy(topics: Iterable[Topic], phrases: Iterable[str] = ()) -> Taxonomy:
-    """Compile every topic's rules, and the given keyword phrases, into one matcher."""
+    """Return the taxonomy: every topic's rules, and the given keyword phrases, compiled into one matcher."""
     topics = list(topics)
     terms = {t.id: {STRONG: t.terms, WEAK: t.weak_terms, EXCLUDE: t.exclude} for t in topics}
     matcher = Matcher(terms, phrases, {t.id: t.abbreviations for t in topics})
