@@ -146,3 +146,29 @@ def test_a_configuration_file_over_the_size_cap_is_refused(tmp_path, veille):
     (directory / "members.yaml").write_text("# padding\n" * 600_000, encoding="utf-8")
     result = veille("--config", directory, "check")
     assert result.code == 2 and "members.yaml: the file is" in result.err and "byte limit" in result.err
+
+
+@pytest.mark.parametrize(("entry", "says"), [
+    ("membrane AND (", "ends where a phrase is expected"), ("AND membrane", "'AND' where a phrase is expected"),
+    ("biofilm OR OR sonde", "'OR' where a phrase is expected"), ("NOT", "ends where a phrase is expected"),
+    ('sonde "multi', "unclosed quote"), ("(" * 9 + "membrane" + ")" * 9, "nested more than 8 levels"),
+    ("membrane )", "unexpected ')'"), ("(eau OR water", "unclosed parenthesis"),
+])
+@pytest.mark.parametrize("field", ["keywords", "exclude"])
+def test_a_malformed_keyword_expression_is_refused_by_every_command(tmp_path, veille, entry, says, field):
+    """Refused with file:line: member.field[i] at check, and no command that loads the configuration starts."""
+    member = {"id": "polymem", "name": "Polymem", "emails": ["a@x.example"], field: ["ultrafiltration", entry]}
+    directory = write_config(tmp_path, [feed_source("eau", "https://example.org/eau.rss")], [member])
+    for command in (["check"], ["collect"], ["report"], ["digest", "--dry-run"]):
+        result = veille("--config", directory, *command)
+        assert result.code == 2, command
+        assert f"members[0].{field}[1]: " in result.err and says in result.err, result.err
+        assert "members.yaml:" in result.err.splitlines()[0]
+    assert not (directory / "veille.db").exists()  # nothing ran
+
+
+def test_a_member_digest_without_emails_is_an_error(tmp_path, veille):
+    member = {"id": "neosens", "name": "Neosens", "digest": True}
+    directory = write_config(tmp_path, [feed_source("eau", "https://example.org/eau.rss")], [member])
+    result = veille("--config", directory, "check")
+    assert result.code == 2 and "members[0]: digest: true needs at least one address in emails" in result.err

@@ -6,10 +6,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from veille import keywords
 from veille.ids import EU_EEA, GULF, KIND_LABELS, KIND_ORDER, KINDS, REGION_LABELS, REGIONS, region_of
 
 __all__ = ["EU_EEA", "GULF", "KINDS", "KIND_LABELS", "KIND_ORDER", "REGIONS", "REGION_LABELS", "region_of"]
@@ -102,6 +103,14 @@ def _check_emails(values: tuple[str, ...]) -> tuple[str, ...]:
     return values
 
 
+def _expression(text: str) -> str:
+    keywords.parse(text)  # a malformed expression would never match: refused, saying what is wrong
+    return text
+
+
+Expression = Annotated[str, AfterValidator(_expression)]  # a keyword expression, checked entry by entry
+
+
 class Member(_Strict):
     """One entry of members.yaml: what a member of the cluster wants to see."""
 
@@ -109,11 +118,11 @@ class Member(_Strict):
     name: str = Field(pattern=r"^[^\r\n]+$")  # it goes into email subjects: no header injection
     emails: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = ()
+    keywords: tuple[Expression, ...] = ()
     cpv: tuple[str, ...] = ()
     regions: tuple[Region, ...] = ()
     kinds: tuple[Kind, ...] = ()
-    exclude: tuple[str, ...] = ()
+    exclude: tuple[Expression, ...] = ()
     min_score: float = 1.0
     digest: bool = False
     site_token: int = Field(default=1, ge=0)  # version of the member's sign-in link; 0: no site access
@@ -124,6 +133,12 @@ class Member(_Strict):
     @classmethod
     def _cpv(cls, values: Any) -> Any:
         return _check_cpv(values, r"\d{2,8}", "a CPV code prefix (2 to 8 digits)")
+
+    @model_validator(mode="after")
+    def _digest_needs_emails(self) -> Member:
+        if self.digest and not self.emails:
+            raise ValueError("digest: true needs at least one address in emails (nobody would get the digest)")
+        return self
 
 
 class DigestSettings(_Strict):

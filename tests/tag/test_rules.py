@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from veille.config import load_topics
+from veille.keywords import evaluate, parse
 from veille.models import Item, Member
 from veille.tag import Tagger
-from veille.tag.keywords import evaluate, parse
 from veille.tag.rules import compile_taxonomy, tag_topics
 from veille.text import fold, fold_ascii
 
@@ -109,13 +109,14 @@ def test_patterns_beyond_ascii_are_found_too():
 
 
 def test_keyword_expressions():
-    """AND, OR, NOT, parentheses and quoted phrases; a malformed entry is read as one plain phrase."""
+    """AND, OR, NOT, parentheses and quoted phrases; a malformed entry is refused (it would never match)."""
     expr = parse('membrane AND (eau OR water) AND NOT "membrane d\'étanchéité"')
     assert evaluate(expr, {"membrane": "'membranes' in title", "eau": "'eau' in title"}) == [
         "'membranes' in title", "'eau' in title"]
     assert evaluate(expr, {"membrane": "x", "eau": "y", "membrane d'étanchéité": "z"}) is None
     assert evaluate(expr, {"membrane": "x"}) is None
-    assert parse("(unclosed").__class__.__name__ == "Phrase"
+    with pytest.raises(ValueError, match="unclosed parenthesis"):
+        parse("(unclosed")
     text = 'membrane AND (eau OR water) AND NOT "membrane d\'étanchéité"'
     tagger = Tagger.build(TOPICS, [Member(id="m", name="M", keywords=(text,))])
     hit = tagger.tag(Item(id="1", source="s", kind="news", title="Des membranes pour l'eau potable"))

@@ -14,9 +14,9 @@ from operator import attrgetter
 
 import numpy as np
 
+from veille.keywords import And, Expr, Not, Or, Phrase, evaluate
 from veille.models import KINDS, REGIONS, Item, MemberMatch, region_of
 from veille.tag.batch import Entries
-from veille.tag.keywords import And, Expr, Not, Or, Phrase, evaluate
 from veille.tag.profiles import CPV_SCORE, KEYWORD_SCORE, Profiles, Rule, profile_phrases
 
 _KIND = {k: n for n, k in enumerate(KINDS)}

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from veille.keywords import Expr, parse, phrases
 from veille.models import Member
-from veille.tag.keywords import Expr, parse, phrases
 
 KEYWORD_SCORE = 2.0
 CPV_SCORE = 2.0

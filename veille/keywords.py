@@ -4,7 +4,9 @@
     membrane AND (eau OR water) AND NOT "membrane d'étanchéité"
 
 A bare list entry is one phrase; operators are upper-case words; quotes group a phrase. Phrases are
-found by the same matcher as topic rules (case, accents, plurals).
+found by the same matcher as topic rules (case, accents, plurals). A malformed entry is refused (`check`
+raises ValueError saying what is wrong): the configuration names it, rather than a rule that never matches.
+This module is shared: the configuration checks the entries, the tag stage compiles them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 _TOKEN = re.compile(r'\s*(?:(\()|(\))|"([^"]*)"|([^\s()"]+))')
 _OPERATORS = {"AND", "OR", "NOT"}
+MAX_DEPTH = 8  # parentheses and NOTs nested; a member's profile needs two or three
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,15 @@ def _tokens(text: str) -> list[str | Phrase]:
 
 
 def parse(text: str) -> Expr:
-    """Return the expression tree of a keyword entry; a malformed one falls back to a plain phrase."""
+    """Return the expression tree of a keyword entry; raise ValueError saying what is wrong with a malformed one
+    (an unclosed quote or parenthesis, an operator without its operand, nesting deeper than MAX_DEPTH)."""
+    if text.count('"') % 2:
+        raise ValueError(f"unclosed quote in {text!r}")
     tokens = _tokens(text)
+    if not tokens:
+        raise ValueError("empty keyword")
     pos = 0
+    depth = 0
 
     def peek() -> str | Phrase | None:
         return tokens[pos] if pos < len(tokens) else None
@@ -89,26 +98,27 @@ def parse(text: str) -> Expr:
         return parts[0] if len(parts) == 1 else And(tuple(parts))
 
     def parse_not() -> Expr:
-        if peek() == "NOT":
-            take()
-            return Not(parse_not())
-        token = take()
-        if token == "(":
-            inner = parse_or()
-            if take() != ")":
-                raise ValueError("unclosed parenthesis")
+        nonlocal depth
+        token = take() if peek() is not None else None
+        if token == "NOT" or token == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ValueError(f"nested more than {MAX_DEPTH} levels deep in {text!r}")
+            inner = Not(parse_not()) if token == "NOT" else parse_or()
+            if token == "(" and (peek() != ")" or take() is None):
+                raise ValueError(f"unclosed parenthesis in {text!r}")
+            depth -= 1
             return inner
         if isinstance(token, Phrase):
             return token
-        raise ValueError(f"unexpected {token!r}")
+        if token is None:
+            raise ValueError(f"{text!r} ends where a phrase is expected (after {tokens[-1]!r})")
+        raise ValueError(f"{token!r} where a phrase is expected in {text!r}")
 
-    try:
-        expr = parse_or()
-        if pos != len(tokens):
-            raise ValueError("trailing tokens")
-        return expr
-    except (ValueError, IndexError):
-        return Phrase(text)
+    expr = parse_or()
+    if pos != len(tokens):
+        raise ValueError(f"unexpected {tokens[pos]!r} in {text!r}")
+    return expr
 
 
 def phrases(expr: Expr) -> Iterator[str]:
