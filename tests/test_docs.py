@@ -61,8 +61,10 @@ def test_every_environment_variable_is_a_documented_setting():
     settings = documented()
     used = set()
     for path in (ROOT / "veille").rglob("*.py"):
-        used |= set(re.findall(r"VEILLE_[A-Z][A-Z_]*[A-Z]", path.read_text(encoding="utf-8")))
-    assert used and used <= set(settings) | {"VEILLE_NAME"}, used - set(settings)
+        used |= set(re.findall(r"VEILLE_[A-Z][A-Z_]*", path.read_text(encoding="utf-8")))
+    families = {name for name in used if name.endswith("_")}  # "the VEILLE_HTTP_* settings"
+    assert all(any(s.startswith(f) for s in settings) for f in families), families
+    assert used and used - families <= set(settings) | {"VEILLE_NAME"}, used - families - set(settings)
     table = README.split("| variable | default | meaning |", 1)[1].split("\n\n", 1)[0]
     rows = {m[0]: (m[1], m[2]) for m in re.findall(r"^\| `(VEILLE_\w+)` \| (.+?) \| (.+) \|$", table, re.M)}
     assert rows == {name: (f"`{default}`" if default else "(none)", doc) for name, (default, doc) in settings.items()}
