@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from veille import USER_AGENT
-from veille.collect.http import Fetcher, HttpSettings, Validators
+from veille.collect.http import Fetcher, HttpSettings, Validators, is_public
 from veille.errors import TerminalSourceError, TransientSourceError
 
 
@@ -113,3 +113,55 @@ def test_robots_rules_follow_the_standard(http, rules, path, allowed):
             return await fetcher.robots_allow(http.url(path.lstrip("/")), allow_private=True)
 
     assert asyncio.run(go()) is allowed
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "::1", "fe80::1", "fc00::1", "::127.0.0.1",
+                                     "::ffff:127.0.0.1", "::ffff:0:7f00:1", "64:ff9b::7f00:1", "64:ff9b::a00:1",
+                                     "2002:7f00:1::", "2002:c0a8:101::", "2001:0:4136:e378:8000:63bf:80ff:fffe",
+                                     "192.0.2.1", "100.64.0.1"])
+def test_addresses_that_reach_private_networks_are_not_public(address):
+    """Loopback and private addresses, and the IPv6 forms that embed one, are refused like the IPv4 forms."""
+    assert not is_public(address)
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "2606:4700::1111", "64:ff9b::5db8:d822", "2002:5db8:d822::"])
+def test_public_addresses_are_public(address):
+    assert is_public(address)
+
+
+class Resolver:
+    """A resolver the test controls: a list of answers per call, the calls counted (no name leaves the test)."""
+
+    def __init__(self, *answers: list[str]):
+        self.answers = list(answers)
+        self.calls: list[str] = []
+
+    async def __call__(self, host: str) -> list[str]:
+        self.calls.append(host)
+        return self.answers[min(len(self.calls), len(self.answers)) - 1]
+
+
+def _fetch_with(resolver: Resolver, url: str, **kwargs):
+    async def go():
+        async with Fetcher(HttpSettings(host_delay=0), resolver=resolver) as fetcher:
+            return await fetcher.fetch(url, **kwargs)
+
+    return asyncio.run(go())
+
+
+def test_the_address_checked_is_the_address_connected_to(http):
+    """Resolved once, connected to that answer: a second answer (a rebinding DNS) is never used."""
+    port = http.base_url.rsplit(":", 1)[1]
+    resolver = Resolver(["127.0.0.1"], ["10.255.255.1"])  # the second answer would not connect at all
+    response = _fetch_with(resolver, f"http://feeds.test:{port}/eau.rss", allow_private=True)
+    assert response.status == 200 and b"<rss" in response.content and resolver.calls == ["feeds.test"]
+    assert http.requests_to("/eau.rss")[0].headers["host"] == f"feeds.test:{port}"
+    assert response.url == f"http://feeds.test:{port}/eau.rss"  # links are read against the name
+
+
+@pytest.mark.parametrize("answers", [["93.184.216.34", "127.0.0.1"], ["::ffff:127.0.0.1"], ["64:ff9b::a00:1"]])
+def test_a_name_with_any_private_answer_is_refused_before_connecting(http, answers):
+    port = http.base_url.rsplit(":", 1)[1]
+    with pytest.raises(TerminalSourceError, match="a private or loopback address"):
+        _fetch_with(Resolver(answers), f"http://feeds.test:{port}/eau.rss")
+    assert http.requests_to("/eau.rss") == []

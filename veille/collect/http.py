@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from protego import Protego
 
@@ -78,32 +78,60 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds()) if when.tzinfo else None
 
 
-async def _check_address(url: str, allow_private: bool) -> None:
-    """Refuse a URL whose host is (or resolves to) a loopback, private, link-local or reserved address."""
-    host = urlsplit(url).hostname
-    if not host:
-        raise TerminalSourceError(f"no host in URL {url!r}")
-    if allow_private:
-        return
+Resolver = Callable[[str], Awaitable[list[str]]]  # host name -> its addresses (tests inject their own)
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT, ::ffff:0:a.b.c.d
+_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated IPv4-compatible, ::a.b.c.d
+
+
+async def system_resolver(host: str) -> list[str]:
+    """The addresses the system resolver gives for `host` (TransientSourceError when it gives none)."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise TransientSourceError(f"cannot resolve host {host!r}: {exc.strerror}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise TerminalSourceError(
-                f"refused {host} ({address}): a private or loopback address; "
-                "set allow_private_network: true on this source only if it is trusted")
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries (mapped, translated, compatible, NAT64, 6to4, Teredo), if any."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return None
+    if address.ipv4_mapped:
+        return address.ipv4_mapped
+    if address.sixtofour:
+        return address.sixtofour
+    if address.teredo:
+        return address.teredo[1]
+    if any(address in net for net in (*_NAT64, _TRANSLATED)) or (address in _COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def is_public(text: str) -> bool:
+    """Whether an address may be fetched from without `allow_private_network`: globally reachable, and so is
+    the IPv4 address it embeds (`::ffff:127.0.0.1`, `64:ff9b::7f00:1`, `2002:7f00:1::` are loopback)."""
+    address = ipaddress.ip_address(text.split("%")[0])
+    inner = embedded_ipv4(address)
+    return address.is_global and (inner is None or inner.is_global)
+
+
+def _pinned(url: str, address: str) -> str:
+    """`url` with its host replaced by the vetted address: the connection goes where the check looked."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
 class Fetcher:
     """Fetch URLs for sources with bounded concurrency overall and per host."""
 
     def __init__(self, settings: HttpSettings | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, resolver: Resolver = system_resolver):
         self.settings = s = settings or HttpSettings()
         self._sleep = sleep  # the politeness wait (tests pass their own)
+        self._resolve = resolver
         import httpx
 
         self._client = httpx.AsyncClient(
@@ -165,11 +193,11 @@ class Fetcher:
         if validators and validators.last_modified:
             send_headers["If-Modified-Since"] = validators.last_modified
         for _hop in range(self.settings.max_redirects + 1):
-            await _check_address(url, allow_private)
+            address = await self._vetted(url, allow_private)
             async with self._all, self._host_slot(url):
                 await self._polite(url)
                 try:  # read timeouts are per chunk: a body that trickles in (slow-loris) needs a total cap
-                    response = await asyncio.wait_for(self._send(method, url, send_headers, request),
+                    response = await asyncio.wait_for(self._send(method, url, address, send_headers, request),
                                                       self.settings.timeout * 3)
                 except TimeoutError:
                     raise TransientSourceError(
@@ -182,12 +210,38 @@ class Fetcher:
             return response
         raise TerminalSourceError(f"more than {self.settings.max_redirects} redirects, last to {url}")
 
-    async def _send(self, method: str, url: str, headers: dict[str, str], request: dict[str, Any]) -> Response:
+    async def _vetted(self, url: str, allow_private: bool) -> str:
+        """The address to connect to for `url`: its host resolved once, every answer vetted (a loopback, private,
+        link-local or reserved one refuses the URL unless `allow_private`), the first answer kept."""
+        host = urlsplit(url).hostname
+        if not host:
+            raise TerminalSourceError(f"no host in URL {url!r}")
+        try:
+            addresses = [str(ipaddress.ip_address(host))]
+        except ValueError:
+            addresses = await self._resolve(host)
+        if not addresses:
+            raise TransientSourceError(f"cannot resolve host {host!r}: no address")
+        if not allow_private:
+            for address in addresses:
+                if not is_public(address):
+                    raise TerminalSourceError(
+                        f"refused {host} ({address}): a private or loopback address; "
+                        "set allow_private_network: true on this source only if it is trusted")
+        return addresses[0]
+
+    async def _send(self, method: str, url: str, address: str, headers: dict[str, str],
+                    request: dict[str, Any]) -> Response:
         import httpx
 
         limit = self.settings.max_bytes
+        parts = urlsplit(url)
+        # connect to the vetted address; the server still sees its name (Host header, TLS server name)
+        pinned = {**headers, "Host": parts.netloc.rpartition("@")[2]}
+        extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
         try:
-            async with self._client.stream(method, url, headers=headers, **request) as r:
+            async with self._client.stream(method, _pinned(url, address), headers=pinned, extensions=extensions,
+                                           **request) as r:
                 declared = r.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > limit:
                     raise TerminalSourceError(f"response of {int(declared):,} bytes is over the {limit:,}-byte cap")
@@ -212,5 +266,5 @@ class Fetcher:
             raise TransientSourceError(f"HTTP {status} {r.reason_phrase} from {url}{note}", wait)
         if status >= 400:
             raise TerminalSourceError(f"HTTP {status} {r.reason_phrase} from {url}")
-        return Response(status, str(r.url), b"".join(chunks), r.headers,
+        return Response(status, url, b"".join(chunks), r.headers,
                         Validators(r.headers.get("etag"), r.headers.get("last-modified")))
