@@ -112,7 +112,8 @@ def test_every_fault_is_contained(veille, tmp_path, faults, monkeypatch):
 
 def test_changing_guids_and_vanished_selectors(veille, tmp_path, http):
     """A feed whose guids change on every fetch updates nothing twice (same link, same item via the URL
-    cluster); a page whose selectors no longer match yields nothing and is reported as silent later."""
+    cluster); a page whose item selector no longer matches is a failure named at once, in `collect` and in
+    `try`, and a field selector that matches in no item is a warning naming it."""
     counter = iter(range(100))
     http.routes["/moving.rss"] = lambda r: (200, rss(item(f"g{next(counter)}", "Toujours la même nouvelle",
                                                           link="https://x.example.org/same")), "application/rss+xml")
@@ -126,6 +127,12 @@ def test_changing_guids_and_vanished_selectors(veille, tmp_path, http):
     assert len({i.cluster_id for i in moving}) == 1  # two ids, one story
     http.overrides["/tenders.html"] = (SITE / "tenders.html").read_bytes().replace(b'class="row"', b'class="line"')
     result = veille("--config", directory, "collect", "--source", "board")
-    assert "items: 0 new" in result.out and result.code == 0
+    assert result.code == 1 and "failed: board: the item selector 'div.row' matched nothing" in result.err
+    assert store.fetch_states()["board"].last_status == "failed"  # `veille sources` and the admin alert say so
+    tried = veille("--config", directory, "try", "board")
+    assert tried.code == 1 and "'div.row' matched nothing" in tried.err
+    http.overrides["/tenders.html"] = (SITE / "tenders.html").read_bytes().replace(b"<h3", b"<h4")
+    fields = veille("--config", directory, "try", "board")
+    assert fields.code == 0 and "board: the title selector 'h3' matched in none of the 4 items" in fields.err
 
 

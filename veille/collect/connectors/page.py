@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -19,6 +20,8 @@ from veille.models import Item, Source
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, Tag
+
+log = logging.getLogger("veille.collect")
 
 
 # Local times written on pages are read in the `timezone` option's zone, else in the zone of the publisher's
@@ -126,12 +129,25 @@ def parse(source: Source, content: bytes, url: str, content_type: str = "") -> I
     entries = soup.select(options.item)
     if not entries and not soup.find(True):
         raise TerminalSourceError("empty or unreadable HTML page")
+    if not entries:  # a page that changed its layout: said at once, not "ok, 0 items" for weeks
+        raise TerminalSourceError(f"the item selector {options.item!r} matched nothing on the page: has the site "
+                                  f"changed its layout? Look at it with `veille try {source.name}`")
     zone = _zone(options, source.country)
     page_lang = _page_lang(soup)
     for node in entries:
         item = _entry_item(source, node, options, url, zone, page_lang)
         if item is not None:
             yield item
+    _warn_unmatched(source, options, entries)
+
+
+def _warn_unmatched(source: Source, options: PageOptions, entries: list[Tag]) -> None:
+    """Log a warning for each field selector that matched in none of the entries (a field that went missing)."""
+    for field in ("title", "date", "summary", "deadline", "buyer"):
+        selector = getattr(options, field)
+        if selector and not any(node.select_one(selector) for node in entries):
+            log.warning("%s: the %s selector %r matched in none of the %d items", source.name, field, selector,
+                        len(entries), extra={"source": source.name})
 
 
 async def fetch(source: Source, fetcher: Fetcher, validators: Validators) -> list[Response]:
