@@ -6,7 +6,9 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from veille.errors import InputError
 from veille.models import Config
@@ -38,6 +40,39 @@ def evaluate_file(path: Path, config: Config) -> dict[str, Any]:
 _Text = tuple[str, str, str | None, Sequence[str]]  # title, summary, language, CPV codes
 
 
+class LabelledItem(BaseModel):
+    """One line of a labelled file, strictly typed: a number where text is expected is an error, not a guess."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    topics: list[str]
+    title: str | None = None
+    summary: str | None = None
+    lang: str | None = None
+    kind: str | None = None
+    cpv: list[Annotated[str, Field(pattern=r"^\d{8}(-\d)?$")]] | None = None
+
+
+def _row(line: str) -> tuple[set[str], _Text]:
+    """(expected topics, text) of one line; ValueError saying what is wrong with it."""
+    try:
+        data = json.loads(line)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, found {type(data).__name__}")
+    try:
+        row = LabelledItem.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"{where}: {first['msg']}" + (f" (got {str(first.get('input'))[:40]!r})"
+                                                         if "input" in first else "")) from None
+    return set(row.topics), (row.title or "", row.summary or "", row.lang, row.cpv or ())
+
+
 def _labelled_rows(path: Path) -> list[tuple[set[str], _Text]]:
     """Return (expected topics, text) of every non-blank line of a labelled JSONL file (InputError if unusable)."""
     try:
@@ -49,11 +84,9 @@ def _labelled_rows(path: Path) -> list[tuple[set[str], _Text]]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            rows.append((set(row["topics"]), (row.get("title") or "", row.get("summary") or "", row.get("lang"),
-                                              row.get("cpv") or ())))
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-            raise InputError(f"{path}:{number}: not a labelled item ({exc})") from exc
+            rows.append(_row(line))
+        except ValueError as exc:
+            raise InputError(f"{path}:{number}: not a labelled item: {exc}") from None
     return rows
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SHARED, need_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,3 +53,19 @@ def test_eval_known_figures_on_a_small_file(veille, tmp_path):
     assert scores["topics"]["algae"]["recall"] == 0.0 and scores["topics"]["algae"]["support"] == 1
     assert scores["micro"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5}
     assert "sensors" in scores["topics"]  # topics without support are listed too
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    ('{"title": 12, "topics": []}', "title: Input should be a valid string"),
+    ('{"title": "t", "topics": ["membranes"], "cpv": [45000000]}', "cpv.0: Input should be a valid string"),
+    ('{"title": "t", "topics": "membranes"}', "topics: Input should be a valid list"),
+    ("[" * 50_000 + "]" * 50_000, "nested too deeply"),
+    ('{"title": "t"}', "topics: Field required"),
+    ("[1, 2]", "expected a JSON object"),
+    ("{not json", "not JSON"),
+])
+def test_lines_of_the_wrong_shape_give_file_line_and_exit_2(tmp_path, veille, line, says):
+    path = tmp_path / "labels.jsonl"
+    path.write_text('{"title": "Ultrafiltration", "topics": ["membranes"]}\n' + line + "\n", encoding="utf-8")
+    result = veille("eval", path)
+    assert result.code == 2 and f"{path}:2: not a labelled item: {says}" in result.err, result.err
