@@ -18,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.conftest import feed_source, write_config
+from tests.store.test_database import _fresh_postgres
 from veille.demo.smtp import _free_port
 
 RECIPIENTS = [f"member{n}@wsm.example.org" for n in range(6)]
@@ -128,4 +129,40 @@ def _queued_ids(config: Path) -> set[str]:
     import sqlite3
 
     with sqlite3.connect(config / "veille.db") as conn:
-        return {r[0] for r in conn.execute("SELECT message_id FROM deliveries WHERE status = 'queued'")}
+        return {r[0] for r in conn.execute("SELECT message_id FROM deliveries WHERE status IN ('queued', 'sending')")}
+
+
+class SlowHandler(ScriptedHandler):
+    """Accepts every message, each after a short wait, so that two senders are at work at the same time."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.15)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_two_senders_racing_deliver_each_message_once(config, tmp_path, database):
+    """Two `veille digest --send` of the same week started together: every recipient gets one message (each is
+    claimed in the database before it is sent), on SQLite and on PostgreSQL."""
+    db = f"sqlite:///{config / 'veille.db'}" if database == "sqlite" else _fresh_postgres()
+    handler = SlowHandler()
+    controller = _serve(handler)
+
+    def start(*args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "veille", "--config", str(config), *args],
+                                env=_env(controller.port) | {"VEILLE_DB": db}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    try:
+        assert start("collect").wait(timeout=120) == 0
+        racers = [start("digest", "--week", "2026-W46", "--send") for _ in range(2)]
+        outputs = [r.communicate(timeout=120) for r in racers]
+    finally:
+        controller.stop()
+    assert [r.returncode for r in racers] == [0, 0], [err for _, err in outputs]
+    received = Counter(line.split("|")[0] for line in handler.accepted)
+    assert sum(received.values()) == 1 + len(RECIPIENTS) and max(received.values()) == 1, received
+    said = [line.split(":")[0].strip() for out, _ in outputs for line in out.splitlines() if line.startswith("  ")
+            and "@" in line]
+    assert said.count("sent") == 1 + len(RECIPIENTS)  # and the other process says where each one went
+    assert set(said) <= {"sent", "already-sent", "being-sent-elsewhere"}

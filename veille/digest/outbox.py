@@ -11,6 +11,7 @@ import email
 import email.policy
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol, cast
@@ -25,7 +26,8 @@ class Ledger(Protocol):
     """Where deliveries are recorded (the store)."""
 
     def delivered(self, week: str, digest: str) -> dict[str, str]: ...
-    def queued_message(self, week: str, recipient: str, digest: str) -> bytes | None: ...
+    def claim_delivery(self, week: str, recipient: str, digest: str, message: bytes, message_id: str,
+                       now: datetime | None = None) -> bytes | None: ...
     def queue_delivery(self, week: str, recipient: str, digest: str, message: bytes, message_id: str) -> None: ...
     def record_delivery(self, week: str, recipient: str, digest: str, method: str, message_id: str | None,
                         status: str = "sent", detail: str | None = None, message: bytes | None = None) -> None: ...
@@ -61,23 +63,25 @@ def to_outbox(messages: list[tuple[str, EmailMessage]], outbox: Path) -> Deliver
     return done
 
 
+_ANSWERED = {"sent": "already-sent", "refused": "refused-earlier", "sending": "being-sent-elsewhere"}
+
+
 def _pending(messages: list[tuple[str, EmailMessage]], week: str, ledger: Ledger, resend: bool,
              done: Delivery) -> list[tuple[str, EmailMessage]]:
-    """The messages still to send, queued in the ledger (a message queued by an interrupted run replaces the
-    one just built); the others are reported as already sent or refused earlier."""
+    """The messages this process sends, each claimed in the ledger first (a message queued by an interrupted
+    run is sent as it was queued, not as just built); the others are reported as sent, refused, or being sent
+    by another process."""
     pending = []
     for digest_id, message in messages:
-        to = str(message["To"])
-        status = None if resend else ledger.delivered(week, digest_id).get(to)
-        if status in ("sent", "refused"):
-            done.emails.append(_email(digest_id, message, "already-sent" if status == "sent" else "refused-earlier"))
+        to, message_id = str(message["To"]), str(message["Message-ID"])
+        if resend:  # sent again on purpose: this message replaces what the ledger holds
+            ledger.queue_delivery(week, to, digest_id, bytes(message), message_id)
+        claimed = ledger.claim_delivery(week, to, digest_id, bytes(message), message_id)
+        if claimed is None:
+            status = ledger.delivered(week, digest_id).get(to, "sent")
+            done.emails.append(_email(digest_id, message, _ANSWERED.get(status, status)))
             continue
-        queued = ledger.queued_message(week, to, digest_id) if status == "queued" else None
-        if queued is not None:
-            message = cast(EmailMessage, email.message_from_bytes(queued, policy=email.policy.default))
-        else:
-            ledger.queue_delivery(week, to, digest_id, bytes(message), str(message["Message-ID"]))
-        pending.append((digest_id, message))
+        pending.append((digest_id, cast(EmailMessage, email.message_from_bytes(claimed, policy=email.policy.default))))
     return pending
 
 
@@ -101,6 +105,9 @@ def by_smtp(messages: list[tuple[str, EmailMessage]], week: str, ledger: Ledger,
         digest_id, to = by_message[id(message)], str(message["To"])
         if refusal.permanent:  # recorded, reported, not tried again unless --resend
             ledger.record_delivery(week, to, digest_id, "smtp", str(message["Message-ID"]), "refused", str(refusal))
+        else:  # deferred: given back, the next run sends it
+            ledger.record_delivery(week, to, digest_id, "smtp", str(message["Message-ID"]), "queued", str(refusal),
+                                   bytes(message))
         status = "refused" if refusal.permanent else "deferred"
         log.warning("%s %s to %s: %s", status, digest_id, to, refusal,
                     extra={"week": week, "recipient": to, "status": status, "error": str(refusal)})
@@ -112,7 +119,11 @@ def by_smtp(messages: list[tuple[str, EmailMessage]], week: str, ledger: Ledger,
     except DeliveryError as exc:
         done.error = str(exc)
         answered = {(e.recipient, e.digest) for e in done.emails}
-        done.emails += [_email(d, m, "failed") for d, m in pending if (str(m["To"]), d) not in answered]
+        for digest_id, message in pending:
+            if (str(message["To"]), digest_id) not in answered:  # given back for the next run
+                ledger.record_delivery(week, str(message["To"]), digest_id, "smtp", str(message["Message-ID"]),
+                                       "queued", str(exc), bytes(message))
+                done.emails.append(_email(digest_id, message, "failed"))
     if refused and not done.error:
         many = "s" if len(refused) != 1 else ""
         done.error = (f"SMTP server {smtp.host}:{smtp.port} did not accept {len(refused)} message{many}: "

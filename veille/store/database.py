@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from veille.errors import ConfigError, Problem, VeilleError
 from veille.models import FetchState, Item
-from veille.store import links, schema, search
+from veille.store import claims, links, schema, search
 from veille.store.browse import Browse
 from veille.store.migrations import migrate
 from veille.store.rows import attach_tags, chunks, row_item
@@ -217,6 +217,13 @@ class Store(Browse):
             return conn.execute(sa.select(T.deliveries.c.message).where(
                 T.deliveries.c.week == week, T.deliveries.c.recipient == recipient, T.deliveries.c.digest == digest,
                 T.deliveries.c.status == "queued")).scalar()
+
+    def claim_delivery(self, week: str, recipient: str, digest: str, message: bytes, message_id: str,
+                       now: datetime | None = None) -> bytes | None:
+        """Queue the message if new and claim it for this process in one transaction; return the bytes to send
+        (as first queued), or None when another sender has it or it was answered (see `claims.py`)."""
+        with self.engine.begin() as conn:
+            return claims.claim(conn, week, recipient, digest, message, message_id, now or _now())
 
     def queue_delivery(self, week: str, recipient: str, digest: str, message: bytes, message_id: str) -> None:
         """Put a message in the outbox before trying to send it (one commit per message)."""

@@ -62,6 +62,14 @@ def _v9_search_keys(conn: sa.Connection) -> None:
     install_keys(conn)
 
 
+def _v10_claims(conn: sa.Connection) -> None:
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("deliveries")}
+    if "claimed_by" not in columns:
+        conn.execute(sa.text("ALTER TABLE deliveries ADD COLUMN claimed_by VARCHAR(200)"))
+    if "claimed_at" not in columns:
+        conn.execute(sa.text("ALTER TABLE deliveries ADD COLUMN claimed_at TIMESTAMP"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
@@ -72,6 +80,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (7, "full-text search: FTS5 table on SQLite, items.search_text with a GIN index on PostgreSQL", _v7_search),
     (8, "store_state.generation: a counter of writes, so that readers know when to refresh", _v8_generation),
     (9, "search_keys: a stable number per item, the rowid of its full-text row (SQLite)", _v9_search_keys),
+    (10, "deliveries.claimed_by and claimed_at: each message claimed by one sender before it is sent", _v10_claims),
 ]
 
 

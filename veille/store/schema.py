@@ -121,6 +121,9 @@ deliveries = sa.Table(
     sa.Column("status", sa.String(10), nullable=False, server_default="sent"),  # queued | sent | refused (5xx)
     sa.Column("detail", sa.Text),  # the server's reply when refused
     sa.Column("message", sa.LargeBinary),  # the message as queued: a rerun sends exactly this
+    # who is sending it (host:pid:nonce) and since when, while status is "sending": one sender per message
+    sa.Column("claimed_by", sa.String(200)),
+    sa.Column("claimed_at", UTCDateTime),
 )
 
 store_state = sa.Table(

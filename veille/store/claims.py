@@ -1,0 +1,71 @@
+"""Each digest message claimed by one sender in one transaction before it is sent: any number of concurrent
+`veille digest --send` or schedulers deliver it once.
+
+A message is queued (its bytes kept), then claimed (`sending`, with its sender and the time), then recorded
+`sent` or `refused`, or given back to `queued` when the server deferred it. A claim whose sender died (a
+process of this host that no longer exists) or that is older than LEASE is taken over.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from veille.store import schema as T
+
+LEASE = timedelta(minutes=15)  # a sender on another machine that went quiet this long is taken to be dead
+OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _alive(owner: str | None) -> bool:
+    """Whether the sender that holds a claim may still be sending (unknown senders of other hosts: yes)."""
+    if not owner:
+        return False
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    if owner.rpartition(":")[2] == OWNER.rpartition(":")[2]:
+        return True  # this process
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _insert_queued(conn: sa.Connection, row: dict[str, object]) -> None:
+    """Queue the message unless a row for it exists (whoever queued it first, its bytes are the ones sent)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(T.deliveries).values(**row).on_conflict_do_nothing())
+
+
+def claim(conn: sa.Connection, week: str, recipient: str, digest: str, message: bytes, message_id: str,
+          now: datetime) -> bytes | None:
+    """Claim one message for this process; return the bytes to send (as first queued), or None when it was
+    sent, refused, or is being sent by a live sender."""
+    key = (T.deliveries.c.week == week, T.deliveries.c.recipient == recipient, T.deliveries.c.digest == digest)
+    _insert_queued(conn, {"week": week, "recipient": recipient, "digest": digest, "sent_at": now, "method": "smtp",
+                          "message_id": message_id, "status": "queued", "message": message})
+    row = conn.execute(sa.select(T.deliveries.c.status, T.deliveries.c.claimed_by, T.deliveries.c.claimed_at)
+                       .where(*key)).one()
+    if row.status == "queued":
+        taking = T.deliveries.c.status == "queued"
+    elif row.status == "sending" and (not _alive(row.claimed_by) or (row.claimed_at and row.claimed_at < now - LEASE)):
+        taking = T.deliveries.c.claimed_by == row.claimed_by  # compare and swap: one taker wins
+    else:
+        return None
+    done = conn.execute(T.deliveries.update().where(*key, taking).values(
+        status="sending", claimed_by=OWNER, claimed_at=now))
+    if done.rowcount != 1:
+        return None
+    data: bytes | None = conn.execute(sa.select(T.deliveries.c.message).where(*key)).scalar()
+    return data
