@@ -241,3 +241,88 @@ def test_json_log_lines_name_run_and_source(tmp_path, http):
     quiet = subprocess.run([sys.executable, "-m", "veille", "-q", "--config", str(directory), "collect"],
                            env=env, capture_output=True, text=True, timeout=60)
     assert not [line for line in quiet.stderr.splitlines() if line.startswith("{")]
+
+
+def _veille_process(directory, *args: str, db: str | None = None):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEILLE_")} | ({"VEILLE_DB": db} if db else {})
+    return subprocess.Popen([sys.executable, "-m", "veille", "--config", str(directory), *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_source_being_collected_elsewhere_is_skipped_and_said(tmp_path, http):
+    """A second collect while the first holds a source: it skips that source (said so), collects the others,
+    and neither fails; afterwards every item is stored once."""
+    import threading
+
+    hold, asked = threading.Event(), threading.Event()
+
+    def hanging(request):
+        asked.set()
+        hold.wait(30)
+        return 200, (SITE / "water.atom").read_bytes(), "application/atom+xml"
+
+    http.routes["/hanging.atom"] = hanging
+    directory = write_config(tmp_path, [feed_source("eau", http.url("eau.rss")),
+                                        feed_source("hanging", http.url("hanging.atom"))])
+    first = _veille_process(directory, "collect")
+    assert asked.wait(60)
+    second = _veille_process(directory, "collect")
+    out, err = second.communicate(timeout=60)
+    hold.set()
+    first_out, first_err = first.communicate(timeout=60)
+    assert second.returncode == 0 and first.returncode == 0, err + first_err
+    assert "busy: hanging: being collected by another process" in err and "1 skipped" in out
+    assert "Traceback" not in err + first_err and "IntegrityError" not in err + first_err
+    store = _store(directory)
+    assert store.count_items() == 6  # eau's 4 (stored by whichever came first) and hanging's 2, once each
+    assert {r["status"] for r in store.runs()} == {"ok"}
+
+
+def test_concurrent_collects_on_a_fresh_database_both_finish(tmp_path, http):
+    """Two collects started together on a database that does not exist yet: the schema is created once, both
+    finish, nothing is lost or doubled."""
+    directory = write_config(tmp_path, [feed_source("eau", http.url("eau.rss")),
+                                        feed_source("water", http.url("water.atom"))])
+    runs = [_veille_process(directory, "collect") for _ in range(2)]
+    results = [r.communicate(timeout=120) for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], [err for _, err in results]
+    assert not any("Traceback" in err or "internal error" in err for _, err in results)
+    store = _store(directory)
+    assert store.count_items() == 6 and {r["status"] for r in store.runs()} == {"ok"}
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT", "SIGKILL"])
+def test_a_stopped_collect_is_recorded_as_interrupted(tmp_path, http, signal_name):
+    """Stopped by SIGTERM or Ctrl-C, the run says interrupted at once; killed, the next start finds it so."""
+    import signal
+    import threading
+
+    hold, asked = threading.Event(), threading.Event()
+
+    def hanging(request):
+        asked.set()
+        hold.wait(30)
+        return 200, (SITE / "water.atom").read_bytes(), "application/atom+xml"
+
+    http.routes["/hanging.atom"] = hanging
+    directory = write_config(tmp_path, [feed_source("hanging", http.url("hanging.atom"))])
+    process = _veille_process(directory, "collect")
+    assert asked.wait(60)
+    process.send_signal(getattr(signal, signal_name))
+    process.communicate(timeout=60)
+    hold.set()
+    store = _store(directory)
+    if signal_name == "SIGKILL":
+        assert [r["status"] for r in store.runs()] == ["running"]  # nothing could run in the killed process
+        rerun = _veille_process(directory, "collect")
+        rerun.communicate(timeout=60)
+        assert [r["status"] for r in store.runs()] == ["ok", "interrupted"]
+    else:
+        assert process.returncode == 130
+        assert [r["status"] for r in store.runs()] == ["interrupted"]
+        assert store.fetch_states()["hanging"].source == "hanging"
+        assert _veille_process(directory, "collect").wait(timeout=60) == 0  # the claim was given back

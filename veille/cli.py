@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from datetime import date, datetime, time
@@ -156,6 +158,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM as Ctrl-C: the collect records its run as interrupted and keeps what it stored."""
+    raise KeyboardInterrupt
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
 def _local_midnight(ctx: pipeline.Context, day: date | None) -> datetime | None:
     return datetime.combine(day, time(0), tzinfo=ctx.settings.zone) if day else None
 
@@ -177,13 +188,16 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from veille.progress import collect_progress
 
     ctx = pipeline.open_context(args.config)
+    previous = signal.signal(signal.SIGTERM, _interrupt) if _main_thread() else None
     try:
         with collect_progress(len(pipeline.select_sources(ctx.config, args.source))) as on_done:
             report = pipeline.collect_sources(ctx, args.source, on_done=on_done)
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         ctx.close()
     for source in report.sources:
-        if source.status in ("failed", "waiting"):
+        if source.status in ("failed", "waiting", "busy"):
             _err(f"{source.status}: {source.name}: {source.error}")
     print(report.line())
     return EXIT_FAILED if report.failed and report.ok == 0 else EXIT_OK

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from veille.collect import HttpSettings, SourceOutcome, Validators, collect
 from veille.collect.inspect import inspect_file
-from veille.collect.report import CollectReport, SourceReport, waiting
+from veille.collect.report import CollectReport, SourceReport, busy_report, waiting
 from veille.context import Context, load_config, open_context
 from veille.digest import assemble
 from veille.digest.files import listed_tenders, write_files
@@ -65,6 +65,7 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
     def done(outcome: SourceOutcome) -> None:
         # stored as soon as a source is done: a run killed half-way keeps what it had fetched
         stored = _store_outcome(ctx, outcome, collected_at)
+        ctx.store.release_sources([stored.name])  # done: another collect may take it now
         report.sources.append(stored)
         details = {k: v for k, v in vars(stored).items() if k != "name"}
         log.log(logging.WARNING if stored.status == "failed" else logging.INFO, "source %s: %s", stored.name,
@@ -72,8 +73,17 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
         if on_done:
             on_done(outcome)
 
+    claimed, busy = ctx.store.claim_sources([s.name for s in sources], collected_at)
+    report.sources += [busy_report(name, owner) for name, owner in busy.items()]
     validators = {n: Validators(s.etag, s.last_modified) for n, s in states.items()}
-    collect(sources, validators, http or ctx.http(), done)
+    try:
+        collect([s for s in sources if s.name in claimed], validators, http or ctx.http(), done)
+    except BaseException:  # Ctrl-C, SIGTERM: recorded as interrupted, what was stored stays
+        ctx.store.finish_run(run_id, "interrupted", {"line": report.line(),
+                                                     "sources": [vars(s) for s in report.sources]})
+        raise
+    finally:
+        ctx.store.release_sources(claimed)
     order = {s.name: i for i, s in enumerate(ctx.config.sources)}
     report.sources.sort(key=lambda s: order.get(s.name, len(order)))
     status = "failed" if report.failed and report.ok == 0 else "ok"

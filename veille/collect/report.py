@@ -12,7 +12,7 @@ from veille.models import FetchState, Source
 @dataclass
 class SourceReport:
     name: str
-    status: str  # ok | not-modified | failed | waiting
+    status: str  # ok | not-modified | failed | waiting | busy
     items: int = 0
     new: int = 0
     updated: int = 0
@@ -45,9 +45,16 @@ class CollectReport:
     def line(self) -> str:
         not_modified = sum(s.status == "not-modified" for s in self.sources)
         waiting = sum(s.status == "waiting" for s in self.sources)
-        wait_note = f", {waiting} waiting (backoff)" if waiting else ""
+        busy = sum(s.status == "busy" for s in self.sources)
+        wait_note = (f", {waiting} waiting (backoff)" if waiting else "") + (
+            f", {busy} skipped (being collected by another process)" if busy else "")
         return (f"{len(self.sources)} sources: {self.ok} ok ({not_modified} not modified), {self.failed} failed"
                 f"{wait_note}; items: {self.new} new, {self.updated} updated")
+
+
+def busy_report(name: str, owner: str) -> SourceReport:
+    """A source skipped because another process is collecting it now."""
+    return SourceReport(name, "busy", error=f"being collected by another process ({owner}): skipped")
 
 
 def waiting(sources: Sequence[Source], states: Mapping[str, FetchState], now: datetime) -> list[SourceReport]:

@@ -1,5 +1,8 @@
-"""Each digest message claimed by one sender in one transaction before it is sent: any number of concurrent
-`veille digest --send` or schedulers deliver it once.
+"""Work claimed in the database before it is done, so that concurrent processes never do it twice.
+
+Each digest message is claimed by one sender in one transaction before it is sent: any number of concurrent
+`veille digest --send` or schedulers deliver it once. Each source is claimed by one collect at a time; another
+collect skips it and says so. A run whose process died is marked interrupted when the next one starts.
 
 A message is queued (its bytes kept), then claimed (`sending`, with its sender and the time), then recorded
 `sent` or `refused`, or given back to `queued` when the server deferred it. A claim whose sender died (a
@@ -18,6 +21,7 @@ import sqlalchemy as sa
 from veille.store import schema as T
 
 LEASE = timedelta(minutes=15)  # a sender on another machine that went quiet this long is taken to be dead
+SOURCE_LEASE = timedelta(hours=1)  # a collect on another machine that held a source this long is taken to be dead
 OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -69,3 +73,42 @@ def claim(conn: sa.Connection, week: str, recipient: str, digest: str, message: 
         return None
     data: bytes | None = conn.execute(sa.select(T.deliveries.c.message).where(*key)).scalar()
     return data
+
+
+def claim_sources(conn: sa.Connection, names: list[str], now: datetime) -> tuple[list[str], dict[str, str]]:
+    """Claim the named sources for this process; return (claimed, {busy source: who holds it})."""
+    fs = T.fetch_state
+    if names:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(dialect.insert(fs).values([{"source": n, "failures": 0} for n in names]).on_conflict_do_nothing())
+    rows = conn.execute(sa.select(fs.c.source, fs.c.claimed_by, fs.c.claimed_at).where(fs.c.source.in_(names))).all()
+    busy = {}
+    for row in rows:
+        stale = not _alive(row.claimed_by) or (row.claimed_at is not None and row.claimed_at < now - SOURCE_LEASE)
+        if row.claimed_by and row.claimed_by != OWNER and not stale:
+            busy[row.source] = row.claimed_by
+            continue
+        condition = fs.c.claimed_by.is_(None) if row.claimed_by is None else fs.c.claimed_by == row.claimed_by
+        done = conn.execute(fs.update().where(fs.c.source == row.source, condition)
+                            .values(claimed_by=OWNER, claimed_at=now))
+        if done.rowcount != 1:  # taken by another process between the read and the write
+            busy[row.source] = "another process"
+    return [n for n in names if n not in busy], busy
+
+
+def release_sources(conn: sa.Connection, names: list[str]) -> None:
+    """Give back this process's claims on the named sources."""
+    conn.execute(T.fetch_state.update().where(T.fetch_state.c.source.in_(names), T.fetch_state.c.claimed_by == OWNER)
+                 .values(claimed_by=None, claimed_at=None))
+
+
+def mark_interrupted(conn: sa.Connection) -> int:
+    """Mark as interrupted the runs left `running` by processes that no longer exist; return how many."""
+    rows = conn.execute(sa.select(T.runs.c.id, T.runs.c.summary).where(T.runs.c.status == "running")).all()
+    dead = [r.id for r in rows if isinstance(r.summary, dict) and r.summary.get("owner") and
+            not _alive(str(r.summary["owner"]))]
+    if dead:
+        conn.execute(T.runs.update().where(T.runs.c.id.in_(dead)).values(status="interrupted"))
+    return len(dead)

@@ -192,8 +192,11 @@ class Store(Browse):
     # --- runs and deliveries ---------------------------------------------------------------------
 
     def start_run(self, job: str) -> int:
+        """Record a run as running (and the runs left running by dead processes as interrupted); return its id."""
         with self.engine.begin() as conn:
-            result = conn.execute(T.runs.insert().values(job=job, started_at=_now(), status="running", summary={}))
+            claims.mark_interrupted(conn)
+            result = conn.execute(T.runs.insert().values(job=job, started_at=_now(), status="running",
+                                                         summary={"owner": claims.OWNER}))
             key = result.inserted_primary_key
             assert key is not None
             return int(key[0])
@@ -217,6 +220,22 @@ class Store(Browse):
             return conn.execute(sa.select(T.deliveries.c.message).where(
                 T.deliveries.c.week == week, T.deliveries.c.recipient == recipient, T.deliveries.c.digest == digest,
                 T.deliveries.c.status == "queued")).scalar()
+
+    def claim_sources(self, names: list[str], now: datetime | None = None) -> tuple[list[str], dict[str, str]]:
+        """Claim sources for this process's collect; return (claimed, {busy source: who holds it})."""
+        with self.engine.begin() as conn:
+            return claims.claim_sources(conn, names, now or _now())
+
+    def release_sources(self, names: list[str]) -> None:
+        with self.engine.begin() as conn:
+            claims.release_sources(conn, names)
+
+    def runs(self, status: str | None = None) -> list[dict[str, Any]]:
+        """The recorded runs, newest first (those with `status` only, when given)."""
+        query = sa.select(T.runs).order_by(T.runs.c.id.desc())
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query if status is None else query.where(T.runs.c.status == status))
+                    .mappings()]
 
     def claim_delivery(self, week: str, recipient: str, digest: str, message: bytes, message_id: str,
                        now: datetime | None = None) -> bytes | None:

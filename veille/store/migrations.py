@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -70,6 +71,14 @@ def _v10_claims(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE deliveries ADD COLUMN claimed_at TIMESTAMP"))
 
 
+def _v11_source_claims(conn: sa.Connection) -> None:
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("fetch_state")}
+    if "claimed_by" not in columns:
+        conn.execute(sa.text("ALTER TABLE fetch_state ADD COLUMN claimed_by VARCHAR(200)"))
+    if "claimed_at" not in columns:
+        conn.execute(sa.text("ALTER TABLE fetch_state ADD COLUMN claimed_at TIMESTAMP"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
@@ -81,11 +90,46 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (8, "store_state.generation: a counter of writes, so that readers know when to refresh", _v8_generation),
     (9, "search_keys: a stable number per item, the rowid of its full-text row (SQLite)", _v9_search_keys),
     (10, "deliveries.claimed_by and claimed_at: each message claimed by one sender before it is sent", _v10_claims),
+    (11, "fetch_state.claimed_by and claimed_at: a source collected by one process at a time", _v11_source_claims),
 ]
+
+
+MIGRATION_LOCK = 7_401_113  # the PostgreSQL advisory lock that serialises migrations
+
+
+@contextmanager
+def _exclusive(engine: sa.Engine) -> Iterator[None]:
+    """One process at a time migrates a database (two starting on a new one must not both create it): an
+    advisory lock on PostgreSQL, a lock file beside an SQLite database."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+        return
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}-migrate.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def migrate(engine: sa.Engine) -> int:
     """Apply pending migrations; return the schema version now in the database."""
+    with _exclusive(engine):
+        return _migrate(engine)
+
+
+def _migrate(engine: sa.Engine) -> int:
     with engine.begin() as conn:
         schema.schema_version.create(conn, checkfirst=True)
         current = conn.execute(sa.select(sa.func.max(schema.schema_version.c.version))).scalar() or 0

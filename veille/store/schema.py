@@ -92,6 +92,8 @@ fetch_state = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("failures", sa.Integer, nullable=False, default=0),
     sa.Column("next_attempt_at", UTCDateTime),  # backoff after failures, or the server's Retry-After
+    sa.Column("claimed_by", sa.String(200)),  # the process collecting it now (host:pid:nonce), and since when
+    sa.Column("claimed_at", UTCDateTime),
 )
 
 runs = sa.Table(
