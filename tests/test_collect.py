@@ -273,7 +273,7 @@ def test_a_source_being_collected_elsewhere_is_skipped_and_said(tmp_path, http):
     second = _veille_process(directory, "collect")
     out, err = second.communicate(timeout=60)
     hold.set()
-    first_out, first_err = first.communicate(timeout=60)
+    _, first_err = first.communicate(timeout=60)
     assert second.returncode == 0 and first.returncode == 0, err + first_err
     assert "busy: hanging: being collected by another process" in err and "1 skipped" in out
     assert "Traceback" not in err + first_err and "IntegrityError" not in err + first_err
