@@ -58,9 +58,11 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
     log.info("collect started: %d sources", len(sources), extra={"run": run_id})
     collected_at = now or ctx.clock()
     report = CollectReport()
-    if not names:  # sources named by an admin are tried at once; the others wait out their backoff
-        report.sources = waiting(sources, states, collected_at)
-        sources = [s for s in sources if s.name not in {w.name for w in report.sources}]
+    # sources named by an admin are tried at once; the others wait out their backoff
+    report.sources = [] if names else waiting(sources, states, collected_at)
+    claimed, busy = ctx.store.claim_sources([s.name for s in sources if s.name not in
+                                             {w.name for w in report.sources}], collected_at)
+    report.sources += [busy_report(name, owner) for name, owner in busy.items()]
 
     def done(outcome: SourceOutcome) -> None:
         # stored as soon as a source is done: a run killed half-way keeps what it had fetched
@@ -73,8 +75,6 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
         if on_done:
             on_done(outcome)
 
-    claimed, busy = ctx.store.claim_sources([s.name for s in sources], collected_at)
-    report.sources += [busy_report(name, owner) for name, owner in busy.items()]
     validators = {n: Validators(s.etag, s.last_modified) for n, s in states.items()}
     try:
         collect([s for s in sources if s.name in claimed], validators, http or ctx.http(), done)
@@ -84,6 +84,11 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
         raise
     finally:
         ctx.store.release_sources(claimed)
+    return _finish(ctx, run_id, report)
+
+
+def _finish(ctx: Context, run_id: int, report: CollectReport) -> CollectReport:
+    """Sort the report as sources.yaml lists the sources, record the run's end; return the report."""
     order = {s.name: i for i, s in enumerate(ctx.config.sources)}
     report.sources.sort(key=lambda s: order.get(s.name, len(order)))
     status = "failed" if report.failed and report.ok == 0 else "ok"
