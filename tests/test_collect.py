@@ -188,16 +188,8 @@ def test_sigkill_during_collect_loses_nothing_and_stores_nothing_twice(tmp_path,
     import signal
     import subprocess
     import sys
-    import threading
 
-    hold, asked = threading.Event(), threading.Event()
-
-    def hanging(request):
-        asked.set()
-        hold.wait(30)
-        return 200, (SITE / "water.atom").read_bytes(), "application/atom+xml"
-
-    http.routes["/hanging.atom"] = hanging
+    hold, asked = _hanging(http)
     directory = write_config(tmp_path, [feed_source("eau", http.url("eau.rss")),
                                         feed_source("hanging", http.url("hanging.atom"))])
     env = {k: v for k, v in os.environ.items() if not k.startswith("VEILLE_")}
@@ -243,6 +235,21 @@ def test_json_log_lines_name_run_and_source(tmp_path, http):
     assert not [line for line in quiet.stderr.splitlines() if line.startswith("{")]
 
 
+def _hanging(http):
+    """Serve /hanging.atom, which answers only once `hold` is set; `asked` is set when it is requested."""
+    import threading
+
+    hold, asked = threading.Event(), threading.Event()
+
+    def hanging(request):
+        asked.set()
+        hold.wait(30)
+        return 200, (SITE / "water.atom").read_bytes(), "application/atom+xml"
+
+    http.routes["/hanging.atom"] = hanging
+    return hold, asked
+
+
 def _veille_process(directory, *args: str, db: str | None = None):
     import os
     import subprocess
@@ -256,16 +263,8 @@ def _veille_process(directory, *args: str, db: str | None = None):
 def test_a_source_being_collected_elsewhere_is_skipped_and_said(tmp_path, http):
     """A second collect while the first holds a source: it skips that source (said so), collects the others,
     and neither fails; afterwards every item is stored once."""
-    import threading
 
-    hold, asked = threading.Event(), threading.Event()
-
-    def hanging(request):
-        asked.set()
-        hold.wait(30)
-        return 200, (SITE / "water.atom").read_bytes(), "application/atom+xml"
-
-    http.routes["/hanging.atom"] = hanging
+    hold, asked = _hanging(http)
     directory = write_config(tmp_path, [feed_source("eau", http.url("eau.rss")),
                                         feed_source("hanging", http.url("hanging.atom"))])
     first = _veille_process(directory, "collect")
@@ -299,16 +298,8 @@ def test_concurrent_collects_on_a_fresh_database_both_finish(tmp_path, http):
 def test_a_stopped_collect_is_recorded_as_interrupted(tmp_path, http, signal_name):
     """Stopped by SIGTERM or Ctrl-C, the run says interrupted at once; killed, the next start finds it so."""
     import signal
-    import threading
 
-    hold, asked = threading.Event(), threading.Event()
-
-    def hanging(request):
-        asked.set()
-        hold.wait(30)
-        return 200, (SITE / "water.atom").read_bytes(), "application/atom+xml"
-
-    http.routes["/hanging.atom"] = hanging
+    hold, asked = _hanging(http)
     directory = write_config(tmp_path, [feed_source("hanging", http.url("hanging.atom"))])
     process = _veille_process(directory, "collect")
     assert asked.wait(60)
