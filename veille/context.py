@@ -79,4 +79,5 @@ def open_context(directory: Path, env: Mapping[str, str] | None = None,
 
     config = load_config(directory)
     settings = read_settings(directory, env)
-    return Context(config, settings, Store.open(settings.db_url), clock or wall_clock)
+    clock = clock or wall_clock
+    return Context(config, settings, Store.open(settings.db_url, clock), clock)

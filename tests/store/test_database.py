@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -228,4 +228,18 @@ def test_full_text_search_ignores_accents_and_case_and_follows_updates(db_url):
     assert found("epuration") == [] and found("dessalement") == ["a1"]
     assert store.item("a1").title == "Usine de dessalement" and store.item("nope") is None
     assert [i.id for i in store.items(ItemQuery(limit=1, offset=1))] == [sorted(i.id for i in items)[1]]
+    store.close()
+
+
+def test_the_store_dates_its_writes_with_the_clock_it_is_given(tmp_path):
+    """Backoff, runs and collection times follow the injected clock, whatever today is."""
+    moment = datetime(2031, 2, 3, 4, 5, tzinfo=UTC)
+    store = Store.open(f"sqlite:///{tmp_path / 'clock.db'}", clock=lambda: moment)
+    store.record_fetch("s", ok=False, status="failed", error="HTTP 503")
+    assert store.fetch_states()["s"].next_attempt_at == moment + timedelta(minutes=15)
+    run = store.start_run("collect")
+    store.finish_run(run, "ok", {})
+    assert store.runs()[0]["started_at"] == moment and store.runs()[0]["finished_at"] == moment
+    store.upsert_items([Item(id="x", source="s", kind="news", title="t")])
+    assert store.items()[0].collected_at == moment and store.fetch_states()["s"].items_recent == 1
     store.close()

@@ -28,13 +28,14 @@ def _now() -> datetime:
 class Store(Browse):
     """A handle on the database; create it with `Store.open(url)`. Reading views: `browse.Browse`."""
 
-    def __init__(self, engine: sa.Engine):
+    def __init__(self, engine: sa.Engine, clock: Callable[[], datetime] = _now):
         self.engine = engine
+        self.clock = clock  # the time of writes (collected, fetched, run, sent): tests give their own
         self._fold_search = engine.dialect.name != "sqlite"  # SQLite's FTS5 triggers index the text themselves
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        """Connect to `url`, bring the schema up to date and return the store."""
+    def open(cls, url: str, clock: Callable[[], datetime] = _now) -> Store:
+        """Connect to `url`, bring the schema up to date and return the store; `clock` dates its writes."""
         try:
             engine = sa.create_engine(url, future=True)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -46,7 +47,7 @@ class Store(Browse):
         except SQLAlchemyError as exc:
             raise VeilleError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
                               f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from exc
-        return cls(engine)
+        return cls(engine, clock)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -56,7 +57,7 @@ class Store(Browse):
     def fetch_states(self) -> dict[str, FetchState]:
         counts = dict(self._scalar_rows(sa.select(T.items.c.source, sa.func.count()).group_by(T.items.c.source)))
         recent = dict(self._scalar_rows(sa.select(T.items.c.source, sa.func.count()).where(
-            T.items.c.collected_at >= _now() - timedelta(days=7)).group_by(T.items.c.source)))
+            T.items.c.collected_at >= self.clock() - timedelta(days=7)).group_by(T.items.c.source)))
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(T.fetch_state)).mappings().all()
         return {r["source"]: FetchState(
@@ -73,7 +74,7 @@ class Store(Browse):
         After a failure the source waits before its next attempt: BACKOFF doubling with each consecutive
         failure up to BACKOFF_CEILING, or longer if the server said so (Retry-After); a success resets it.
         """
-        now = _now()
+        now = self.clock()
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(T.fetch_state).where(T.fetch_state.c.source == source)).mappings().first()
             values: dict[str, Any] = {"last_fetch_at": now, "last_status": status}
@@ -106,13 +107,13 @@ class Store(Browse):
                 if row is None:
                     new.append(item)
                 elif _row_key(row) != item.content_key():
-                    values = _item_row(item, self._fold_search)
+                    values = _item_row(item, self._fold_search, self.clock())
                     values["collected_at"] = row["collected_at"]
-                    values["updated_at"] = item.updated_at or _now()
+                    values["updated_at"] = item.updated_at or self.clock()
                     conn.execute(T.items.update().where(T.items.c.id == item.id).values(**values))
                     updated.append(item)
             if new:
-                conn.execute(T.items.insert(), [_item_row(i, self._fold_search) for i in new])
+                conn.execute(T.items.insert(), [_item_row(i, self._fold_search, self.clock()) for i in new])
             if new or updated:
                 _bump(conn)
         return new, updated
@@ -122,7 +123,7 @@ class Store(Browse):
         if not items:
             return
         with self.engine.begin() as conn:
-            conn.execute(T.items.insert(), [_item_row(i, self._fold_search) for i in items])
+            conn.execute(T.items.insert(), [_item_row(i, self._fold_search, self.clock()) for i in items])
             _insert_tags(conn, items)
             _bump(conn)
 
@@ -195,7 +196,7 @@ class Store(Browse):
         """Record a run as running (and the runs left running by dead processes as interrupted); return its id."""
         with self.engine.begin() as conn:
             claims.mark_interrupted(conn)
-            result = conn.execute(T.runs.insert().values(job=job, started_at=_now(), status="running",
+            result = conn.execute(T.runs.insert().values(job=job, started_at=self.clock(), status="running",
                                                          summary={"owner": claims.OWNER}))
             key = result.inserted_primary_key
             assert key is not None
@@ -204,7 +205,7 @@ class Store(Browse):
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
             conn.execute(T.runs.update().where(T.runs.c.id == run_id)
-                         .values(finished_at=_now(), status=status, summary=summary))
+                         .values(finished_at=self.clock(), status=status, summary=summary))
 
     def delivered(self, week: str, digest: str) -> dict[str, str]:
         """Return {recipient: "queued", "sent" or "refused"} for the messages of `digest` (full or a member
@@ -224,7 +225,7 @@ class Store(Browse):
     def claim_sources(self, names: list[str], now: datetime | None = None) -> tuple[list[str], dict[str, str]]:
         """Claim sources for this process's collect; return (claimed, {busy source: who holds it})."""
         with self.engine.begin() as conn:
-            return claims.claim_sources(conn, names, now or _now())
+            return claims.claim_sources(conn, names, now or self.clock())
 
     def release_sources(self, names: list[str]) -> None:
         with self.engine.begin() as conn:
@@ -242,7 +243,7 @@ class Store(Browse):
         """Queue the message if new and claim it for this process in one transaction; return the bytes to send
         (as first queued), or None when another sender has it or it was answered (see `claims.py`)."""
         with self.engine.begin() as conn:
-            return claims.claim(conn, week, recipient, digest, message, message_id, now or _now())
+            return claims.claim(conn, week, recipient, digest, message, message_id, now or self.clock())
 
     def queue_delivery(self, week: str, recipient: str, digest: str, message: bytes, message_id: str) -> None:
         """Put a message in the outbox before trying to send it (one commit per message)."""
@@ -255,7 +256,7 @@ class Store(Browse):
             conn.execute(T.deliveries.delete().where(
                 T.deliveries.c.week == week, T.deliveries.c.recipient == recipient, T.deliveries.c.digest == digest))
             conn.execute(T.deliveries.insert().values(week=week, recipient=recipient, digest=digest,
-                                                      sent_at=_now(), method=method, message_id=message_id,
+                                                      sent_at=self.clock(), method=method, message_id=message_id,
                                                       status=status, detail=detail, message=message))
 
     def _scalar_rows(self, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
@@ -309,8 +310,8 @@ def _seen_at(published: datetime | None, collected: datetime) -> datetime:
     return published
 
 
-def _item_row(item: Item, fold_search: bool = False) -> dict[str, Any]:
-    collected = item.collected_at or _now()
+def _item_row(item: Item, fold_search: bool, now: datetime) -> dict[str, Any]:
+    collected = item.collected_at or now
     return {
         "search_text": search.folded_text(item.title, item.summary, item.buyer) if fold_search else None,
         "id": item.id, "source": item.source, "kind": item.kind, "title": item.title, "summary": item.summary,
