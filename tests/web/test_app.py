@@ -250,3 +250,20 @@ def test_a_week_outside_the_archive_builds_no_file_and_pages_are_not_cached(sign
     assert after == before and "2001-W05" not in after
     assert signed.get("/", headers=HTML).headers["cache-control"] == "no-store"
     assert signed.get("/items.csv").headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("how", ["password", "token"])
+def test_sign_out_ends_the_session_on_the_server(site, how):
+    """A session cookie copied before sign-out opens nothing afterwards (the server remembers the sign-out)."""
+    with TestClient(create_app(site.ctx), follow_redirects=False) as client:
+        if how == "password":
+            assert client.post("/signin", data={"password": PASSWORD, "next": "/"}).status_code == 303
+        else:
+            token = member_token(SECRET, site.ctx.config.member("polymem"))
+            assert client.get(f"/?token={token}", headers=HTML).status_code == 303
+        copied = dict(client.cookies)
+        assert client.get("/", headers=HTML).status_code == 200
+        assert client.post("/signout").status_code == 303
+    with TestClient(create_app(site.ctx), follow_redirects=False, cookies=copied) as replay:
+        assert replay.get("/", headers=HTML).status_code == 303  # to the sign-in page
+        assert replay.get("/items.json").status_code == 401

@@ -231,6 +231,18 @@ class Store(Browse):
         with self.engine.begin() as conn:
             claims.release_sources(conn, names)
 
+    def end_session(self, sid: str, until: datetime) -> None:
+        """Remember a signed-out session of the site until its cookie would have expired (older ones forgotten)."""
+        with self.engine.begin() as conn:
+            conn.execute(T.ended_sessions.delete().where(T.ended_sessions.c.until < self.clock()))
+            conn.execute(T.ended_sessions.delete().where(T.ended_sessions.c.sid == sid))
+            conn.execute(T.ended_sessions.insert().values(sid=sid, until=until))
+
+    def session_ended(self, sid: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(T.ended_sessions.c.sid).where(T.ended_sessions.c.sid == sid)).first() \
+                is not None
+
     def runs(self, status: str | None = None) -> list[dict[str, Any]]:
         """The recorded runs, newest first (those with `status` only, when given)."""
         query = sa.select(T.runs).order_by(T.runs.c.id.desc())

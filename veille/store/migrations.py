@@ -79,6 +79,10 @@ def _v11_source_claims(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE fetch_state ADD COLUMN claimed_at TIMESTAMP"))
 
 
+def _v12_ended_sessions(conn: sa.Connection) -> None:
+    schema.ended_sessions.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
@@ -91,6 +95,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (9, "search_keys: a stable number per item, the rowid of its full-text row (SQLite)", _v9_search_keys),
     (10, "deliveries.claimed_by and claimed_at: each message claimed by one sender before it is sent", _v10_claims),
     (11, "fetch_state.claimed_by and claimed_at: a source collected by one process at a time", _v11_source_claims),
+    (12, "ended_sessions: the site sessions signed out, refused if their cookie is replayed", _v12_ended_sessions),
 ]
 
 

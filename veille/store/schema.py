@@ -128,6 +128,12 @@ deliveries = sa.Table(
     sa.Column("claimed_at", UTCDateTime),
 )
 
+ended_sessions = sa.Table(
+    "ended_sessions", metadata,
+    sa.Column("sid", sa.String(64), primary_key=True),  # a signed-out session of the reports site
+    sa.Column("until", UTCDateTime, nullable=False),  # when its cookie would have expired anyway
+)
+
 store_state = sa.Table(
     "store_state", metadata,
     sa.Column("name", sa.String(50), primary_key=True),

@@ -23,10 +23,8 @@ from veille.web import access
 from veille.web.digests import digest, digests, sources_page
 from veille.web.item import item_page
 from veille.web.items import home, items_export
-from veille.web.signin import Guard, signin, signout
+from veille.web.signin import SESSION_DAYS, Guard, signin, signout
 from veille.web.site import HERE, Site
-
-SESSION_DAYS = 90
 
 
 def create_app(ctx: Context, monotonic: Callable[[], float] = time.monotonic) -> Starlette:

@@ -7,7 +7,9 @@ address bar.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from urllib.parse import unquote, urlencode
 
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -19,6 +21,7 @@ from veille.web import access
 from veille.web.site import Site, Who, page, site_of
 
 HTML_PAGES = ("/", "/items/", "/digests", "/sources")
+SESSION_DAYS = 90
 OPEN_PATHS = ("/signin", "/static/")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -50,6 +53,8 @@ def identify(site: Site, request: Request) -> tuple[Who | None, bool]:
     if request.headers.get("authorization"):
         site.attempts.failed(_address(request))
     session = request.session
+    if session and (not session.get("sid") or site.ctx.store.session_ended(str(session["sid"]))):
+        return None, False  # signed out (the cookie replayed), or made before sessions had an id
     if session.get("who") == "password" and settings.site_password and \
             session.get("fp") == access.fingerprint(settings.site_password):
         return Who("password"), False
@@ -78,7 +83,9 @@ def _refused(request: Request, html: bool) -> Response:
 
 def _remember(site: Site, request: Request, who: Who) -> Response:
     """Keep the member in the session and send the browser to the same address without the token."""
-    request.session.update({"who": "member", "id": who.member_id, "v": site.members[who.member_id or ""].site_token})
+    request.session.clear()
+    request.session.update({"who": "member", "id": who.member_id, "v": site.members[who.member_id or ""].site_token,
+                            "sid": secrets.token_urlsafe(24)})
     rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
     return RedirectResponse(_local(request.url.path) + (f"?{urlencode(rest)}" if rest else ""), 303)
 
@@ -134,7 +141,8 @@ async def signin(request: Request) -> Response:
         target = _local(str(form.get("next") or "/"))
         if access.password_ok(settings.site_password, str(form.get("password") or "")):
             request.session.clear()
-            request.session.update({"who": "password", "fp": access.fingerprint(settings.site_password or "")})
+            request.session.update({"who": "password", "fp": access.fingerprint(settings.site_password or ""),
+                                    "sid": secrets.token_urlsafe(24)})
             return RedirectResponse(target, 303)
         site.attempts.failed(_address(request))
         error = "Wrong password." if settings.site_password else "Sign in with the link from your digest."
@@ -143,5 +151,10 @@ async def signin(request: Request) -> Response:
 
 
 async def signout(request: Request) -> Response:
+    """End the session here and on the server: its cookie, replayed, is refused."""
+    site = site_of(request)
+    sid = request.session.get("sid")
+    if sid:
+        site.ctx.store.end_session(str(sid), site.now() + timedelta(days=SESSION_DAYS))
     request.session.clear()
     return RedirectResponse("/signin", 303)
