@@ -215,13 +215,6 @@ class Store(Browse):
                 T.deliveries.c.week == week, T.deliveries.c.digest == digest))
             return {r[0]: r[1] for r in rows}
 
-    def queued_message(self, week: str, recipient: str, digest: str) -> bytes | None:
-        """The message queued for a recipient, exactly as it was first built."""
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(T.deliveries.c.message).where(
-                T.deliveries.c.week == week, T.deliveries.c.recipient == recipient, T.deliveries.c.digest == digest,
-                T.deliveries.c.status == "queued")).scalar()
-
     def claim_sources(self, names: list[str], now: datetime | None = None) -> tuple[list[str], dict[str, str]]:
         """Claim sources for this process's collect; return (claimed, {busy source: who holds it})."""
         with self.engine.begin() as conn:

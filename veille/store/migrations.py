@@ -63,20 +63,20 @@ def _v9_search_keys(conn: sa.Connection) -> None:
     install_keys(conn)
 
 
+def _add_columns(conn: sa.Connection, table: str, columns: dict[str, str]) -> None:
+    """Add each {name: SQL type} column the table lacks (a database made after the column existed has it)."""
+    present = {c["name"] for c in sa.inspect(conn).get_columns(table)}
+    for name, sql_type in columns.items():
+        if name not in present:
+            conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
+
+
 def _v10_claims(conn: sa.Connection) -> None:
-    columns = {c["name"] for c in sa.inspect(conn).get_columns("deliveries")}
-    if "claimed_by" not in columns:
-        conn.execute(sa.text("ALTER TABLE deliveries ADD COLUMN claimed_by VARCHAR(200)"))
-    if "claimed_at" not in columns:
-        conn.execute(sa.text("ALTER TABLE deliveries ADD COLUMN claimed_at TIMESTAMP"))
+    _add_columns(conn, "deliveries", {"claimed_by": "VARCHAR(200)", "claimed_at": "TIMESTAMP"})
 
 
 def _v11_source_claims(conn: sa.Connection) -> None:
-    columns = {c["name"] for c in sa.inspect(conn).get_columns("fetch_state")}
-    if "claimed_by" not in columns:
-        conn.execute(sa.text("ALTER TABLE fetch_state ADD COLUMN claimed_by VARCHAR(200)"))
-    if "claimed_at" not in columns:
-        conn.execute(sa.text("ALTER TABLE fetch_state ADD COLUMN claimed_at TIMESTAMP"))
+    _add_columns(conn, "fetch_state", {"claimed_by": "VARCHAR(200)", "claimed_at": "TIMESTAMP"})
 
 
 def _v12_ended_sessions(conn: sa.Connection) -> None:
