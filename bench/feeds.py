@@ -16,8 +16,14 @@ _VOCABULARY = {lang: sorted({w.strip(".,;:'\"") for t in [*ON_TOPIC[lang], *OFF_
                               for w in t.split() if "{" not in w} - {""}) for lang in FILLER}
 
 
-def feed_body(index: int, count: int, seed: int) -> bytes:
-    """An RSS 2.0 feed of `count` items in one of four languages (the same bytes for the same index)."""
+BOILERPLATE = ("Retrouvez toute l'actualité du traitement de l'eau, des membranes et des capteurs dans notre lettre "
+               "hebdomadaire : appels d'offres, réglementation, innovations et rendez-vous de la filière, choisis "
+               "chaque semaine par la rédaction pour les professionnels du secteur. Lire la suite…")
+
+
+def feed_body(index: int, count: int, seed: int, boilerplate: str | None = None, distinct: bool = False) -> bytes:
+    """An RSS 2.0 feed of `count` items in one of four languages (the same bytes for the same index); with
+    `boilerplate`, every item's description is that one text; with `distinct`, no two titles are alike."""
     rng = random.Random(seed * 100_003 + index)
     lang = rng.choice(["fr", "en", "pt", "es"])
     base = datetime(2026, 11, 9, tzinfo=UTC)
@@ -26,7 +32,11 @@ def feed_body(index: int, count: int, seed: int) -> bytes:
         pool = ON_TOPIC if rng.random() < 0.35 else OFF_TOPIC
         title = rng.choice(pool[lang]).format(city=rng.choice(CITIES))
         details = " ".join(rng.choice(_VOCABULARY[lang]) for _ in range(12))  # each story its own words
+        if distinct:
+            title = f"{title} (n° {index}-{n})"
         summary = f"{rng.choice(pool[lang]).format(city=rng.choice(CITIES))} {details}. {FILLER[lang].format(n=n)}"
+        if boilerplate is not None:
+            summary = boilerplate
         when = format_datetime(base + timedelta(minutes=rng.randint(0, 20_000)))
         items.append(f"<item><title>{escape(title)}</title><link>https://feed{index}.example.org/{n}</link>"
                      f"<guid isPermaLink='false'>f{index}-{n}</guid><pubDate>{when}</pubDate>"
@@ -42,14 +52,18 @@ class _Server(ThreadingHTTPServer):
 
 
 class FeedFarm:
-    """`sources` feeds spread over `hosts` loopback addresses (127.0.0.2, …), each answer delayed 100–300 ms.
+    """`sources` feeds spread over `hosts` loopback addresses (127.0.0.2, …), each answer delayed 100–300 ms;
+    each feed has 50–200 items, or `items`, described by `boilerplate` when it is given, with distinct titles
+    when `distinct`.
 
     Feeds carry an ETag and answer 304 to a matching If-None-Match. Body bytes sent are counted.
     """
 
-    def __init__(self, sources: int, hosts: int, seed: int = 7, latency: tuple[float, float] = (0.1, 0.3)):
+    def __init__(self, sources: int, hosts: int, seed: int = 7, latency: tuple[float, float] = (0.1, 0.3),
+                 items: int | None = None, boilerplate: str | None = None, distinct: bool = False):
         rng = random.Random(seed)
-        self.bodies = [feed_body(i, rng.randint(50, 200), seed) for i in range(sources)]
+        self.bodies = [feed_body(i, items or rng.randint(50, 200), seed, boilerplate, distinct)
+                       for i in range(sources)]
         self.delays = [rng.uniform(*latency) for _ in range(sources)]
         self.bytes_sent = 0
         self._lock = threading.Lock()
@@ -97,6 +111,10 @@ class FeedFarm:
         return sum(self.delays)
 
     def stop(self) -> None:
+        stopping = [threading.Thread(target=server.shutdown) for server in self.servers]  # each waits for its poll
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         for server in self.servers:
-            server.shutdown()
             server.server_close()

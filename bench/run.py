@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from lxml import etree
 
-from bench import tagging
+from bench import boilerplate, tagging
 from bench.archive import fill
 from bench.feeds import FeedFarm
 
@@ -157,6 +157,11 @@ ROWS = [  # key, label, baseline key or None, unit, target
     ("report_1m_s", "report --topic membranes --format csv", None, "s", "≤ 10 s"),
     ("report_1m_peak_mib", "  peak memory", None, "MiB", "≤ 1,024 MiB"),
     ("collect_peak_mib", "peak memory of a collect of {sources} sources", None, "MiB", "≤ 300 MiB"),
+    ("boilerplate_seconds", "collect {feeds} feeds × 50 items, one description on every item", "varied_seconds", "s",
+     "≤ 2× varied texts"),
+    ("varied_seconds", "  baseline: the same feeds with varied texts", None, "s", ""),
+    ("boilerplate_sources_ok", "  sources ok, one description", None, "", "all"),
+    ("boilerplate_largest_cluster", "  largest cluster, one description (true duplicates: 1)", None, "", "1"),
 ]
 
 
@@ -170,6 +175,7 @@ def main() -> int:
           f"{platform.python_version()}", flush=True)
     collect_runs = 3 if quick else 2  # a full collect takes minutes: 2 runs keep `make bench` under 15 min
     results |= bench_collect(sources, runs=collect_runs)
+    results |= boilerplate.measure(feeds=200 // scale, items=50)
     print(f"  collect done ({time.perf_counter() - started:.0f} s)", flush=True)
     results |= bench_parse(runs=5)
     results |= bench_tag(tag_items, naive, runs=5)  # the machine's speed drifts: five runs, not three
@@ -196,10 +202,11 @@ def render(results: dict[str, float], sources: int, archive: int, quick: bool, s
         value = results[key]
         base = results.get(baseline) if baseline else None
         ratio = f"{value / base:.2f}×" if base else ""
-        shown = f"{value:,.0f} {unit}" if unit in ("B", "/s", "MiB") else f"{value:,.2f} {unit}"
+        shown = f"{value:,.0f} {unit}" if unit in ("B", "/s", "MiB", "") else f"{value:,.2f} {unit}"
         base_shown = "" if base is None else (f"{base:,.0f} {unit}" if unit in ("B", "/s", "MiB")
                                               else f"{base:,.2f} {unit}")
-        lines.append(f"| {label.format(sources=sources, archive=f'{archive:,}', week=week)} | "
+        feeds = 200 // (10 if quick else 1)
+        lines.append(f"| {label.format(sources=sources, archive=f'{archive:,}', week=week, feeds=feeds)} | "
                      f"{shown} | {base_shown} | {ratio} | {target} |")
     sequential = results["collect_sequential_s"] / results["collect_s"]
     lines += ["", f"Collect is {sequential:.1f}× faster than the sequential loop (target ≥ 20×) and "

@@ -49,7 +49,7 @@ class Context:
 
         s = self.settings
         return HttpSettings(timeout=s.http_timeout, host_delay=s.http_host_delay, concurrency=s.http_concurrency,
-                            per_host=s.http_per_host)
+                            per_host=s.http_per_host, source_deadline=s.http_source_deadline)
 
     def smtp(self) -> SmtpSettings | None:
         """The SMTP server from the VEILLE_SMTP_* settings, or None (emails go to the outbox folder)."""

@@ -6,6 +6,7 @@ between the stages and the store, returns a report object and prints nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,8 +27,9 @@ from veille.export import formats
 from veille.export.health import health_rows, unhealthy
 from veille.export.ics import to_ics
 from veille.models import Config, Item, ItemQuery, Source
-from veille.tag.duplicates import link_entries, near
+from veille.tag.duplicates import link_entries, same_story
 from veille.tokens import member_token
+from veille.writer import Writer
 
 __all__ = ["CollectReport", "Context", "DigestReport", "Email", "SourceReport", "Week", "inspect_file",
            "load_config", "open_context"]
@@ -64,21 +66,28 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
                                              {w.name for w in report.sources}], collected_at)
     report.sources += [busy_report(name, owner) for name, owner in busy.items()]
 
-    def done(outcome: SourceOutcome) -> None:
-        # stored as soon as a source is done: a run killed half-way keeps what it had fetched
-        stored = _store_outcome(ctx, outcome, collected_at)
-        ctx.store.release_sources([stored.name])  # done: another collect may take it now
-        report.sources.append(stored)
-        details = {k: v for k, v in vars(stored).items() if k != "name"}
-        log.log(logging.WARNING if stored.status == "failed" else logging.INFO, "source %s: %s", stored.name,
-                stored.status, extra={"run": run_id, **details, "source": stored.name})
-        if on_done:
-            on_done(outcome)
+    def store(outcomes: list[SourceOutcome]) -> None:
+        # in the writer thread, off the event loop; a batch is one transaction (its sources released with it),
+        # stored as soon as it is done: a run killed half-way keeps what it had fetched
+        with ctx.store.batch():
+            stored = [_store_outcome(ctx, outcome, collected_at) for outcome in outcomes]
+            ctx.store.release_sources([outcome.source.name for outcome in outcomes])
+        for outcome, source in zip(outcomes, stored, strict=True):
+            report.sources.append(source)
+            details = {k: v for k, v in vars(source).items() if k != "name"}
+            log.log(logging.WARNING if source.status == "failed" else logging.INFO, "source %s: %s", source.name,
+                    source.status, extra={"run": run_id, **details, "source": source.name})
+            if on_done:
+                on_done(outcome)
 
     validators = {n: Validators(s.etag, s.last_modified) for n, s in states.items()}
+    writer: Writer[SourceOutcome] = Writer(store)
     try:
-        collect([s for s in sources if s.name in claimed], validators, http or ctx.http(), done)
-    except BaseException:  # Ctrl-C, SIGTERM: recorded as interrupted, what was stored stays
+        collect([s for s in sources if s.name in claimed], validators, http or ctx.http(), writer.put)
+        writer.close()
+    except BaseException:  # Ctrl-C, SIGTERM: recorded as interrupted, what was fetched is stored first
+        with contextlib.suppress(Exception):
+            writer.close()
         ctx.store.finish_run(run_id, "interrupted", {"line": report.line(),
                                                      "sources": [vars(s) for s in report.sources]})
         raise
@@ -109,7 +118,7 @@ def _store_outcome(ctx: Context, outcome: SourceOutcome, collected_at: datetime)
     new, updated = ctx.store.upsert_items(outcome.items)
     changed = new + updated
     ctx.tagger.tag_many(changed, [source.topics] * len(changed))
-    ctx.store.link_all(link_entries(changed), near)
+    ctx.store.link_all(link_entries(changed), same_story)
     ctx.store.save_tags(changed)
     ctx.store.record_fetch(source.name, ok=True, status=outcome.status,
                            etag=outcome.validators.etag, last_modified=outcome.validators.last_modified)

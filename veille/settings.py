@@ -51,6 +51,9 @@ class Settings(BaseSettings):
                                   "a number of requests between 1 and 64", ge=1, le=64)
     http_host_delay: float = _setting(1.0, "seconds between the starts of two requests to the same host",
                                       "a number of seconds between 0 and 60", ge=0, le=60)
+    http_source_deadline: float = _setting(300.0, "seconds one source may take, all its pages, counted from the "
+                                                  "start of its first request (not while it waits for a free slot)",
+                                           "a number of seconds between 1 and 3600", ge=1, le=3600)
     site_url: str | None = _setting(None, "public address of the reports site; digests link to it")
     site_password: str | None = Field(default=None, description="shared password of the reports site (form, or HTTP "
                                                         "Basic with any user name)", repr=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import functools
 import os
 import signal
 import subprocess
@@ -71,8 +72,9 @@ def _env(port: int) -> dict[str, str]:
                   "VEILLE_TZ": "Europe/Paris"}
 
 
-def _veille(config: Path, port: int, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "veille", "--config", str(config), *args], env=_env(port),
+def _veille(config: Path, port: int, *args: str, db: str | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "veille", "--config", str(config), *args],
+                            env=_env(port) | ({"VEILLE_DB": db} if db else {}),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -96,23 +98,26 @@ def test_refused_and_deferred_messages_do_not_block_the_others(config, veille, m
     assert f"refused: {RECIPIENTS[1]}" in result.out and f"sent: {RECIPIENTS[2]}" in result.out
 
 
-@pytest.mark.parametrize("kill_at", [1, 4, 7])
-def test_sigkill_during_send_neither_duplicates_nor_skips(config, http, kill_at):
+@pytest.mark.parametrize(("database", "kill_at"), [("sqlite", 1), ("sqlite", 4), ("sqlite", 7), ("postgresql", 1),
+                                                   ("postgresql", 5)])
+def test_sigkill_during_send_neither_duplicates_nor_skips(config, http, database, kill_at):
     """Killed while the server holds message `kill_at`: the rerun sends the rest, each exactly once, exactly
-    as queued before the kill."""
+    as queued before the kill (on SQLite and on PostgreSQL)."""
+    db = f"sqlite:///{config / 'veille.db'}" if database == "sqlite" else _fresh_postgres()
     handler = ScriptedHandler(hold_at=kill_at)
     controller = _serve(handler)
+    run = functools.partial(_veille, db=db)
     try:
-        assert _veille(config, controller.port, "collect").wait(timeout=60) == 0
-        process = _veille(config, controller.port, "digest", "--week", "2026-W46", "--send")
+        assert run(config, controller.port, "collect").wait(timeout=60) == 0
+        process = run(config, controller.port, "digest", "--week", "2026-W46", "--send")
         assert handler.holding.wait(timeout=60), f"message {kill_at} never arrived"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         handler.release.set()
         assert process.returncode == -signal.SIGKILL
         assert len(handler.accepted) == kill_at - 1
-        queued = _queued_ids(config)
-        rerun = _veille(config, controller.port, "digest", "--week", "2026-W46", "--send")
+        queued = _queued_ids(db)
+        rerun = run(config, controller.port, "digest", "--week", "2026-W46", "--send")
         out, err = rerun.communicate(timeout=120)
     finally:
         controller.stop()
@@ -125,11 +130,16 @@ def test_sigkill_during_send_neither_duplicates_nor_skips(config, http, kill_at)
     assert resent == queued  # the outbox's messages, not new ones
 
 
-def _queued_ids(config: Path) -> set[str]:
-    import sqlite3
+def _queued_ids(db: str) -> set[str]:
+    import sqlalchemy as sa
 
-    with sqlite3.connect(config / "veille.db") as conn:
-        return {r[0] for r in conn.execute("SELECT message_id FROM deliveries WHERE status IN ('queued', 'sending')")}
+    engine = sa.create_engine(db)
+    try:
+        with engine.connect() as conn:
+            return set(conn.execute(sa.text(
+                "SELECT message_id FROM deliveries WHERE status IN ('queued', 'sending')")).scalars())
+    finally:
+        engine.dispose()
 
 
 class SlowHandler(ScriptedHandler):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from tests.conftest import write_config
 from veille import pipeline
 from veille.models import Item
-from veille.tag.duplicates import band_keys, link_entries, near, simhash
+from veille.tag.duplicates import band_keys, link_entries, near, same_story, simhash
 
 STORY = ("Toulouse Métropole teste l'ultrafiltration sur fibres creuses pour son usine d'eau potable : "
          "un pilote traitera 200 m3/h d'eau brute de la Garonne pendant dix-huit mois")
@@ -59,7 +59,7 @@ def test_clusters_do_not_depend_on_arrival_order(tmp_path):
                 item = items[i]
                 item.collected_at = item.published_at
                 ctx.store.upsert_items([item])
-                ctx.store.link_all(link_entries([item]), near)
+                ctx.store.link_all(link_entries([item]), same_story)
             clusters = frozenset((i.id, i.cluster_id) for i in ctx.store.items())
         finally:
             ctx.close()

@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -36,6 +37,7 @@ class HttpSettings:
     concurrency: int = DEFAULTS["http_concurrency"].default
     per_host: int = DEFAULTS["http_per_host"].default
     host_delay: float = DEFAULTS["http_host_delay"].default  # seconds between the starts of two requests to a host
+    source_deadline: float = DEFAULTS["http_source_deadline"].default  # one source, from its first request's start
     user_agent: str = USER_AGENT
 
 
@@ -78,6 +80,8 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds()) if when.tzinfo else None
 
 
+# what to call when a request gets its slot: the collect starts the source's deadline then (set per source)
+request_started: ContextVar[Callable[[], None] | None] = ContextVar("request_started", default=None)
 Resolver = Callable[[str], Awaitable[list[str]]]  # host name -> its addresses (tests inject their own)
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT, ::ffff:0:a.b.c.d
@@ -196,6 +200,9 @@ class Fetcher:
             address = await self._vetted(url, allow_private)
             async with self._all, self._host_slot(url):
                 await self._polite(url)
+                started = request_started.get()
+                if started is not None:
+                    started()
                 try:  # read timeouts are per chunk: a body that trickles in (slow-loris) needs a total cap
                     response = await asyncio.wait_for(self._send(method, url, address, send_headers, request),
                                                       self.settings.timeout * 3)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
+from typing import TypeVar
 
 import httpx
 
 from veille.collect.connectors import REGISTRY, Connector
-from veille.collect.http import Fetcher, HttpSettings, Response, Validators
+from veille.collect.http import Fetcher, HttpSettings, Response, Validators, request_started
 from veille.collect.language import detect
 from veille.errors import SourceError, TerminalSourceError
 from veille.models import Item, Source
 
-SOURCE_DEADLINE = 300.0  # seconds for one source, all its pages included
+T = TypeVar("T")
 
 
 @dataclass
@@ -38,31 +39,57 @@ class SourceOutcome:
         return self.status != "failed"
 
 
+class Budget:
+    """A source's time: its deadline starts with its first request, not while it waits behind other sources."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.started: float | None = None  # monotonic time of the first request's start
+        self._timeout: asyncio.Timeout | None = None
+
+    def start(self) -> None:
+        if self.started is None and self._timeout is not None:
+            self.started = time.monotonic()
+            self._timeout.reschedule(asyncio.get_running_loop().time() + self.seconds)
+
+    def elapsed(self) -> float:
+        return 0.0 if self.started is None else time.monotonic() - self.started
+
+    async def run(self, work: Awaitable[T]) -> T:
+        """Await `work` within the budget (TimeoutError when it runs out)."""
+        async with asyncio.timeout(None) as self._timeout:
+            token = request_started.set(self.start)
+            try:
+                return await work
+            finally:
+                request_started.reset(token)
+
+
 async def collect_one(source: Source, fetcher: Fetcher, validators: Validators) -> SourceOutcome:
     """Fetch and parse one source; errors become a failed outcome, never an exception."""
-    started = time.monotonic()
+    budget = Budget(fetcher.settings.source_deadline)
     connector = REGISTRY[source.type]
     try:
-        responses = await asyncio.wait_for(connector.fetch(source, fetcher, validators), SOURCE_DEADLINE)
+        responses = await budget.run(connector.fetch(source, fetcher, validators))
         fresh = [r for r in responses if not r.not_modified]
         if not fresh:
-            return SourceOutcome(source, "not-modified", validators=validators, seconds=time.monotonic() - started,
+            return SourceOutcome(source, "not-modified", validators=validators, seconds=budget.elapsed(),
                                  http_status=304)
         items: list[Item] = []
         for response in fresh:  # parsing runs in a thread: a slow parse does not stall other fetches
             items += await asyncio.to_thread(_parse_all, connector, source, response)
         return SourceOutcome(source, "ok", merge_items(items), validators=fresh[-1].validators,
-                             seconds=time.monotonic() - started, http_status=fresh[-1].status,
+                             seconds=budget.elapsed(), http_status=fresh[-1].status,
                              bytes=sum(len(r.content) for r in fresh))
     except SourceError as exc:
         return SourceOutcome(source, "failed", error=str(exc), transient=exc.transient,
-                             seconds=time.monotonic() - started, retry_after=getattr(exc, "retry_after", None))
+                             seconds=budget.elapsed(), retry_after=getattr(exc, "retry_after", None))
     except TimeoutError:
-        return SourceOutcome(source, "failed", error=f"gave up after {SOURCE_DEADLINE:g}s", transient=True,
-                             seconds=time.monotonic() - started)
+        return SourceOutcome(source, "failed", error=f"gave up after {budget.seconds:g}s", transient=True,
+                             seconds=budget.elapsed())
     except Exception as exc:  # a hostile or broken payload must not take the run down
         return SourceOutcome(source, "failed", error=f"{type(exc).__name__} while parsing: {exc}",
-                             transient=False, seconds=time.monotonic() - started)
+                             transient=False, seconds=budget.elapsed())
 
 
 def merge_items(items: list[Item]) -> list[Item]:

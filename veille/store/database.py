@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +32,7 @@ class Store(Browse):
 
     def __init__(self, engine: sa.Engine, clock: Callable[[], datetime] = _now):
         self.engine = engine
+        self._batch = threading.local()  # this thread's open `batch()` transaction, if any
         self.clock = clock  # the time of writes (collected, fetched, run, sent): tests give their own
         self._fold_search = engine.dialect.name != "sqlite"  # SQLite's FTS5 triggers index the text themselves
 
@@ -51,6 +54,29 @@ class Store(Browse):
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Make every write of this thread inside the block one transaction: all of it is stored, or none."""
+        if getattr(self._batch, "conn", None) is not None:
+            yield  # already inside one
+            return
+        with self.engine.begin() as conn:
+            self._batch.conn = conn
+            try:
+                yield
+            finally:
+                self._batch.conn = None
+
+    @contextmanager
+    def _begin(self) -> Iterator[sa.Connection]:
+        """A connection in a transaction: the open `batch()`'s, else a new one committed at the end."""
+        conn = getattr(self._batch, "conn", None)
+        if conn is not None:
+            yield conn
+            return
+        with self.engine.begin() as conn:
+            yield conn
 
     # --- fetch state -----------------------------------------------------------------------------
 
@@ -75,7 +101,7 @@ class Store(Browse):
         failure up to BACKOFF_CEILING, or longer if the server said so (Retry-After); a success resets it.
         """
         now = self.clock()
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             row = conn.execute(sa.select(T.fetch_state).where(T.fetch_state.c.source == source)).mappings().first()
             values: dict[str, Any] = {"last_fetch_at": now, "last_status": status}
             if ok:
@@ -99,7 +125,7 @@ class Store(Browse):
             return [], []
         new: list[Item] = []
         updated: list[Item] = []
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             existing = {row["id"]: row for chunk in chunks([i.id for i in items]) for row in conn.execute(
                 sa.select(T.items).where(T.items.c.id.in_(chunk))).mappings()}
             for item in _unique(items):
@@ -122,7 +148,7 @@ class Store(Browse):
         """Insert items known to be new, with their tags, in one transaction (bulk loads and benchmarks)."""
         if not items:
             return
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(T.items.insert(), [_item_row(i, self._fold_search, self.clock()) for i in items])
             _insert_tags(conn, items)
             _bump(conn)
@@ -133,24 +159,23 @@ class Store(Browse):
         if not items:
             return
         ids = [i.id for i in items]
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             for chunk in chunks(ids):
                 conn.execute(T.item_topics.delete().where(T.item_topics.c.item_id.in_(chunk)))
                 conn.execute(T.item_members.delete().where(T.item_members.c.item_id.in_(chunk)))
             _insert_tags(conn, items)
             _bump(conn)
 
-    def link_all(self, entries: Sequence[tuple[Item, Sequence[str], Sequence[str], int | None]],
-                 is_near: Callable[[int, int], bool]) -> None:
+    def link_all(self, entries: Sequence[links.Entry], is_near: links.Near) -> None:
         """Cluster many items in one transaction: (item, exact keys, band keys, signature) each.
 
         An item joins the items sharing one of its exact keys, and the items indexed under one of its
-        band keys whose signature passes `is_near(signature, theirs)` (confirmed near-duplicates); the
-        clusters so joined merge. Items are taken in order, so one also meets the items before it. The
-        cluster id is the smallest item id of the cluster, whatever the order of arrival.
+        band keys that `is_near(signature, title, theirs, their title)` confirms (near-duplicates); the
+        clusters so joined merge (see `store.links`, saturated keys included). The cluster id is the
+        smallest item id of the cluster, whatever the order of arrival.
         """
         if entries:
-            with self.engine.begin() as conn:
+            with self._begin() as conn:
                 links.link_all(conn, entries, is_near)
 
     def clusters(self, cluster_ids: Iterable[str]) -> dict[str, list[Item]]:
@@ -194,7 +219,7 @@ class Store(Browse):
 
     def start_run(self, job: str) -> int:
         """Record a run as running (and the runs left running by dead processes as interrupted); return its id."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             claims.mark_interrupted(conn)
             result = conn.execute(T.runs.insert().values(job=job, started_at=self.clock(), status="running",
                                                          summary={"owner": claims.OWNER}))
@@ -203,7 +228,7 @@ class Store(Browse):
             return int(key[0])
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(T.runs.update().where(T.runs.c.id == run_id)
                          .values(finished_at=self.clock(), status=status, summary=summary))
 
@@ -217,16 +242,16 @@ class Store(Browse):
 
     def claim_sources(self, names: list[str], now: datetime | None = None) -> tuple[list[str], dict[str, str]]:
         """Claim sources for this process's collect; return (claimed, {busy source: who holds it})."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return claims.claim_sources(conn, names, now or self.clock())
 
     def release_sources(self, names: list[str]) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             claims.release_sources(conn, names)
 
     def end_session(self, sid: str, until: datetime) -> None:
         """Remember a signed-out session of the site until its cookie would have expired (older ones forgotten)."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(T.ended_sessions.delete().where(T.ended_sessions.c.until < self.clock()))
             conn.execute(T.ended_sessions.delete().where(T.ended_sessions.c.sid == sid))
             conn.execute(T.ended_sessions.insert().values(sid=sid, until=until))
@@ -247,7 +272,7 @@ class Store(Browse):
                        now: datetime | None = None) -> bytes | None:
         """Queue the message if new and claim it for this process in one transaction; return the bytes to send
         (as first queued), or None when another sender has it or it was answered (see `claims.py`)."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return claims.claim(conn, week, recipient, digest, message, message_id, now or self.clock())
 
     def queue_delivery(self, week: str, recipient: str, digest: str, message: bytes, message_id: str) -> None:
@@ -257,7 +282,7 @@ class Store(Browse):
     def record_delivery(self, week: str, recipient: str, digest: str, method: str, message_id: str | None,
                         status: str = "sent", detail: str | None = None, message: bytes | None = None) -> None:
         """Record a message's state (queued, sent, refused for good); one commit per message."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(T.deliveries.delete().where(
                 T.deliveries.c.week == week, T.deliveries.c.recipient == recipient, T.deliveries.c.digest == digest))
             conn.execute(T.deliveries.insert().values(week=week, recipient=recipient, digest=digest,

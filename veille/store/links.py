@@ -1,9 +1,14 @@
 """Clustering items into stories and tenders: the link keys they share, joined in one transaction.
 
 An item joins the items sharing one of its exact keys, and the items indexed under one of its band keys whose
-signature passes `is_near(signature, theirs)` (confirmed near-duplicates); the clusters so joined merge. Items
-are taken in order, so one also meets the items before it. The cluster id is the smallest item id of the
-cluster, whatever the order of arrival.
+signature and title pass `is_near(signature, title, theirs, their title)` (confirmed near-duplicates); the
+clusters so joined merge. Items are taken in order, so one also meets the items before it. The cluster id is
+the smallest item id of the cluster, whatever the order of arrival.
+
+A key held by KEY_CAP items is saturated: it tells nothing more about who is the same story (a band of a
+signature that boilerplate made common, a link every item of a feed shares), so later items neither meet
+its holders nor join them. Each item is then compared with a bounded number of others: linking stays linear
+in the items linked.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from veille.store import schema as T
 from veille.store.rows import chunks
 
 Entry = tuple[Item, Sequence[str], Sequence[str], int | None]  # (item, exact keys, band keys, signature)
-Near = Callable[[int, int], bool]
+Near = Callable[[int, str, int, str], bool]  # (signature, title, their signature, their title) -> same story
+KEY_CAP = 200
 
 
 class UnionFind:
@@ -65,22 +71,29 @@ class Joining:
     """The state of one batch: who holds each key, what the stored items met are, the groups so far."""
 
     by_key: dict[str, set[str]]
-    stored: dict[str, tuple[str, int | None]]  # id -> (cluster id, signature) of the stored items met
+    stored: dict[str, tuple[str, int | None, str]]  # id -> (cluster id, signature, title) of the stored items met
+    saturated: set[str] = field(default_factory=set)  # keys held by KEY_CAP items: no longer indexed nor met
     groups: UnionFind = field(default_factory=UnionFind)
-    signatures: dict[str, int | None] = field(default_factory=dict)  # the batch's items
+    signatures: dict[str, tuple[int | None, str]] = field(default_factory=dict)  # the batch's items
     links: list[dict[str, str]] = field(default_factory=list)
 
-    def signature(self, other: str) -> int | None:
-        return self.signatures[other] if other in self.signatures else self.stored.get(other, ("", None))[1]
+    def signature(self, other: str) -> tuple[int | None, str]:
+        if other in self.signatures:
+            return self.signatures[other]
+        _, signature, title = self.stored.get(other, ("", None, ""))
+        return signature, title
+
+    def holders(self, keys: Sequence[str]) -> set[str]:
+        return {other for k in keys if k not in self.saturated for other in self.by_key.get(k, ())}
 
     def met(self, entry: Entry, is_near: Near) -> set[str]:
-        """The items that `entry` joins: by an exact key, or by a band key and a near signature."""
+        """The items that `entry` joins: by an exact key, or by a band key and a near signature and title."""
         item, keys, bands, signature = entry
-        met = {other for k in keys for other in self.by_key.get(k, ())}
+        met = self.holders(keys)
         if signature is not None:
-            for other in {o for k in bands for o in self.by_key.get(k, ())}:
-                theirs = self.signature(other)
-                if theirs is not None and is_near(signature, theirs):
+            for other in self.holders(bands) - met:
+                theirs, title = self.signature(other)
+                if theirs is not None and is_near(signature, item.title, theirs, title):
                     met.add(other)
         met.discard(item.id)
         return met
@@ -93,32 +106,43 @@ class Joining:
             self.groups.union(item.id, other)
             if other in self.stored and other not in self.signatures:
                 self.groups.union(other, self.stored[other][0])
-        self.signatures[item.id] = signature
+        self.signatures[item.id] = (signature, item.title)
         for k in dict.fromkeys([*keys, *bands]):
-            self.by_key.setdefault(k, set()).add(item.id)
+            holders = self.by_key.setdefault(k, set())
+            if k in self.saturated or len(holders) >= KEY_CAP:
+                self.saturated.add(k)
+                continue
+            holders.add(item.id)
             self.links.append({"item_id": item.id, "key": k})
 
 
-def _replace_links(conn: sa.Connection, entries: Sequence[Entry]) -> dict[str, set[str]]:
-    """Drop the batch's old links; return {key: ids of the stored items holding it} for the batch's keys."""
+def _replace_links(conn: sa.Connection, entries: Sequence[Entry]) -> tuple[dict[str, set[str]], set[str]]:
+    """Drop the batch's old links; return {key: ids of the stored items holding it} for the batch's keys that
+    are not saturated, and the saturated ones."""
     for chunk in chunks([item.id for item, *_ in entries]):
         conn.execute(T.item_links.delete().where(T.item_links.c.item_id.in_(chunk)))
     every = list(dict.fromkeys(k for _, keys, bands, _ in entries for k in (*keys, *bands)))
-    by_key: dict[str, set[str]] = {}
+    saturated: set[str] = set()
     for chunk in chunks(every):
+        counts = sa.select(T.item_links.c.key).where(T.item_links.c.key.in_(chunk)).group_by(
+            T.item_links.c.key).having(sa.func.count() >= KEY_CAP)
+        saturated.update(conn.execute(counts).scalars())
+    by_key: dict[str, set[str]] = {}
+    for chunk in chunks([k for k in every if k not in saturated]):
         query = sa.select(T.item_links.c.key, T.item_links.c.item_id).where(T.item_links.c.key.in_(chunk))
         for r in conn.execute(query):
             by_key.setdefault(r.key, set()).add(r.item_id)
-    return by_key
+    return by_key, saturated
 
 
-def _stored_items(conn: sa.Connection, by_key: dict[str, set[str]]) -> dict[str, tuple[str, int | None]]:
-    """{id: (cluster id, signature)} of the stored items that hold one of the keys."""
-    stored: dict[str, tuple[str, int | None]] = {}
+def _stored_items(conn: sa.Connection, by_key: dict[str, set[str]]) -> dict[str, tuple[str, int | None, str]]:
+    """{id: (cluster id, signature, title)} of the stored items that hold one of the keys."""
+    stored: dict[str, tuple[str, int | None, str]] = {}
     for chunk in chunks(sorted({i for found in by_key.values() for i in found})):
-        for row in conn.execute(sa.select(T.items.c.id, T.items.c.cluster_id, T.items.c.simhash)
+        for row in conn.execute(sa.select(T.items.c.id, T.items.c.cluster_id, T.items.c.simhash, T.items.c.title)
                                 .where(T.items.c.id.in_(chunk))):
-            stored[row.id] = (row.cluster_id or row.id, None if row.simhash is None else unsigned(row.simhash))
+            signature = None if row.simhash is None else unsigned(row.simhash)
+            stored[row.id] = (row.cluster_id or row.id, signature, row.title)
     return stored
 
 
@@ -132,7 +156,7 @@ def _write(conn: sa.Connection, joining: Joining) -> dict[str, str]:
     conn.execute(T.items.update().where(T.items.c.id == sa.bindparam("b_id")).values(
         cluster_id=sa.bindparam("b_cluster"), simhash=sa.bindparam("b_simhash")), [
         {"b_id": i, "b_cluster": cluster_of[i], "b_simhash": signed(signature)}
-        for i, signature in joining.signatures.items()])
+        for i, (signature, _) in joining.signatures.items()])
     for nodes in components:
         if len(nodes) > 1:  # stored items (and their clusters) joined: the whole cluster moves
             members = sorted(nodes)
@@ -145,8 +169,8 @@ def _write(conn: sa.Connection, joining: Joining) -> dict[str, str]:
 def link_all(conn: sa.Connection, entries: Sequence[Entry], is_near: Near) -> None:
     """Cluster the entries' items with each other and with the stored items (see the module's doc); set
     each item's `cluster_id`."""
-    by_key = _replace_links(conn, entries)
-    joining = Joining(by_key, _stored_items(conn, by_key))
+    by_key, saturated = _replace_links(conn, entries)
+    joining = Joining(by_key, _stored_items(conn, by_key), saturated)
     for entry in entries:
         joining.add(entry, is_near)
     cluster_of = _write(conn, joining)

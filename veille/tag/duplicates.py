@@ -2,14 +2,16 @@
 
 A notice, its corrigenda and its award share an identifier (TED related notices, BOAMP earlier notice,
 eForms procedure id); the same call published on TED and BOAMP shares its buyer and title; the same
-story in two feeds shares its canonical URL, or has a near-identical text: a SimHash signature whose
-16-bit bands index candidates, so that finding them never compares an item with the whole archive.
+story in two feeds shares its canonical URL, or has a near-identical text and an alike title: a SimHash
+signature whose 16-bit bands index candidates, so that finding them never compares an item with the whole
+archive. Text most items of a batch share (a feed's boilerplate) is left out of the signatures.
 """
 
 from __future__ import annotations
 
 import re
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -46,6 +48,11 @@ BITS = 64
 BANDS = 4  # 4 bands of 16 bits: two signatures within MAX_DISTANCE bits share at least one band
 MAX_DISTANCE = 3
 MIN_WORDS = 8
+MIN_SHINGLES = MIN_WORDS - 2
+# a word 3-gram found in this share of a batch's items (and in 3 at least) is boilerplate, not the story
+BOILERPLATE_SHARE = 0.2
+BOILERPLATE_MIN_ITEMS = 3
+MIN_TITLE_WORDS = 3  # a title contained in another is the same title only from this many words
 
 
 def _shingle_hash(shingle: str) -> int:
@@ -53,14 +60,23 @@ def _shingle_hash(shingle: str) -> int:
     return (zlib.crc32(data) << 32) | zlib.crc32(data, 0x9E3779B9)  # stable across runs, unlike hash()
 
 
+def shingles(text: str) -> list[int]:
+    """The hashes of a text's word 3-grams (folded), in order."""
+    words = fold_phrase(text).split()
+    return [_shingle_hash(" ".join(words[i:i + 3])) for i in range(len(words) - 2)]
+
+
+def signature_of(hashes: Sequence[int]) -> int | None:
+    """The 64-bit SimHash of shingle hashes: each bit set where most shingles set it (None when too few)."""
+    if len(hashes) < MIN_SHINGLES:
+        return None
+    ones = np.unpackbits(np.array(hashes, dtype="<u8").view(np.uint8), bitorder="little").reshape(-1, BITS).sum(axis=0)
+    return sum(1 << bit for bit in range(BITS) if 2 * int(ones[bit]) > len(hashes))
+
+
 def simhash(text: str) -> int | None:
     """Return the 64-bit SimHash of a text's word 3-grams (folded), or None for a text too short to compare."""
-    words = fold_phrase(text).split()
-    if len(words) < MIN_WORDS:
-        return None
-    hashes = np.array([_shingle_hash(" ".join(words[i:i + 3])) for i in range(len(words) - 2)], dtype="<u8")
-    ones = np.unpackbits(hashes.view(np.uint8), bitorder="little").reshape(-1, BITS).sum(axis=0)
-    return sum(1 << bit for bit in range(BITS) if 2 * int(ones[bit]) > len(hashes))  # set where most shingles set it
+    return signature_of(shingles(text))
 
 
 def band_keys(signature: int | None) -> list[str]:
@@ -76,17 +92,48 @@ def near(a: int, b: int) -> bool:
     return bin(a ^ b).count("1") <= MAX_DISTANCE
 
 
+def title_words(title: str) -> str:
+    """A title as compared between copies of a story: the buyer's own title, folded."""
+    return fold_phrase(title_core(title))
+
+
+def alike_titles(a: str, b: str) -> bool:
+    """Whether two folded titles name one story: equal, or one holds the other whole (a site's prefix or
+    suffix) and that one has MIN_TITLE_WORDS words at least."""
+    if a == b:
+        return True
+    shorter, longer = sorted((a, b), key=len)
+    return len(shorter.split()) >= MIN_TITLE_WORDS and f" {shorter} " in f" {longer} "
+
+
+def same_story(signature: int, title: str, other: int, other_title: str) -> bool:
+    """Two items are copies of one story when their texts are near-identical and their titles alike: items
+    with different titles stay apart, however alike their summaries (a feed's boilerplate)."""
+    return near(signature, other) and alike_titles(title_words(title), title_words(other_title))
+
+
 def story_text(item: Item) -> str:
     return f"{title_core(item.title)} {item.summary}"
+
+
+def without_boilerplate(batch: Sequence[list[int]]) -> list[list[int]]:
+    """Each item's shingles minus those a batch's items share widely (the same description on every item of a
+    feed, "Lire la suite…"): the signature is then made of what tells the stories apart."""
+    seen = Counter(h for hashes in batch for h in set(hashes))
+    limit = max(BOILERPLATE_MIN_ITEMS, BOILERPLATE_SHARE * len(batch))
+    common = {h for h, n in seen.items() if n >= limit}
+    return [[h for h in hashes if h not in common] for hashes in batch] if common else list(batch)
 
 
 def link_entries(items: Sequence[Item]) -> list[tuple[Item, list[str], list[str], int | None]]:
     """(item, exact link keys, SimHash band keys, signature) of each item, for the store to cluster.
 
-    Exact keys (identifiers, URL, buyer + title) link directly; bands only propose candidates, kept when their
-    signatures are `near` (near-identical text)."""
+    Exact keys (identifiers, URL, buyer + title) link directly; bands only propose candidates, kept when the
+    store's `is_near` (`same_story`) confirms them. The items are one source's batch: what most of them share
+    is left out of their signatures (`without_boilerplate`)."""
+    kept = without_boilerplate([shingles(story_text(item)) for item in items])
     entries = []
-    for item in items:
-        signature = simhash(story_text(item))
+    for item, hashes in zip(items, kept, strict=True):
+        signature = signature_of(hashes)
         entries.append((item, link_keys(item), band_keys(signature), signature))
     return entries
