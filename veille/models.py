@@ -17,6 +17,7 @@ __all__ = ["EU_EEA", "GULF", "KINDS", "KIND_LABELS", "KIND_ORDER", "REGIONS", "R
 
 Kind = Literal["tender", "news", "regulation", "funding", "event"]
 Region = Literal["FR", "EU", "CA", "BR", "GULF", "OTHER"]
+Lang = Literal["fr", "en"]  # the languages readers get: the digest, the site, the exports
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -125,6 +126,7 @@ class Member(_Strict):
     exclude: tuple[Expression, ...] = ()
     min_score: float = 1.0
     digest: bool = False
+    lang: Lang | None = None  # this member's digest and exports; default: digest.lang
     site_token: int = Field(default=1, ge=0)  # version of the member's sign-in link; 0: no site access
 
     _emails = field_validator("emails")(classmethod(lambda cls, v: _check_emails(v)))
@@ -147,7 +149,9 @@ class DigestSettings(_Strict):
     recipients: tuple[str, ...] = ()
     admins: tuple[str, ...] = ()  # who gets the source-health alert
     send_at: str = "mon 07:30"
-    subject: str = Field(default="Water market watch — week {week}", pattern=r"^[^\r\n]+$")
+    subject: str | None = Field(default=None, pattern=r"^[^\r\n]+$")  # default: the language's own subject
+    lang: Lang = "fr"
+    members_see_each_other: bool = False  # a member's digest and site view show other members' matches too
 
     _recipients = field_validator("recipients", "admins")(classmethod(lambda cls, v: _check_emails(v)))
 
@@ -164,12 +168,17 @@ class Topic(_Strict):
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str
+    labels: dict[Lang, str] = Field(default_factory=dict)  # the label per reader language (default: `label`)
     # phrases per language (ISO 639-1, or "any"); a plain list means "any"
     terms: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     weak_terms: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     abbreviations: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     exclude: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     cpv: tuple[str, ...] = ()
+
+    def label_in(self, lang: str) -> str:
+        """The topic's label in a reader language (its `label` when that language has none)."""
+        return self.labels.get(lang, self.label)  # type: ignore[call-overload]
 
     @field_validator("terms", "weak_terms", "abbreviations", "exclude", mode="before")
     @classmethod

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     http_source_deadline: float = _setting(300.0, "seconds one source may take, all its pages, counted from the "
                                                   "start of its first request (not while it waits for a free slot)",
                                            "a number of seconds between 1 and 3600", ge=1, le=3600)
+    site_lang: Literal["fr", "en"] = _setting("fr", "language of the reports site when the browser asks for "
+                                                    "neither (`fr` or `en`)", "fr or en")
     site_url: str | None = _setting(None, "public address of the reports site; digests link to it")
     site_password: str | None = Field(default=None, description="shared password of the reports site (form, or HTTP "
                                                         "Basic with any user name)", repr=False)

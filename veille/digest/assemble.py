@@ -133,7 +133,7 @@ def render(digest: Plan, week: Week, week_items: WeekItems, settings: Settings) 
 
 def subject(config: Config, week: Week, member: str | None) -> str:
     """The digest's subject line: `digest.subject` with the week, and the member's name for a member."""
-    text = config.digest.subject.format(week=week)
+    text = (config.digest.subject or "Water market watch — week {week}").format(week=week)
     named = config.member(member) if member else None
     return text + (f" — {named.name}" if named else "")
 
