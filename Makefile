@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)  ## run the whole job on bundled data (loopback HTTP and SMTP)
-	$(BIN)/veille demo
+	$(BIN)/veille demo $(if $(DIGEST_LANG),--lang $(DIGEST_LANG))
 
 test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest

@@ -5,10 +5,16 @@ from __future__ import annotations
 import email
 from email import policy
 
+import pytest
 
-def test_demo_runs_end_to_end(veille, tmp_path):
+
+@pytest.mark.parametrize(("lang", "closing", "subject"), [
+    ("fr", "SE TERMINENT BIENTÔT (4)", "Veille eau — semaine 46 (9–15 nov. 2026)"),
+    ("en", "CLOSING SOON (4)", "Water market watch — week 46 (9–15 Nov 2026)")])
+def test_demo_runs_end_to_end(veille, tmp_path, lang, closing, subject):
+    """The demo in French by default, in English with `--lang en` (its `digest.lang`)."""
     reports = tmp_path / "reports"
-    result = veille("demo", "--reports", reports)
+    result = veille("demo", "--reports", reports, *(["--lang", lang] if lang != "fr" else []))
     assert result.code == 0, result.err
     assert f"report   {reports / '2026-W46' / 'digest.html'}" in result.out
     assert "broken-server-error: HTTP 500" in result.out  # broken sources are reported…
@@ -24,5 +30,6 @@ def test_demo_runs_end_to_end(veille, tmp_path):
         assert "<script" not in html and "javascript:" not in html and "tracker.invalid" not in html
     full = email.message_from_bytes(received[0].read_bytes(), policy=policy.default)
     text = full.get_body(("plain",)).get_content()
-    assert "CLOSING SOON" in text and "Télérelève et sectorisation du réseau d'eau potable" in text
+    assert full["Subject"] == subject
+    assert closing in text and "Télérelève et sectorisation du réseau d'eau potable" in text
     assert "Membrane d'étanchéité" not in text  # excluded false friend, not listed

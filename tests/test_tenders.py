@@ -70,8 +70,8 @@ def test_the_same_tender_is_linked_across_notices_and_sources(tender_sources, ve
     text = (tender_sources / "reports/2026-W46/digest.txt").read_text(encoding="utf-8")
     assert report.items == 1  # the W46 corrigendum stands for the tender
     assert text.count("Extension de la station d'épuration de Muret") == 1  # not closing soon: moved to 4 Dec
-    assert ("history: contract notice Tue 03 Nov 2026 (ted) → contract notice Wed 04 Nov 2026 (boamp) → "
-            "modification Thu 12 Nov 2026 (ted)") in text
+    assert ("historique : avis de marché mar. 3 nov. 2026 (ted) → avis de marché mer. 4 nov. 2026 (boamp) → "
+            "modification jeu. 12 nov. 2026 (ted)") in text
     html = (tender_sources / "reports/2026-W46/digest.html").read_text(encoding="utf-8")
     assert 'class="history"' in html and "https://ted.europa.eu/fr/notice/-/detail/700001-2026" in html
 
@@ -88,9 +88,10 @@ def test_closing_soon_lists_deadlines_within_14_days(tender_sources, veille):
         ctx.close()
     assert early.files and late.files
     soon = (tender_sources / "r1/2026-W46/digest.txt").read_text(encoding="utf-8")
-    assert "CLOSING SOON\n  Fri 04 Dec 2026 12:00  France – Travaux" in soon  # the corrigendum's new deadline
-    assert "27 Nov 2026" not in soon  # the BOAMP notice's deadline was moved by the corrigendum
-    assert "CLOSING SOON" not in (tender_sources / "r2/2026-W46/digest.txt").read_text(encoding="utf-8")
+    # the corrigendum's new deadline, with the days left
+    assert "SE TERMINENT BIENTÔT (1)\n* ven. 4 déc. 2026, 12:00 · dans 9 jours\n  France – Travaux" in soon
+    assert "27 nov. 2026" not in soon  # the BOAMP notice's deadline was moved by the corrigendum
+    assert "SE TERMINENT BIENTÔT" not in (tender_sources / "r2/2026-W46/digest.txt").read_text(encoding="utf-8")
 
 
 def test_ics_of_tender_deadlines(tender_sources, veille, tmp_path):

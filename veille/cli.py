@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the whole job on bundled data over loopback HTTP and SMTP")
     p.add_argument("--reports", type=Path, default=Path("reports"), metavar="DIR",
                    help="where to write the demo's reports (default: ./reports)")
+    p.add_argument("--lang", choices=("fr", "en"), default="fr",
+                   help="language of the demo's digests (its digest.lang; default: fr)")
     return parser
 
 
@@ -366,7 +368,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from veille.demo.runner import run_demo
 
-    return run_demo(args.reports)
+    return run_demo(args.reports, args.lang)
 
 
 COMMANDS = {

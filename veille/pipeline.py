@@ -178,9 +178,12 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     assemble.check_members(ctx.config, member_ids)
     found = week_items(ctx, week, now)
     plans = assemble.plan(ctx.config, member_ids, reports_dir / str(week))
-    settings = assemble.Settings(ctx.config, ctx.settings.zone, now, ctx.settings.mail_from,
+    zone = ctx.settings.zone
+    settings = assemble.Settings(ctx.config, zone, now, ctx.settings.mail_from,
                                  lambda member: site_links(ctx, member),
-                                 unhealthy(ctx.config.sources, ctx.store.fetch_states()))
+                                 unhealthy(ctx.config.sources, ctx.store.fetch_states()),
+                                 lambda weeks, member, topics: ctx.store.weekly_counts(
+                                     [w.bounds(zone) for w in weeks], member, topics))
     report = DigestReport(str(week), len(found.items))
     messages = []
     for digest in plans:

@@ -38,12 +38,17 @@ def test_week_boundaries_select_items(collected, veille):
     assert "Un capteur de biofilm pour les canalisations d'eau potable" in titles  # Sunday 23:30 Paris
     assert "Sewer overflow rules tightened in Ontario" not in titles  # week 45
     text = (collected / "reports/2026-W46/digest.txt").read_text(encoding="utf-8")
-    assert re.search(r"\n  all\s+5\s+1\s+4\n", text)  # this week, previous week, change
-    assert "1 item with no topic and no member match is counted but not listed" in text
+    # the numbers count what the digest lists: 4 of the 5 items (one has no topic and no match), 1 the week before
+    assert re.search(r"\n  tous types\s+4\s+1\s+\+3\n", text)  # this week, previous week, change
+    assert "ACTUALITÉS (4)" in text
+    assert "1 autre élément, sans sujet ni correspondance, n'est compté nulle part ici" in text
 
 
 def test_send_delivers_multipart_email(collected, veille, smtp, monkeypatch):
-    """The working group and the member who asked get an email: text + HTML, links, topics, no script."""
+    """The working group and the member who asked get an email: text + HTML, links, topics, no script (in
+    English here: `digest.lang: en`)."""
+    members = (collected / "members.yaml").read_text(encoding="utf-8")
+    (collected / "members.yaml").write_text(members.replace("digest:\n", "digest:\n  lang: en\n", 1), encoding="utf-8")
     _smtp_env(monkeypatch, smtp)
     result = veille("--config", collected, "digest", "--week", "2026-W46", "--send")
     assert result.code == 0, result.err
@@ -51,7 +56,7 @@ def test_send_delivers_multipart_email(collected, veille, smtp, monkeypatch):
                 for rcpts, raw in smtp.handler.messages}
     assert set(received) == {"group@wsm.example.org", "veille@polymem.example.org"}
     message = received["group@wsm.example.org"]
-    assert message["Subject"] == "Water market watch — week 2026-W46"
+    assert message["Subject"] == "Water market watch — week 46 (9–15 Nov 2026)"
     assert message["From"] == "veille@wsm.example.org"
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",)).get_content()
@@ -70,7 +75,10 @@ def test_send_delivers_multipart_email(collected, veille, smtp, monkeypatch):
     assert "PFAS dans l'eau du robinet" in text
     member = received["veille@polymem.example.org"]
     member_text = member.get_body(("plain",)).get_content()
-    assert "Polymem" in member["Subject"] and "why: topic membranes" in member_text
+    assert "Polymem" in member["Subject"] and "for you: topic membranes" in member_text
+    # a member sees its own matches and reasons, never another member's name (members_see_each_other: false)
+    assert "Neosens" in text and "Neosens" not in member_text
+    assert "Neosens" not in member.get_body(("html",)).get_content()
     assert "Résultats trimestriels" not in member_text  # matches no profile
 
 
@@ -160,7 +168,7 @@ def test_same_story_from_two_sources_is_listed_once(tmp_path, http, veille):
     veille("--config", directory, "digest", "--week", "2026-W46")
     text = (directory / "reports/2026-W46/digest.txt").read_text(encoding="utf-8")
     assert text.count("Usine d'eau potable : ultrafiltration sur fibres creuses à Castanet") == 1
-    assert "also in: reprise" in text or "also in: eau" in text
+    assert "aussi dans : reprise" in text or "aussi dans : eau" in text
 
 
 def test_failing_and_silent_sources_reach_the_admins(tmp_path, http, veille, smtp, monkeypatch):
@@ -186,10 +194,10 @@ def test_failing_and_silent_sources_reach_the_admins(tmp_path, http, veille, smt
     result = veille("--config", directory, "digest", "--week", "2026-W46", "--send")
     assert result.code == 0, result.err
     text = (directory / "reports/2026-W46/digest.txt").read_text(encoding="utf-8")
-    assert "SOURCES NEEDING ATTENTION" in text and "broken: failing for 3 runs: HTTP 500" in text
+    assert "SOURCES À SURVEILLER" in text and "broken: failing for 3 runs: HTTP 500" in text
     alerts = [email.message_from_bytes(raw, policy=policy.default) for rcpts, raw in smtp.handler.messages
               if rcpts == ["admin@wsm.example.org"]]
-    assert len(alerts) == 1 and alerts[0]["Subject"].startswith("veille: 2 sources need attention")
+    assert len(alerts) == 1 and alerts[0]["Subject"].startswith("veille : 2 sources à surveiller")
     body = alerts[0].get_body(("plain",)).get_content()
     assert "- broken: failing for 3 runs" in body and "- water: silent" in body
 
@@ -204,7 +212,7 @@ def test_digest_links_to_the_reports_site_when_its_address_is_set(collected, vei
     from veille.tokens import token_member
 
     assert veille("--config", collected, "digest", "--week", "2026-W46").code == 0
-    assert "reports site" not in (collected / "reports/2026-W46/digest.html").read_text(encoding="utf-8")
+    assert "site de la veille" not in (collected / "reports/2026-W46/digest.html").read_text(encoding="utf-8")
     monkeypatch.setenv("VEILLE_SITE_URL", "https://veille.wsm.example.org/")
     monkeypatch.setenv("VEILLE_SITE_SECRET", "s3cret")
     assert veille("--config", collected, "digest", "--week", "2026-W46").code == 0
@@ -221,4 +229,29 @@ def test_digest_links_to_the_reports_site_when_its_address_is_set(collected, vei
     members = {m.id: m for m in load(collected, options_model).members}
     assert token_member("s3cret", tokens.pop().replace("%2E", "."), members).id == "polymem"
     text = (collected / "reports/2026-W46/members/polymem/digest.txt").read_text(encoding="utf-8")
-    assert "On the reports site: https://veille.wsm.example.org/?token=polymem." in text
+    assert "sur le site de la veille : https://veille.wsm.example.org/?token=polymem." in text
+
+
+def test_members_see_each_other_restores_the_shared_view(collected, veille):
+    """`digest.members_see_each_other: true`: a member's digest names the other members its items match."""
+    member_text = collected / "reports/2026-W46/members/polymem/digest.txt"
+    assert veille("--config", collected, "digest", "--week", "2026-W46").code == 0
+    assert "Neosens" not in member_text.read_text(encoding="utf-8")
+    members = (collected / "members.yaml").read_text(encoding="utf-8")
+    (collected / "members.yaml").write_text(members.replace("digest:\n", "digest:\n  members_see_each_other: true\n",
+                                                            1), encoding="utf-8")
+    assert veille("--config", collected, "digest", "--week", "2026-W46").code == 0
+    assert "pour Neosens, Polymem" in member_text.read_text(encoding="utf-8")
+
+
+def test_a_member_lang_overrides_the_digest_lang(collected, veille):
+    """Polymem reads English while the working group reads French."""
+    members = (collected / "members.yaml").read_text(encoding="utf-8")
+    (collected / "members.yaml").write_text(members.replace("  name: Polymem\n", "  name: Polymem\n  lang: en\n", 1),
+                                            encoding="utf-8")
+    assert veille("--config", collected, "digest", "--week", "2026-W46").code == 0
+    group = (collected / "reports/2026-W46/digest.txt").read_text(encoding="utf-8")
+    member = (collected / "reports/2026-W46/members/polymem/digest.txt").read_text(encoding="utf-8")
+    assert group.startswith("Veille eau — semaine 46") and "ACTUALITÉS" in group
+    assert member.startswith("Water market watch — week 46 — Polymem") and "NEWS" in member
+    assert "for you: topic membranes" in member and "Membranes & filtration" in member

@@ -190,7 +190,7 @@ def test_digests_and_sources_pages(signed, site):
     listing = signed.get("/digests", headers=HTML)
     assert listing.status_code == 200 and "/digests/" in listing.text
     digest = signed.get("/digests/2026-W46", headers=HTML)
-    assert digest.status_code == 200 and "week 2026-W46" in digest.text and "Closing soon" in digest.text
+    assert digest.status_code == 200 and "semaine 46" in digest.text and "Se terminent bientôt" in digest.text
     assert (site.directory / "reports" / "2026-W46" / "digest.html").is_file()
     assert signed.get("/digests/2026-W99", headers=HTML).status_code == 400
     assert signed.get("/digests/2099-W01", headers=HTML).status_code == 404

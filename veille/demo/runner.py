@@ -20,26 +20,26 @@ DEMO_WEEK = Week(2026, 46)
 DEMO_NOW = datetime(2026, 11, 16, 7, 30, tzinfo=ZoneInfo("Europe/Paris"))
 
 
-def prepare(workspace: Path, base_url: str) -> None:
-    """Write the demo configuration into `workspace`, pointing the sources at `base_url`."""
+def prepare(workspace: Path, base_url: str, lang: str = "fr") -> None:
+    """Write the demo configuration into `workspace`, pointing the sources at `base_url`, its digests in `lang`."""
     if workspace.exists():
         shutil.rmtree(workspace)
     workspace.mkdir(parents=True)
     package = resources.files("veille.demo")
     text = package.joinpath("sources.yaml").read_text(encoding="utf-8")
     (workspace / "sources.yaml").write_text(text.replace("{base}", base_url), encoding="utf-8")
-    (workspace / "members.yaml").write_text(package.joinpath("members.yaml").read_text(encoding="utf-8"),
-                                            encoding="utf-8")
+    members = package.joinpath("members.yaml").read_text(encoding="utf-8")
+    (workspace / "members.yaml").write_text(members.replace("\n  lang: fr ", f"\n  lang: {lang} ", 1), encoding="utf-8")
 
 
-def run_demo(reports: Path) -> int:
+def run_demo(reports: Path, lang: str = "fr") -> int:
     """Collect, tag, build and email the sample week's digest; print where everything is."""
     workspace = reports / "demo"
     received = reports / str(DEMO_WEEK) / "received"
     if received.exists():
         shutil.rmtree(received)
     with resources.as_file(resources.files("veille.demo").joinpath("data")) as data, FixtureServer(data) as http:
-        prepare(workspace, http.base_url)
+        prepare(workspace, http.base_url, lang)
         smtp, _ = start_smtp(received)
         try:
             env = {"VEILLE_DB": f"sqlite:///{(workspace / 'veille.db').resolve()}",

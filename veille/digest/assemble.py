@@ -14,13 +14,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from veille.digest.deliver import build_message
-from veille.digest.render import Rendered, SiteLinks, render_alert, render_digest
-from veille.digest.summarize import summarize
+from veille.digest.render import DigestContent, Reader, Rendered, SiteLinks, Trend, render_alert, render_digest
 from veille.digest.weeks import Week
 from veille.errors import InputError
+from veille.i18n import Formats, gettext_for, translations
 from veille.models import Config, Item, current_notices
 
 CLOSING_SOON = timedelta(days=14)
+TREND_WEEKS = 12
+TREND_TOPICS = 4  # topics drawn in the working group's trend (the week's largest); a member's: its own
 FULL = "full"  # the working group's digest; the others are named after their member
 
 
@@ -89,6 +91,15 @@ class Settings:
     sender: str
     site: Callable[[str | None], SiteLinks | None] = field(default=lambda member: None)
     health: Sequence[tuple[str, str]] = ()  # (source, problem) of the sources needing attention
+    # (weeks, member, topics) -> ({kind: counts}, {topic: counts}): the store's weekly counts, for the trend
+    counts: Callable[[Sequence[Week], str | None, Sequence[str]],
+                     tuple[dict[str, list[int]], dict[str, list[int]]]] = field(
+        default=lambda weeks, member, topics: ({}, {}))
+
+    def lang(self, member: str | None) -> str:
+        """The language of a digest: the member's `lang`, else `digest.lang`."""
+        named = self.config.member(member) if member else None
+        return (named.lang if named and named.lang else None) or self.config.digest.lang
 
 
 def check_members(config: Config, member_ids: Sequence[str]) -> None:
@@ -117,30 +128,62 @@ def chosen_items(items: Sequence[Item], member: str | None) -> list[Item]:
     return list(items) if member is None else [i for i in items if member in i.members]
 
 
+def reader(digest: Plan, settings: Settings) -> Reader:
+    """Who reads `digest`, in which language, and whether it shows other members' matches."""
+    config = settings.config
+    lang = settings.lang(digest.member)
+    return Reader(Formats(lang, settings.zone), {t.id: t.label_in(lang) for t in config.topics},
+                  {m.id: m.name for m in config.members}, digest.member,
+                  see_others=digest.member is None or config.digest.members_see_each_other)
+
+
+def trend(week: Week, digest: Plan, chosen: Sequence[Item], settings: Settings) -> Trend:
+    """The weeks up to `week` (TREND_WEEKS of them) counted as the digest counts: per kind, and per topic for the
+    reader's topics (a member's own; for the working group, the week's largest)."""
+    weeks = [week]
+    while len(weeks) < TREND_WEEKS:
+        weeks.insert(0, weeks[0].previous())
+    member = settings.config.member(digest.member) if digest.member else None
+    if member is not None:
+        topics = list(member.topics)
+    else:
+        sizes = {t: sum(t in i.topics for i in chosen) for t in settings.config.topic_ids}
+        topics = [t for t in sorted(sizes, key=lambda t: -sizes[t]) if sizes[t]][:TREND_TOPICS]
+    kinds, per_topic = settings.counts(weeks, digest.member, topics)
+    return Trend(weeks, kinds, per_topic)
+
+
 def render(digest: Plan, week: Week, week_items: WeekItems, settings: Settings) -> tuple[list[Item], Rendered]:
     """The items of one digest and its HTML and text."""
     config = settings.config
     chosen = chosen_items(week_items.items, digest.member)
-    rendered = render_digest(
-        chosen, summarize(chosen, chosen_items(week_items.previous, digest.member), config.topic_ids), week,
-        settings.zone, topic_labels={t.id: t.label for t in config.topics},
-        member_names={m.id: m.name for m in config.members},
-        closing=chosen_items(week_items.closing, digest.member), member_id=digest.member, now=settings.now,
-        histories=week_items.tenders.of(chosen), source_health=settings.health if digest.member is None else (),
-        site=settings.site(digest.member))
+    content = DigestContent(chosen, chosen_items(week_items.previous, digest.member),
+                            chosen_items(week_items.closing, digest.member), week_items.tenders.of(chosen),
+                            trend(week, digest, chosen, settings))
+    rendered = render_digest(content, week, reader(digest, settings), now=settings.now, topic_order=config.topic_ids,
+                             source_health=settings.health if digest.member is None else (),
+                             site=settings.site(digest.member))
     return chosen, rendered
 
 
-def subject(config: Config, week: Week, member: str | None) -> str:
-    """The digest's subject line: `digest.subject` with the week, and the member's name for a member."""
-    text = (config.digest.subject or "Water market watch — week {week}").format(week=week)
+def subject(config: Config, week: Week, member: str | None, zone: ZoneInfo, lang: str) -> str:
+    """The digest's subject line: `digest.subject` with the week (else the language's own: "Veille eau — semaine
+    46 (9–15 nov. 2026)"), and the member's name for a member."""
+    if config.digest.subject:
+        text = config.digest.subject.format(week=week)
+    else:
+        start, end = week.bounds(zone)
+        period = Formats(lang, zone).period(start.astimezone(zone).date(),
+                                            end.astimezone(zone).date() - timedelta(days=1))
+        _ = gettext_for(lang)
+        text = _("Water market watch — week {number} ({period})").format(number=week.number, period=period)
     named = config.member(member) if member else None
     return text + (f" — {named.name}" if named else "")
 
 
 def messages(digest: Plan, rendered: Rendered, week: Week, settings: Settings) -> list[tuple[str, EmailMessage]]:
     """(digest id, message) for each recipient of one digest."""
-    title = subject(settings.config, week, digest.member)
+    title = subject(settings.config, week, digest.member, settings.zone, settings.lang(digest.member))
     return [(digest.id, build_message(sender=settings.sender, recipient=to, subject=title, text=rendered.text,
                                       html=rendered.html, now=settings.now)) for to in digest.recipients]
 
@@ -150,11 +193,15 @@ def admin_alert(week: Week, settings: Settings) -> list[tuple[str, EmailMessage]
     health, admins = settings.health, settings.config.digest.admins
     if not health or not admins:
         return []
-    many = "s" if len(health) != 1 else ""
-    text = (f"{len(health)} source{many} need attention (week {week}):\n\n"
-            + "\n".join(f"- {name}: {problem}" for name, problem in health)
-            + "\n\nSee `veille sources` for the whole table; try one with `veille try NAME`.\n")
-    html = render_alert(text)
-    title = f"veille: {len(health)} source{many} need attention — {week}"
+    catalog = translations(settings.lang(None))
+    count = catalog.ngettext("{n} source needs attention (week {week}):",
+                                   "{n} sources need attention (week {week}):", len(health))
+    text = (count.format(n=len(health), week=week) + "\n\n"
+            + "\n".join(f"- {name}: {problem}" for name, problem in health) + "\n\n"
+            + catalog.gettext("See `veille sources` for the whole table; try one with `veille try NAME`.") + "\n")
+    title = catalog.ngettext("veille: {n} source needs attention — {week}",
+                                   "veille: {n} sources need attention — {week}", len(health)).format(
+        n=len(health), week=week)
+    html = render_alert(text, title, settings.lang(None))
     return [("admin", build_message(sender=settings.sender, recipient=admin, now=settings.now, text=text, html=html,
                                     subject=title)) for admin in admins]

@@ -1,33 +1,37 @@
-"""Render a digest to HTML (CSS inlined, sanitised) and plain text with Jinja2 (pure functions)."""
+"""Render a digest to HTML (CSS inlined, sanitised) and plain text with Jinja2, in the reader's language
+(pure functions).
+
+The order is the reader's: three headline counts, the tenders closing soon, the new calls for tenders, then
+regulation, funding calls, events and news, and the week in numbers at the end. Every count is made from the
+same listed items (tagged or matched, one per tender or story), so the headline, the sections, the numbers
+and the site's view of the week agree.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import css_inline
-import jinja2
 import nh3
 from markupsafe import Markup, escape
 
-from veille.digest.summarize import Summary, Table
+from veille.cpv import cpv_label
+from veille.digest.summarize import Table, numbers
 from veille.digest.weeks import Week
-from veille.models import KIND_LABELS, KIND_ORDER, Item
+from veille.i18n import N_, Formats, template_environment
+from veille.models import KIND_LABELS, KIND_ORDER, REGION_LABELS, Item
 
 SUMMARY_CHARS = 320
-
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("veille.digest", "templates"),
-    autoescape=jinja2.select_autoescape(["html", "html.j2"]),
-    trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
-)
+BAR_STEPS = 10  # the trend's bars are drawn in this many heights (CSS classes b0…b10, no inline style)
 # What the HTML body may contain after rendering: our own markup, nothing a source could add.
-_ALLOWED_TAGS = {"div", "p", "h1", "h2", "h3", "table", "tr", "th", "td", "a", "span", "strong", "em", "br"}
-_ALLOWED_ATTRS = {"*": {"class"}, "a": {"href"}}
+_ALLOWED_TAGS = {"div", "p", "h1", "h2", "h3", "table", "tr", "th", "td", "a", "span", "strong", "em", "br", "ul",
+                 "li"}
+_ALLOWED_ATTRS = {"*": {"class"}, "a": {"href"}, "td": {"class", "valign", "colspan"}}
 
 
 @dataclass(frozen=True)
@@ -35,13 +39,6 @@ class Rendered:
     heading: str
     html: str
     text: str
-
-
-def _date(value: datetime | None, zone: ZoneInfo, with_time: bool = False) -> str:
-    if value is None:
-        return ""
-    local = value.astimezone(zone)
-    return local.strftime("%a %d %b %Y %H:%M" if with_time else "%a %d %b %Y")
 
 
 @dataclass(frozen=True)
@@ -56,33 +53,84 @@ class SiteLinks:
         return f"{self.base}{path}" + (f"?{urlencode(pairs)}" if pairs else "")
 
 
-def _item_view(item: Item, zone: ZoneInfo, topic_labels: Mapping[str, str],
-               member_names: Mapping[str, str], member_id: str | None,
-               history: Sequence[Item] = (), site: SiteLinks | None = None) -> dict[str, object]:
+@dataclass(frozen=True)
+class Trend:
+    """Items per week over the weeks before the digest's (oldest first), per kind and per topic."""
+
+    weeks: list[Week] = field(default_factory=list)
+    kinds: dict[str, list[int]] = field(default_factory=dict)
+    topics: dict[str, list[int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads a digest and how: the language, the zone, the member (None: the working group), the names."""
+
+    fmt: Formats
+    topic_labels: Mapping[str, str]
+    member_names: Mapping[str, str]
+    member_id: str | None = None
+    see_others: bool = True  # show which members an item matches (the working group, or members_see_each_other)
+
+    def _(self, text: str) -> str:
+        return self.fmt.gettext(text)
+
+    def country(self, code: str | None) -> str:
+        from babel import Locale
+
+        if not code:
+            return ""
+        return str(Locale.parse(self.fmt.lang).territories.get(code.upper(), code))
+
+
+def _item_view(item: Item, reader: Reader, now: datetime, history: Sequence[Item] = (),
+               site: SiteLinks | None = None) -> dict[str, object]:
+    fmt = reader.fmt
     summary = item.summary if len(item.summary) <= SUMMARY_CHARS else item.summary[:SUMMARY_CHARS - 1] + "…"
     by_score = sorted(item.topics, key=lambda t: -item.topics[t].score)
+    member = reader.member_id
     return {
         "title": item.title, "url": item.url, "source": item.source,
-        "date": _date(item.published_at or item.collected_at, zone),
-        "country": item.country, "buyer": item.buyer,
-        "deadline": _date(item.deadline_at, zone, with_time=True),
+        "date": fmt.day(item.published_at or item.collected_at),
+        "country": reader.country(item.country), "buyer": item.buyer,
+        "deadline": fmt.moment(item.deadline_at) if item.deadline_at else "",
+        "left": fmt.until(item.deadline_at, now) if item.deadline_at and item.deadline_at >= now else "",
+        "closed": bool(item.deadline_at and item.deadline_at < now),
+        "deadline_note": _deadline_note(item, reader, now),
+        "value": fmt.money(item.value_amount, item.value_currency),
+        "cpv": next((label for label in (cpv_label(c, fmt.lang) for c in item.cpv) if label), ""),
         "summary": summary,
-        "topics": [topic_labels.get(t, t) for t in by_score],
-        "topic_links": [(topic_labels.get(t, t), site.url("/", topic=t) if site else None) for t in by_score],
+        "topics": [reader.topic_labels.get(t, t) for t in by_score],
+        "topic_links": [(reader.topic_labels.get(t, t), site.url("/", topic=t) if site else None) for t in by_score],
         "page": site.url(f"/items/{item.id}") if site else None,
-        "members": [member_names.get(m, m) for m in sorted(item.members)],
-        "reasons": item.members[member_id].reasons if member_id and member_id in item.members else [],
-        **_cluster_view(item, history, zone),
+        "members": [reader.member_names.get(m, m) for m in sorted(item.members)] if reader.see_others else [],
+        "reasons": item.members[member].reasons if member and member in item.members else [],
+        **_cluster_view(item, history, fmt),
     }
 
 
-def _cluster_view(item: Item, history: Sequence[Item], zone: ZoneInfo) -> dict[str, object]:
+def _deadline_note(item: Item, reader: Reader, now: datetime) -> str:
+    """"date limite lun. 4 déc. 2026, 12:00 (dans 18 jours)", or "clos …" once passed; "" without a deadline."""
+    if item.deadline_at is None:
+        return ""
+    when = reader.fmt.moment(item.deadline_at)
+    if item.deadline_at < now:
+        return reader._("closed {when}").format(when=when)
+    return reader._("deadline {when} ({left})").format(when=when, left=reader.fmt.until(item.deadline_at, now))
+
+
+def _cluster_view(item: Item, history: Sequence[Item], fmt: Formats) -> dict[str, object]:
     """A tender's notices make its history; other copies of a story are where else it was seen."""
     if item.kind == "tender":
-        return {"history": [{"date": _date(h.published_at or h.collected_at, zone), "url": h.url, "source": h.source,
-                             "type": (h.notice_type or "notice").replace("-", " "), "current": h.id == item.id}
-                            for h in history], "also_in": []}
+        return {"history": [{"date": fmt.day(h.published_at or h.collected_at), "url": h.url, "source": h.source,
+                             "type": fmt.gettext(NOTICE_TYPES.get(h.notice_type or "", NOTICE_TYPES[""])),
+                             "current": h.id == item.id} for h in history], "also_in": []}
     return {"history": [], "also_in": sorted({h.source for h in history if h.source != item.source})}
+
+
+NOTICE_TYPES = {"": N_("notice"), "other": N_("notice"), "contract-notice": N_("call for tenders"),
+                "award": N_("award"), "prior-information": N_("prior information"),
+                "modification": N_("modification")}
 
 
 def _sort_key(item: Item, member: str | None) -> tuple[object, ...]:
@@ -93,35 +141,90 @@ def _sort_key(item: Item, member: str | None) -> tuple[object, ...]:
     return (-item.relevance(member), -(when.timestamp() if when else 0), item.title)
 
 
-def _text_table(table: Table) -> str:
-    cells = [table.columns, *[[str(c) for c in row] for row in table.rows]]
-    widths = [max(len(str(row[i])) for row in cells) for i in range(len(table.columns))]
+def _sections(listed: Sequence[Item], reader: Reader, now: datetime, histories: Mapping[str, Sequence[Item]],
+              site: SiteLinks | None, closing_ids: set[str]) -> list[dict[str, Any]]:
+    """One section per kind (in KIND_ORDER), its items most relevant first; a tender already in "closing soon"
+    is counted in its section but not printed again."""
+    sections: list[dict[str, Any]] = []
+    for kind in sorted({i.kind for i in listed}, key=lambda k: KIND_ORDER.get(k, 99)):
+        of_kind = sorted((i for i in listed if i.kind == kind), key=lambda i: _sort_key(i, reader.member_id))
+        shown = [i for i in of_kind if (i.cluster_id or i.id) not in closing_ids]
+        sections.append({"kind": kind, "label": reader._(KIND_LABELS.get(kind, kind)), "count": len(of_kind),
+                         "above": len(of_kind) - len(shown),
+                         "entries": [_item_view(i, reader, now, histories.get(i.id, ()), site) for i in shown]})
+    return sections
+
+
+def _labelled(table: Table, reader: Reader, labels: Mapping[str, str]) -> dict[str, Any]:
+    """A numbers table for readers: labels instead of IDs, no row or column of zeros only."""
+    keep = [j for j in range(1, len(table.columns))
+            if any(row[j] for row in table.rows) or table.columns[j] in ("change",)]
+    rows = [row for row in table.rows if any(row[j] for j in keep if table.columns[j] != "change")]
+    column = [reader._(COLUMN_LABELS.get(str(c), str(c))) if str(c) in COLUMN_LABELS else
+              reader._(KIND_LABELS.get(str(c), str(c))) for c in table.columns]
+    fmt = reader.fmt
+    return {
+        "columns": [column[0], *(column[j] for j in keep)],
+        "rows": [[labels.get(str(row[0]), str(row[0])),
+                  *((fmt.signed(int(row[j])) if table.columns[j] == "change" else fmt.number(int(row[j])))  # type: ignore[call-overload]
+                    for j in keep)]
+                 for row in rows],
+    }
+
+
+COLUMN_LABELS = {"topic": N_("topic"), "all kinds": N_("all kinds"), "region": N_("region"), "items": N_("items"),
+                 "kind": N_("kind"), "this week": N_("this week"), "previous week": N_("previous week"),
+                 "change": N_("change"), "source": N_("source")}
+
+
+def _tables(listed: Sequence[Item], previous: Sequence[Item], reader: Reader, topic_order: Sequence[str]
+            ) -> list[dict[str, Any]]:
+    """The week in numbers: each table with its title, labelled, without empty rows or columns."""
+    kinds = {k: reader._(v) for k, v in KIND_LABELS.items()} | {"all": reader._("all kinds")}
+    regions = {k: reader._(v) for k, v in REGION_LABELS.items()}
+    tables = numbers(listed, previous, topic_order)
+    titled: list[tuple[str, Table, Mapping[str, str]]] = [
+        (reader._("This week against the previous one"), tables.week_over_week, kinds),
+        (reader._("Items per topic and kind"), tables.by_kind_topic, {**reader.topic_labels, "(none)": reader._("no topic")}),
+        (reader._("Items per region"), tables.by_region, regions),
+        (reader._("Top sources"), tables.top_sources, {})]
+    out = []
+    for title, table, labels in titled:
+        shown = _labelled(table, reader, labels)
+        if shown["rows"]:
+            out.append({"title": title, **shown, "text": _text_table(shown)})
+    return out
+
+
+def _text_table(table: Mapping[str, Any]) -> str:
+    cells = [table["columns"], *table["rows"]]
+    widths = [max(len(str(row[i])) for row in cells) for i in range(len(table["columns"]))]
     lines = ["  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths,
                                                                                                     strict=True)))
              for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join("  " + line.rstrip() for line in lines) if table.rows else "  nothing this week"
+    return "\n".join("  " + line.rstrip() for line in lines)
 
 
-def _sections(listed: Sequence[Item], zone: ZoneInfo, topic_labels: Mapping[str, str],
-              member_names: Mapping[str, str], member_id: str | None, histories: Mapping[str, Sequence[Item]],
-              site: SiteLinks | None) -> list[dict[str, Any]]:
-    """One section per kind (in KIND_ORDER), its items most relevant first."""
-    sections: list[dict[str, Any]] = []
-    for kind in sorted({i.kind for i in listed}, key=lambda k: KIND_ORDER.get(k, 99)):
-        chosen = sorted((i for i in listed if i.kind == kind), key=lambda i: _sort_key(i, member_id))
-        sections.append({"label": KIND_LABELS.get(kind, kind),
-                         "entries": [_item_view(i, zone, topic_labels, member_names, member_id,
-                                                histories.get(i.id, ()), site) for i in chosen]})
-    return sections
-
-
-def _tables(summary: Summary) -> list[dict[str, Any]]:
-    """The summary tables, each with its title, columns, rows and a plain-text rendering."""
-    titled = (("Items per topic and kind", summary.by_kind_topic),
-              ("This week against the previous one", summary.week_over_week),
-              ("Items per region", summary.by_region), ("Top sources", summary.top_sources))
-    return [{"title": title, **vars(table), "text": _text_table(table)} for title, table in titled]
+def _trend(trend: Trend, reader: Reader) -> dict[str, Any] | None:
+    """The 12-week chart: one row of bars per kind and per reader topic (heights in BAR_STEPS classes), with the
+    numbers as its text."""
+    if not trend.weeks:
+        return None
+    series = [(reader._(KIND_LABELS.get(k, k)), v) for k, v in sorted(trend.kinds.items(),
+                                                                       key=lambda kv: KIND_ORDER.get(kv[0], 99))]
+    series += [(reader.topic_labels.get(t, t), v) for t, v in trend.topics.items()]
+    series = [(label, values) for label, values in series if any(values)]
+    if not series:
+        return None
+    rows = []
+    for label, values in series:
+        top = max(values)
+        rows.append({"label": label, "bars": [{"n": v, "step": round(BAR_STEPS * v / top) if top else 0}
+                                              for v in values],
+                     "text": " ".join(reader.fmt.number(v) for v in values), "last": reader.fmt.number(values[-1])})
+    first, last = trend.weeks[0], trend.weeks[-1]
+    return {"rows": rows, "first": f"{first.number:02d}", "last": f"{last.number:02d}", "weeks": len(trend.weeks)}
 
 
 def _site_context(site: SiteLinks | None, start: datetime, last_day: date, zone: ZoneInfo, member_id: str | None,
@@ -132,46 +235,72 @@ def _site_context(site: SiteLinks | None, start: datetime, last_day: date, zone:
     return {
         "week": site.url("/", since=start.astimezone(zone).date().isoformat(), until=last_day.isoformat(),
                          **({"member": member_id} if member_id else {})),
-        "topics": [(topic_labels.get(t, t), site.url("/", topic=t)) for t in topic_labels
+        "topics": [(label, site.url("/", topic=t)) for t, label in topic_labels.items()
                    if any(t in i.topics for i in listed)],
     }
 
 
-def render_digest(items: Sequence[Item], summary: Summary, week: Week, zone: ZoneInfo, *,
-                  topic_labels: Mapping[str, str], member_names: Mapping[str, str],
-                  closing: Sequence[Item] = (), member_id: str | None = None,
-                  now: datetime, title: str = "Water market watch",
-                  histories: Mapping[str, Sequence[Item]] | None = None,
-                  source_health: Sequence[tuple[str, str]] = (), site: SiteLinks | None = None) -> Rendered:
+def listed_items(items: Sequence[Item]) -> list[Item]:
+    """The items a digest lists and counts: those with a topic or a member match (the rest is in items.csv)."""
+    return [i for i in items if i.topics or i.members]
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    """What one digest shows of its week."""
+
+    items: Sequence[Item]
+    previous: Sequence[Item] = ()
+    closing: Sequence[Item] = ()
+    histories: Mapping[str, Sequence[Item]] = field(default_factory=dict)
+    trend: Trend = field(default_factory=Trend)
+
+
+def render_digest(content: DigestContent, week: Week, reader: Reader, *, now: datetime, topic_order: Sequence[str] = (),
+                  title: str | None = None, source_health: Sequence[tuple[str, str]] = (),
+                  site: SiteLinks | None = None) -> Rendered:
     """Return the HTML and text digest of one week (for the working group, or one member); with `site`,
     topics and items link to their views on the reports site."""
+    fmt = reader.fmt
+    zone = fmt.zone
     start, end = week.bounds(zone)
     last_day = end.astimezone(zone).date() - timedelta(days=1)
-    member = member_names.get(member_id, member_id) if member_id else None
-    heading = f"{title} — week {week}" + (f" — {member}" if member else "")
-    listed = [i for i in items if i.topics or i.members]  # the rest is counted, not listed
+    member = reader.member_names.get(reader.member_id, reader.member_id) if reader.member_id else None
+    title = title or reader._("Water market watch")
+    week_word = reader._("week")
+    heading = f"{title} — {week_word} {week.number}" + (f" — {member}" if member else "")
+    listed = listed_items(content.items)
+    closing = listed_items(content.closing)
+    closing_ids = {i.cluster_id or i.id for i in closing}
+    sections = _sections(listed, reader, now, content.histories, site, closing_ids)
+    count = {s["kind"]: s["count"] for s in sections}
     context = {
-        "heading": heading, "member": member, "summary": summary, "tables": _tables(summary),
-        "sections": _sections(listed, zone, topic_labels, member_names, member_id, histories or {}, site),
-        "period": f"{start.astimezone(zone):%a %d %b} – {last_day:%a %d %b %Y}",
-        "closing": [_item_view(i, zone, topic_labels, member_names, None) for i in closing
-                    if i.topics or i.members],
-        "unlisted": len(items) - len(listed),
+        "heading": heading, "member": member, "lang": fmt.lang,
+        "period": fmt.period(start.astimezone(zone).date(), last_day),
+        "headline": {"tenders": count.get("tender", 0), "closing": len(closing),
+                     "regulation": count.get("regulation", 0)},
+        "total": len(listed), "previous": len(listed_items(content.previous)),
+        "closing": [_item_view(i, reader, now) for i in closing],
+        "sections": sections,
+        "tables": _tables(listed, listed_items(content.previous), reader, topic_order),
+        "trend": _trend(content.trend, reader),
+        "unlisted": len(content.items) - len(listed),
         "source_health": [{"source": s, "problem": p} for s, p in source_health],
-        "generated": _date(now, zone, with_time=True), "tz": str(zone),
-        "site": _site_context(site, start, last_day, zone, member_id, topic_labels, listed),
+        "generated": fmt.moment(now), "tz": str(zone),
+        "site": _site_context(site, start, last_day, zone, reader.member_id, reader.topic_labels, listed),
     }
-    body = _ENV.get_template("body.html.j2").render(context)
+    env = template_environment("veille.digest", fmt.lang)
+    body = env.get_template("body.html.j2").render(context)
     clean = nh3.clean(body, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRS, url_schemes={"http", "https"},
                       link_rel="noopener noreferrer")
-    page = _ENV.get_template("page.html.j2").render(heading=heading, body=Markup(clean))
+    page = env.get_template("page.html.j2").render(heading=heading, body=Markup(clean), lang=fmt.lang)
     html = css_inline.inline(page)
-    text = _ENV.get_template("digest.txt.j2").render(context)
+    text = env.get_template("digest.txt.j2").render(context)
     return Rendered(heading, html, text)
 
 
-def render_alert(text: str) -> str:
+def render_alert(text: str, heading: str, lang: str) -> str:
     """The HTML part of the admins' source-health alert: the text, escaped, in a pre-formatted block."""
-    return css_inline.inline(_ENV.get_template("page.html.j2").render(
-        heading="veille — sources needing attention",
-        body=Markup(f"<div class=\"wrap\"><pre>{escape(text)}</pre></div>")))
+    env = template_environment("veille.digest", lang)
+    return css_inline.inline(env.get_template("page.html.j2").render(
+        heading=heading, lang=lang, body=Markup(f"<div class=\"wrap\"><pre>{escape(text)}</pre></div>")))

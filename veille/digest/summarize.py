@@ -21,9 +21,9 @@ class Table:
 
 
 @dataclass(frozen=True)
-class Summary:
-    total: int
-    previous_total: int
+class Numbers:
+    """The week in numbers, as tables of IDs (the renderer puts labels on them)."""
+
     by_kind_topic: Table
     by_region: Table
     week_over_week: Table
@@ -81,8 +81,7 @@ def top_sources(df: pd.DataFrame, n: int = 8) -> Table:
     return Table(["source", "items"], [[s, int(c)] for s, c in counts.items()])
 
 
-def summarize(items: Sequence[Item], previous: Sequence[Item], topic_order: Sequence[str]) -> Summary:
-    """Return the digest's numbers for this week's `items` against the `previous` week's."""
+def numbers(items: Sequence[Item], previous: Sequence[Item], topic_order: Sequence[str]) -> Numbers:
+    """The digest's numbers for this week's `items` against the `previous` week's."""
     df, before = frame(items), frame(previous)
-    return Summary(len(df), len(before), kind_topic_table(df, topic_order), region_table(df),
-                   week_over_week(df, before), top_sources(df))
+    return Numbers(kind_topic_table(df, topic_order), region_table(df), week_over_week(df, before), top_sources(df))

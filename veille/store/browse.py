@@ -53,6 +53,35 @@ class Browse:
             attach_tags(conn, ordered)
         return ordered
 
+    def weekly_counts(self, weeks: Sequence[tuple[datetime, datetime]], member: str | None = None,
+                      topics: Sequence[str] = ()) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """({kind: count per week}, {topic: count per week}) of the items a digest lists in each of `weeks`
+        ((start, end) of each): tagged or matched (matched by `member` when given), one per tender or story."""
+        c = T.items.c
+        story = sa.func.count(sa.distinct(sa.func.coalesce(c.cluster_id, c.id)))
+        members, topics_ = T.item_members.alias("m"), T.item_topics.alias("t")
+
+        def where(table: sa.Table | Any, *conditions: Any) -> Any:
+            return sa.select(sa.literal(1)).select_from(table).where(*conditions).correlate(T.items).exists()
+
+        matched = (where(members, members.c.item_id == c.id, members.c.member == member) if member else
+                   sa.or_(where(topics_, topics_.c.item_id == c.id), where(members, members.c.item_id == c.id)))
+        kinds: dict[str, list[int]] = {}
+        per_topic: dict[str, list[int]] = {t: [0] * len(weeks) for t in topics}
+        with self.engine.connect() as conn:
+            for n, (start, end) in enumerate(weeks):
+                inside = (c.seen_at >= start, c.seen_at < end, matched)
+                for kind, count in conn.execute(sa.select(c.kind, story).where(*inside).group_by(c.kind)):
+                    kinds.setdefault(kind, [0] * len(weeks))[n] = int(count)
+                if topics:
+                    by_topic = (sa.select(T.item_topics.c.topic, story).join(T.items, T.items.c.id ==
+                                                                             T.item_topics.c.item_id)
+                                .where(*inside, T.item_topics.c.topic.in_(list(topics)))
+                                .group_by(T.item_topics.c.topic))
+                    for topic, count in conn.execute(by_topic):
+                        per_topic[topic][n] = int(count)
+        return kinds, per_topic
+
     def seen_range(self) -> tuple[datetime, datetime] | None:
         """The first and last times items count in digests (`seen_at`), None for an empty archive."""
         with self.engine.connect() as conn:
