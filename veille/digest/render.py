@@ -185,7 +185,8 @@ def _tables(listed: Sequence[Item], previous: Sequence[Item], reader: Reader, to
     tables = numbers(listed, previous, topic_order)
     titled: list[tuple[str, Table, Mapping[str, str]]] = [
         (reader._("This week against the previous one"), tables.week_over_week, kinds),
-        (reader._("Items per topic and kind"), tables.by_kind_topic, {**reader.topic_labels, "(none)": reader._("no topic")}),
+        (reader._("Items per topic and kind"), tables.by_kind_topic,
+         {**reader.topic_labels, "(none)": reader._("no topic")}),
         (reader._("Items per region"), tables.by_region, regions),
         (reader._("Top sources"), tables.top_sources, {})]
     out = []
