@@ -20,7 +20,7 @@ from veille.context import Context, load_config, open_context
 from veille.digest import assemble
 from veille.digest.files import listed_tenders, write_files
 from veille.digest.outbox import Email, by_smtp, to_outbox
-from veille.digest.render import SiteLinks
+from veille.digest.render import SiteLinks, listed_items
 from veille.digest.weeks import Week
 from veille.errors import InputError
 from veille.export import formats
@@ -186,10 +186,12 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
                                      [w.bounds(zone) for w in weeks], member, topics))
     report = DigestReport(str(week), len(found.items))
     messages = []
+    built = []
     for digest in plans:
         chosen, rendered = assemble.render(digest, week, found, settings)
         report.files += write_files(digest.folder, rendered, chosen, to_ics(listed_tenders(chosen), now))
         messages += assemble.messages(digest, rendered, week, settings)
+        built.append((digest.id, rendered, len(listed_items(chosen))))
     if plans[0].member is None:
         messages += assemble.admin_alert(week, settings)
     if mode != "send":
@@ -199,6 +201,10 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     delivery = (to_outbox(messages, reports_dir / str(week) / "outbox") if smtp is None
                 else by_smtp(messages, str(week), ctx.store, smtp, resend))
     report.emails, report.error = delivery.emails, delivery.error
+    for digest_id, rendered, count in built:  # the site's archive shows each digest as it was sent
+        sent = sum(e.digest == digest_id and e.status == "sent" for e in delivery.emails)
+        if sent:
+            ctx.store.save_sent_digest(str(week), digest_id, rendered.html, count, sent)
     return report
 
 

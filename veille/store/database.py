@@ -256,6 +256,32 @@ class Store(Browse):
             conn.execute(T.ended_sessions.delete().where(T.ended_sessions.c.sid == sid))
             conn.execute(T.ended_sessions.insert().values(sid=sid, until=until))
 
+    def save_sent_digest(self, week: str, digest: str, html: str, items: int, recipients: int) -> None:
+        """Keep the digest as it was sent: its first sending's date stays, the recipients add up."""
+        c = T.sent_digests.c
+        with self._begin() as conn:
+            row = conn.execute(sa.select(T.sent_digests).where(c.week == week, c.digest == digest)).mappings().first()
+            if row is None:
+                conn.execute(T.sent_digests.insert().values(week=week, digest=digest, html=html, items=items,
+                                                            recipients=recipients, sent_at=self.clock()))
+            elif recipients:
+                conn.execute(T.sent_digests.update().where(c.week == week, c.digest == digest).values(
+                    recipients=row["recipients"] + recipients))
+
+    def sent_digest(self, week: str, digest: str = "full") -> dict[str, Any] | None:
+        """The digest of `week` as it was sent (html, items, recipients, sent_at), or None if never sent."""
+        c = T.sent_digests.c
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(T.sent_digests).where(c.week == week, c.digest == digest)).mappings().first()
+        return dict(row) if row else None
+
+    def sent_digests(self, digest: str = "full") -> dict[str, dict[str, Any]]:
+        """{week: (items, recipients, sent_at)} of every sent digest named `digest`."""
+        c = T.sent_digests.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(c.week, c.items, c.recipients, c.sent_at).where(c.digest == digest))
+            return {r.week: {"items": r.items, "recipients": r.recipients, "sent_at": r.sent_at} for r in rows}
+
     def session_ended(self, sid: str) -> bool:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(T.ended_sessions.c.sid).where(T.ended_sessions.c.sid == sid)).first() \

@@ -83,6 +83,10 @@ def _v12_ended_sessions(conn: sa.Connection) -> None:
     schema.ended_sessions.create(conn, checkfirst=True)
 
 
+def _v13_sent_digests(conn: sa.Connection) -> None:
+    schema.sent_digests.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
@@ -96,6 +100,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (10, "deliveries.claimed_by and claimed_at: each message claimed by one sender before it is sent", _v10_claims),
     (11, "fetch_state.claimed_by and claimed_at: a source collected by one process at a time", _v11_source_claims),
     (12, "ended_sessions: the site sessions signed out, refused if their cookie is replayed", _v12_ended_sessions),
+    (13, "sent_digests: each digest as it was sent, with its date and its number of recipients", _v13_sent_digests),
 ]
 
 

@@ -134,6 +134,16 @@ ended_sessions = sa.Table(
     sa.Column("until", UTCDateTime, nullable=False),  # when its cookie would have expired anyway
 )
 
+sent_digests = sa.Table(
+    "sent_digests", metadata,
+    sa.Column("week", sa.String(10), primary_key=True),
+    sa.Column("digest", sa.String(100), primary_key=True),  # "full" or a member id
+    sa.Column("html", sa.Text, nullable=False),  # the digest as it was sent
+    sa.Column("items", sa.Integer, nullable=False),  # the items it listed
+    sa.Column("recipients", sa.Integer, nullable=False),  # the addresses it reached
+    sa.Column("sent_at", UTCDateTime, nullable=False),  # its first sending
+)
+
 store_state = sa.Table(
     "store_state", metadata,
     sa.Column("name", sa.String(50), primary_key=True),
