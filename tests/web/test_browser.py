@@ -128,7 +128,8 @@ def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site
 
     # the Atom feed of the same view, as a feed reader gets it
     feed_url = page.get_by_role("link", name="Atom feed").get_attribute("href")
-    response = context.request.get(server + feed_url)
+    assert feed_url == f"{server}/items.atom?topic=membranes"  # absolute, for a reader; no token for the group
+    response = context.request.get(feed_url)
     feed = feedparser.parse(response.body())
     assert response.status == 200 and not feed.bozo
     assert sorted(e.title for e in feed.entries) == sorted(i.title for i in wanted)
