@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import uvicorn
+from starlette.applications import Starlette
 
 from tests.conftest import MEMBERS, SITE, feed_source, write_config
 from veille import pipeline
@@ -61,3 +66,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(directory, env, ctx)
     finally:
         ctx.close()
+
+
+@contextmanager
+def serve(app: Starlette) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port, in a thread; gives its base URL."""
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen(64)  # connections wait in the backlog until uvicorn serves: nothing to poll for
+    port = listening.getsockname()[1]
+    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=instance.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        instance.should_exit = True
+        thread.join(5)
+        listening.close()

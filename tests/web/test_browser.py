@@ -7,17 +7,14 @@ import csv
 import io
 import os
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import feedparser
 import pytest
-import uvicorn
 
-from tests.web.conftest import PASSWORD, SECRET
+from tests.web.conftest import PASSWORD, SECRET, serve
 from veille.models import ItemQuery
 from veille.tokens import member_token
 from veille.web.app import create_app
@@ -42,17 +39,8 @@ def _chromium() -> str:
 @pytest.fixture(scope="module")
 def server(site) -> Iterator[str]:
     """The site served by uvicorn on a free loopback port, in a thread."""
-    listening = socket.socket()
-    listening.bind(("127.0.0.1", 0))
-    listening.listen(64)  # connections wait in the backlog until uvicorn serves: nothing to poll for
-    port = listening.getsockname()[1]
-    instance = uvicorn.Server(uvicorn.Config(create_app(site.ctx), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=instance.run, kwargs={"sockets": [listening]}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(5)
-    listening.close()
+    with serve(create_app(site.ctx)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +116,8 @@ def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site
 
     # the Atom feed of the same view, as a feed reader gets it
     feed_url = page.get_by_role("link", name="Atom feed").get_attribute("href")
-    response = context.request.get(server + feed_url)
+    assert feed_url == f"{server}/items.atom?topic=membranes"  # absolute, for a reader; no token for the group
+    response = context.request.get(feed_url)
     feed = feedparser.parse(response.body())
     assert response.status == 200 and not feed.bozo
     assert sorted(e.title for e in feed.entries) == sorted(i.title for i in wanted)
@@ -161,4 +150,20 @@ def test_member_link_and_unauthorised_access(browser, server, site):
     assert page.locator(".who").inner_text() == "Polymem"
     assert page.locator("article.card").count() == site.ctx.store.count(ItemQuery(member="polymem"))
     page.screenshot(path=str(SHOTS / "member.png"), full_page=True)
+    # the feed link as a feed reader is given it: it opens with no cookie
+    feed_url = page.get_by_role("link", name="Atom feed").get_attribute("href")
+    assert feed_url == f"{server}/items.atom?token={token}&member=polymem"
+    reader = browser.new_context()
+    feed = reader.request.get(feed_url)
+    assert feed.status == 200 and not feedparser.parse(feed.body()).bozo
+    reader.close()
     member.close()
+
+    # a revoked or mistyped link says so, in the readers' language
+    dead = browser.new_context()
+    page = dead.new_page()
+    response = page.goto(f"{server}/?token=polymem.revoked")
+    assert response is not None and response.status == 403
+    assert "Ce lien n'est plus valide" in page.get_by_role("alert").inner_text()
+    page.screenshot(path=str(SHOTS / "invalid-link.png"))
+    dead.close()

@@ -56,15 +56,16 @@ def _entry(feed: etree._Element, item: Item, page: str, now: datetime) -> None:
 
 
 def to_atom(items: Sequence[Item], *, title: str, feed_url: str, page_url: str, item_url: str,
-            now: datetime | None = None) -> bytes:
-    """Return the feed's bytes, newest first; `item_url` has `{id}` for each entry's page on the site."""
+            now: datetime | None = None, self_url: str | None = None) -> bytes:
+    """Return the feed's bytes, newest first; `item_url` has `{id}` for each entry's page on the site.
+    `feed_url` is the feed's id, `self_url` (default: `feed_url`) the address its reader fetches it from."""
     now = now or datetime.now(UTC)
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     _add(feed, "id", feed_url)
     _add(feed, "title", _strip_controls(title))
     stamps = [s for s in (i.updated_at or i.published_at or i.collected_at for i in items) if s]
     _add(feed, "updated", _stamp(max(stamps, default=now)))
-    _add(feed, "link", href=feed_url, rel="self", type="application/atom+xml")
+    _add(feed, "link", href=self_url or feed_url, rel="self", type="application/atom+xml")
     _add(feed, "link", href=page_url, rel="alternate", type="text/html")
     _add(feed, "generator", "veille", version=__version__)
     for item in items:

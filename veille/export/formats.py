@@ -96,7 +96,7 @@ def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object], now: 
 
 
 def export(items: Sequence[Item], fmt: str, *, title: str = "veille", feed_url: str = "", page_url: str = "",
-           item_url: str = "{id}", now: datetime | None = None) -> tuple[bytes, str]:
+           item_url: str = "{id}", now: datetime | None = None, self_url: str | None = None) -> tuple[bytes, str]:
     """Return `items` in the site's download format `fmt` (a key of MEDIA_TYPES) and its media type."""
     if fmt == "xlsx":
         from veille.export.xlsx import to_xlsx
@@ -105,6 +105,7 @@ def export(items: Sequence[Item], fmt: str, *, title: str = "veille", feed_url: 
     if fmt == "atom":
         from veille.export.atom import to_atom
 
-        feed = to_atom(items, title=title, feed_url=feed_url, page_url=page_url, item_url=item_url, now=now)
+        feed = to_atom(items, title=title, feed_url=feed_url, page_url=page_url, item_url=item_url, now=now,
+                       self_url=self_url)
         return feed, MEDIA_TYPES[fmt]
     return render(items, fmt, {}, now).encode("utf-8"), MEDIA_TYPES[fmt]

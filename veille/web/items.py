@@ -16,6 +16,7 @@ from veille.export.formats import export
 from veille.models import KINDS, REGIONS, Item
 from veille.web.filters import View
 from veille.web.site import Site, bad_request, page, site_of, title_of
+from veille.web.subscribe import base_url, reader_token, signed, subscriptions
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
@@ -68,7 +69,7 @@ def home(request: Request) -> Response:
     pages = max(1, ceil(total / PAGE_SIZE))
     return page(request, "list.html.j2", view=view, items=[site.card(i) for i in items], total=total, pages=pages,
                 groups=_facet_groups(site, view, facets), chips=view.chips(site.labels),
-                exports={fmt: view.url(f"/items.{fmt}") for fmt in EXPORT_FORMATS},
+                exports={fmt: view.url(f"/items.{fmt}") for fmt in EXPORT_FORMATS} | subscriptions(site, request, view),
                 previous=view.at_page(view.page - 1).url(page=True) if view.page > 1 else None,
                 following=view.at_page(view.page + 1).url(page=True) if view.page < pages else None,
                 labels=site.labels, title=title_of(view, site.labels))
@@ -93,9 +94,11 @@ def items_export(request: Request) -> Response:
         body = json.dumps({"count": site.ctx.store.count(query), "items": [i.to_json() for i in items]},
                           ensure_ascii=False, indent=2).encode()
         return Response(body, media_type=MEDIA_TYPES[fmt])
-    base = site.settings.site_url or str(request.base_url).rstrip("/")
+    base = base_url(site, request)
+    # the feed's id stays the same when a member's token changes; its self link is the reader's address
     body, media = export(items, fmt, title=f"veille — {title_of(view, site.labels)}",
                          feed_url=base + view.url(f"/items.{fmt}"), page_url=base + view.url("/"),
-                         item_url=base + "/items/{id}", now=site.now())
+                         item_url=base + "/items/{id}", now=site.now(),
+                         self_url=base + signed(view, f"/items.{fmt}", reader_token(site, request.state.who)))
     headers = {} if fmt == "atom" else {"Content-Disposition": f'attachment; filename="veille-items.{fmt}"'}
     return Response(body, media_type=media, headers=headers)

@@ -1,8 +1,10 @@
 """Signing in and out (`/signin`, `/signout`), and the guard that lets only the cluster's members read the site.
 
 Who may read: see `access.py` (the shared password, by form or HTTP Basic) and `veille/tokens.py` (a member's
-link). A member who comes by a token link is remembered in the session and the token is taken out of the
-address bar.
+link). A member who comes by a token link to a page is remembered in the session and the token is taken out
+of the address bar; an export (`/items.*`: the Atom feed and the calendar a reader or a calendar app
+subscribes to, which send no cookie) is answered at once, with no session. A token that opens nothing
+(wrong, forged, revoked) is told apart from no credentials: its reader learns that the link is dead.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from veille.tokens import token_member
 from veille.web import access
+from veille.web.messages import INVALID_LINK, INVALID_LINK_TITLE
 from veille.web.site import Site, Who, page, site_of
 
-HTML_PAGES = ("/", "/items/", "/digests", "/sources")
+EXPORTS = "/items."  # /items.json|csv|xlsx|atom|ics
+BY_TOKEN, BAD_TOKEN = "token", "bad token"  # how a request carrying ?token= came
 SESSION_DAYS = 90
 OPEN_PATHS = ("/signin", "/static/")
 SECURITY_HEADERS = {
@@ -37,32 +41,35 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def identify(site: Site, request: Request) -> tuple[Who | None, bool]:
-    """Who the request comes from, and whether it signed in by a token in the URL just now. A token or an
-    HTTP Basic password that is wrong counts as a failed attempt of the client's address."""
+def identify(site: Site, request: Request) -> tuple[Who | None, str]:
+    """Who the request comes from, and how: BY_TOKEN (a member's token in the URL, just now), BAD_TOKEN (a
+    token in the URL that opens nothing, whatever else the request carries: who holds a dead link must hear
+    it, not be let in by a cookie until its feed reader, which has none, fails), or "" (the password, a
+    session, or nobody). A wrong token or HTTP Basic password counts as a failed attempt of the address."""
     settings = site.settings
     token = request.query_params.get("token")
     if token:
         member = token_member(settings.site_secret, token, site.members)
         if member is not None:
-            return Who("member", member.id, member.name), True
+            return Who("member", member.id, member.name), BY_TOKEN
         site.attempts.failed(_address(request))
+        return None, BAD_TOKEN
     basic = access.basic_password(request.headers.get("authorization"))
     if access.password_ok(settings.site_password, basic):
-        return Who("password"), False
+        return Who("password"), ""
     if request.headers.get("authorization"):
         site.attempts.failed(_address(request))
     session = request.session
     if session and (not session.get("sid") or site.ctx.store.session_ended(str(session["sid"]))):
-        return None, False  # signed out (the cookie replayed), or made before sessions had an id
+        return None, ""  # signed out (the cookie replayed), or made before sessions had an id
     if session.get("who") == "password" and settings.site_password and \
             session.get("fp") == access.fingerprint(settings.site_password):
-        return Who("password"), False
+        return Who("password"), ""
     if session.get("who") == "member":
         member = site.members.get(str(session.get("id")))
         if member is not None and member.site_token > 0 and session.get("v") == member.site_token:
-            return Who("member", member.id, member.name), False
-    return None, False
+            return Who("member", member.id, member.name), ""
+    return None, ""
 
 
 def _too_many(wait: int) -> Response:
@@ -81,13 +88,27 @@ def _refused(request: Request, html: bool) -> Response:
     return PlainTextResponse(UNAUTHORIZED, 401, headers={"WWW-Authenticate": 'Basic realm="veille"'})
 
 
+def _invalid_link(site: Site, request: Request, html: bool) -> Response:
+    """403 and a page that says the link is dead for a browser (401 would open its password dialog); 401 and
+    the same sentence as text for the rest: feed readers, calendar apps, scripts."""
+    if html:
+        return page(request, "invalid_link.html.j2", 403, title=INVALID_LINK_TITLE, message=INVALID_LINK,
+                    password=bool(site.settings.site_password), next=_without_token(request))
+    return PlainTextResponse(f"401 {INVALID_LINK}\n", 401, headers={"WWW-Authenticate": 'Basic realm="veille"'})
+
+
+def _without_token(request: Request) -> str:
+    """The request's path on this site and its query string, less the token."""
+    rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+    return _local(request.url.path) + (f"?{urlencode(rest)}" if rest else "")
+
+
 def _remember(site: Site, request: Request, who: Who) -> Response:
     """Keep the member in the session and send the browser to the same address without the token."""
     request.session.clear()
     request.session.update({"who": "member", "id": who.member_id, "v": site.members[who.member_id or ""].site_token,
                             "sid": secrets.token_urlsafe(24)})
-    rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-    return RedirectResponse(_local(request.url.path) + (f"?{urlencode(rest)}" if rest else ""), 303)
+    return RedirectResponse(_without_token(request), 303)
 
 
 class Guard(BaseHTTPMiddleware):
@@ -101,14 +122,16 @@ class Guard(BaseHTTPMiddleware):
         else:
             site = site_of(request)
             wait = site.attempts.wait(_address(request)) if _tries_to_sign_in(request) else 0
-            who, by_token = (None, False) if wait else identify(site, request)
-            html = request.method == "GET" and path.startswith(HTML_PAGES) and \
-                "text/html" in request.headers.get("accept", "")
+            who, how = (None, "") if wait else identify(site, request)
+            browser = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+            html = browser and not path.startswith(EXPORTS)
             if wait:
                 response = _too_many(wait)
+            elif how == BAD_TOKEN:
+                response = _invalid_link(site, request, html)
             elif who is None:
-                response = _refused(request, html)
-            elif by_token and html:
+                response = _refused(request, browser)
+            elif how == BY_TOKEN and html:
                 response = _remember(site, request, who)
             else:
                 request.state.who = who
