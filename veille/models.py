@@ -214,6 +214,11 @@ class Config:
     def member(self, member_id: str) -> Member | None:
         return next((m for m in self.members if m.id == member_id), None)
 
+    def lang_of(self, member_id: str | None) -> Lang:
+        """The language a reader gets: the member's `lang`, else `digest.lang` (the working group's)."""
+        member = self.member(member_id) if member_id else None
+        return (member.lang if member else None) or self.digest.lang
+
     @property
     def topic_ids(self) -> tuple[str, ...]:
         return tuple(t.id for t in self.topics)

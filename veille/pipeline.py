@@ -26,7 +26,7 @@ from veille.errors import InputError
 from veille.export import formats
 from veille.export.health import health_rows, unhealthy
 from veille.export.ics import to_ics
-from veille.models import Config, Item, ItemQuery, Source
+from veille.models import Config, Item, ItemQuery, Lang, Source
 from veille.tag.duplicates import link_entries, same_story
 from veille.tokens import member_token
 from veille.writer import Writer
@@ -185,7 +185,9 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     messages = []
     for digest in plans:
         chosen, rendered = assemble.render(digest, week, found, settings)
-        report.files += write_files(digest.folder, rendered, chosen, to_ics(listed_tenders(chosen), now))
+        calendar = to_ics(listed_tenders(chosen), now)
+        report.files += write_files(digest.folder, rendered, chosen, calendar,
+                                    lang=ctx.config.lang_of(digest.member), zone=ctx.settings.zone)
         messages += assemble.messages(digest, rendered, week, settings)
     if plans[0].member is None:
         messages += assemble.admin_alert(week, settings)
@@ -202,9 +204,11 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
 # --- reports, retag, the reports site -------------------------------------------------------------------
 
 
-def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevance") -> tuple[list[Item], str]:
+def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevance",
+                 lang: Lang | None = None) -> tuple[list[Item], str]:
     """Return the items matching `query`, most relevant first (or newest with `sort="date"`), and their
-    rendering in `fmt`."""
+    rendering in `fmt` for readers of `lang` (default: the language of the query's member, else the digest's),
+    times in the deployment's zone."""
     if query.member and ctx.config.member(query.member) is None:
         raise InputError(f"unknown member {query.member!r}; members: {', '.join(m.id for m in ctx.config.members)}")
     unknown = [t for t in query.topics if t not in ctx.config.topic_ids]
@@ -218,7 +222,8 @@ def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevanc
         items = ctx.store.items(query)
     filters = {"topics": ", ".join(query.topics), "kind": ", ".join(query.kinds), "member": query.member,
                "region": ", ".join(query.regions), "since": query.since, "until": query.until}
-    return items, formats.render(items, fmt, filters, ctx.clock())
+    return items, formats.render(items, fmt, filters, ctx.clock(), lang=lang or ctx.config.lang_of(query.member),
+                                 zone=ctx.settings.zone)
 
 
 def retag(ctx: Context, since: datetime | None = None,

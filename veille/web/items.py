@@ -96,6 +96,7 @@ def items_export(request: Request) -> Response:
     base = site.settings.site_url or str(request.base_url).rstrip("/")
     body, media = export(items, fmt, title=f"veille — {title_of(view, site.labels)}",
                          feed_url=base + view.url(f"/items.{fmt}"), page_url=base + view.url("/"),
-                         item_url=base + "/items/{id}", now=site.now())
+                         item_url=base + "/items/{id}", now=site.now(), lang=site.settings.site_lang,
+                         zone=site.zone)
     headers = {} if fmt == "atom" else {"Content-Disposition": f'attachment; filename="veille-items.{fmt}"'}
     return Response(body, media_type=media, headers=headers)
