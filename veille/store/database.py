@@ -348,7 +348,8 @@ def _item_row(item: Item, fold_search: bool, now: datetime) -> dict[str, Any]:
         "url": item.url, "lang": item.lang, "country": item.country, "region": item.region,
         "published_at": item.published_at, "collected_at": collected, "updated_at": item.updated_at,
         "seen_at": _seen_at(item.published_at, collected), "notice_id": item.notice_id, "notice_type": item.notice_type,
-        "buyer": item.buyer, "deadline_at": item.deadline_at, "cpv": list(item.cpv),
+        "buyer": item.buyer, "deadline_at": item.deadline_at,
+        "deadline_date_only": item.deadline_date_only, "cpv": list(item.cpv),
         "value_amount": item.value_amount, "value_currency": item.value_currency, "procedure": item.procedure,
     }
 
