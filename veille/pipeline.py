@@ -160,7 +160,8 @@ def week_items(ctx: Context, week: Week, now: datetime) -> assemble.WeekItems:
     one = assemble.Tenders.one_per_tender
     items = one(ctx.store.items(ItemQuery(since=week.bounds(zone)[0], until=week.bounds(zone)[1])))
     previous = one(ctx.store.items(ItemQuery(since=week.previous().bounds(zone)[0], until=week.bounds(zone)[0])))
-    open_tenders = ctx.store.items(ItemQuery(kinds=("tender",), deadline_from=now))
+    # in the deployment's zone: a deadline given as a day is open until that day ends there
+    open_tenders = ctx.store.items(ItemQuery(kinds=("tender",), deadline_from=now.astimezone(zone)))
     tenders = assemble.Tenders(ctx.store.clusters({i.cluster_id for i in [*items, *open_tenders] if i.cluster_id}))
     return assemble.WeekItems(items, previous, tenders.closing(open_tenders, now, zone), tenders)
 
@@ -185,7 +186,7 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     messages = []
     for digest in plans:
         chosen, rendered = assemble.render(digest, week, found, settings)
-        calendar = to_ics(listed_tenders(chosen), now)
+        calendar = to_ics(listed_tenders(chosen), now, ctx.settings.zone)
         report.files += write_files(digest.folder, rendered, chosen, calendar,
                                     lang=ctx.config.lang_of(digest.member), zone=ctx.settings.zone)
         messages += assemble.messages(digest, rendered, week, settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -84,25 +84,32 @@ def test_every_column_has_its_french_and_english_header():
 
 def test_xlsx_headers_name_the_zone_and_times_are_local():
     """Read back with openpyxl: headers in the reader's language with the zone, times as naive local values
-    shown to the minute."""
+    shown to the minute, a deadline given as a day as that day (no 00:00)."""
+    day = _tender(id="t2", deadline_at=datetime(2026, 12, 4, tzinfo=UTC), deadline_date_only=True)
     for lang, published, deadline in (("fr", "date (Europe/Paris)", "date limite (Europe/Paris)"),
                                       ("en", "published_at (Europe/Paris)", "deadline_at (Europe/Paris)")):
-        sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx([_tender()], lang=lang, zone=PARIS)))["items"]
+        sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx([_tender(), day], lang=lang, zone=PARIS)))["items"]
         header = [c.value for c in sheet[1]]
         assert header[2] == published and header[12] == deadline
         assert header[3] == ("titre" if lang == "fr" else "title")
-        timed = sheet[2]
+        timed, dated = sheet[2], sheet[3]
         assert timed[2].value == datetime(2026, 11, 10, 8, 0) and timed[2].number_format == "yyyy-mm-dd hh:mm"
         assert timed[12].value == datetime(2026, 7, 1, 12, 0) and timed[12].number_format == "yyyy-mm-dd hh:mm"
+        assert dated[12].value.date() == date(2026, 12, 4) and dated[12].number_format == "yyyy-mm-dd"
         assert timed[8].value == 1.5  # a number, whatever the language
 
 
 @pytest.fixture
-def collected(tmp_path: Path, http, veille) -> Path:
-    """A configuration with a French working group and one English-reading member, after a real collect."""
+def collected(tmp_path: Path, http) -> Path:
+    """A configuration with a French working group and one English-reading member, after a real collect (on
+    20 Nov 2026, whatever the wall clock says: the items are not from the future)."""
     members = [{**MEMBERS[0], "lang": "en"}, MEMBERS[1]]
     directory = write_config(tmp_path / "cfg", [feed_source("eau", http.url("eau.rss"), country="FR")], members)
-    assert veille("--config", directory, "collect").code == 0
+    ctx = pipeline.open_context(directory)
+    try:
+        assert pipeline.collect_sources(ctx, now=datetime(2026, 11, 20, tzinfo=UTC)).new == 4
+    finally:
+        ctx.close()
     return directory
 
 

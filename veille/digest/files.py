@@ -14,11 +14,12 @@ CSV_COLUMNS = ["id", "kind", "source", "title", "url", "published_at", "country"
 
 
 def csv_row(item: Item, zone: tzinfo) -> dict[str, object]:
-    """The item as a line of items.csv: lists joined with `;`, times on the clock of `zone`."""
+    """The item as a line of items.csv: lists joined with `;`, times on the clock of `zone`, a deadline given as a
+    day as that day."""
     return {"id": item.id, "kind": item.kind, "source": item.source, "title": item.title, "url": item.url,
             "published_at": sheets.local(item.published_at, zone), "country": item.country,
             "region": item.region or "unknown", "topics": ";".join(sorted(item.topics)),
-            "members": ";".join(sorted(item.members)), "deadline_at": sheets.local(item.deadline_at, zone),
+            "members": ";".join(sorted(item.members)), "deadline_at": sheets.local(item.local_deadline(zone), zone),
             "buyer": item.buyer, "cpv": ";".join(item.cpv)}
 
 

@@ -37,9 +37,11 @@ class Rendered:
     text: str
 
 
-def _date(value: datetime | None, zone: ZoneInfo, with_time: bool = False) -> str:
+def _date(value: datetime | date | None, zone: ZoneInfo, with_time: bool = False) -> str:
     if value is None:
         return ""
+    if not isinstance(value, datetime):  # a deadline given as a day: that day, no time
+        return value.strftime("%a %d %b %Y")
     local = value.astimezone(zone)
     return local.strftime("%a %d %b %Y %H:%M" if with_time else "%a %d %b %Y")
 
@@ -65,7 +67,7 @@ def _item_view(item: Item, zone: ZoneInfo, topic_labels: Mapping[str, str],
         "title": item.title, "url": item.url, "source": item.source,
         "date": _date(item.published_at or item.collected_at, zone),
         "country": item.country, "buyer": item.buyer,
-        "deadline": _date(item.deadline_at, zone, with_time=True),
+        "deadline": _date(item.local_deadline(zone), zone, with_time=True),
         "summary": summary,
         "topics": [topic_labels.get(t, t) for t in by_score],
         "topic_links": [(topic_labels.get(t, t), site.url("/", topic=t) if site else None) for t in by_score],
@@ -85,11 +87,12 @@ def _cluster_view(item: Item, history: Sequence[Item], zone: ZoneInfo) -> dict[s
     return {"history": [], "also_in": sorted({h.source for h in history if h.source != item.source})}
 
 
-def _sort_key(item: Item, member: str | None) -> tuple[object, ...]:
+def _sort_key(item: Item, member: str | None, zone: ZoneInfo) -> tuple[object, ...]:
     """Most relevant first; then the soonest deadline (tenders) or the newest."""
     when = item.published_at or item.collected_at
     if item.kind == "tender":
-        return (-item.relevance(member), item.deadline_at is None, item.deadline_at or when, item.title)
+        closes = item.closes_at(zone)
+        return (-item.relevance(member), closes is None, closes or when, item.title)
     return (-item.relevance(member), -(when.timestamp() if when else 0), item.title)
 
 
@@ -109,7 +112,7 @@ def _sections(listed: Sequence[Item], zone: ZoneInfo, topic_labels: Mapping[str,
     """One section per kind (in KIND_ORDER), its items most relevant first."""
     sections: list[dict[str, Any]] = []
     for kind in sorted({i.kind for i in listed}, key=lambda k: KIND_ORDER.get(k, 99)):
-        chosen = sorted((i for i in listed if i.kind == kind), key=lambda i: _sort_key(i, member_id))
+        chosen = sorted((i for i in listed if i.kind == kind), key=lambda i: _sort_key(i, member_id, zone))
         sections.append({"label": KIND_LABELS.get(kind, kind),
                          "entries": [_item_view(i, zone, topic_labels, member_names, member_id,
                                                 histories.get(i.id, ()), site) for i in chosen]})

@@ -29,14 +29,14 @@ def why(item: Item) -> str:
 
 def cells(item: Item, zone: tzinfo) -> dict[str, object]:
     """The item as the CSV and XLSX exports' columns: text (empty when absent), its relevance as a number, its
-    times as a clock in `zone` shows them (no zone attached)."""
+    times as a clock in `zone` shows them (no zone attached) and a deadline given as a day as a `date`."""
     texts = {"id": item.id, "kind": item.kind, "title": item.title, "url": item.url, "source": item.source,
              "country": item.country, "region": item.region, "topics": ";".join(sorted(item.topics)),
              "members": ";".join(sorted(item.members)), "why": why(item), "buyer": item.buyer,
              "notice_id": item.notice_id, "cpv": ";".join(item.cpv), "summary": item.summary}
     return {**{k: v or "" for k, v in texts.items()}, "relevance": item.relevance(),
             "published_at": sheets.local(item.published_at, zone),
-            "deadline_at": sheets.local(item.deadline_at, zone)}
+            "deadline_at": sheets.local(item.local_deadline(zone), zone)}
 
 
 def to_csv(items: Sequence[Item], *, lang: Lang, zone: tzinfo) -> str:
@@ -74,7 +74,7 @@ def to_html(items: Sequence[Item], filters: Mapping[str, object]) -> str:
 def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object], now: datetime | None = None, *,
            lang: Lang, zone: tzinfo) -> str:
     """Return `items` in format `fmt` (one of FORMATS); `now` stamps a calendar (default: the wall clock); a CSV
-    is for readers of `lang`, with times in `zone`."""
+    is for readers of `lang`, with times in `zone` (the calendar's days too)."""
     assert fmt in FORMATS, fmt
     if fmt == "csv":
         return to_csv(items, lang=lang, zone=zone)
@@ -83,7 +83,7 @@ def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object], now: 
     if fmt == "html":
         return to_html(items, filters)
     if fmt == "ics":
-        return to_ics(items, now)
+        return to_ics(items, now, zone)
     return to_table(items)
 
 

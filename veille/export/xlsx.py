@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
@@ -16,6 +16,7 @@ from veille.sheets import header
 
 WIDTHS = {"title": 60, "summary": 80, "why": 60, "url": 40, "buyer": 30, "published_at": 22, "deadline_at": 22}
 TIME_FORMAT = "yyyy-mm-dd hh:mm"
+DAY_FORMAT = "yyyy-mm-dd"  # a deadline given as a day: no 00:00 shown
 
 
 def to_xlsx(items: Sequence[Item], *, lang: Lang, zone: tzinfo) -> bytes:
@@ -38,6 +39,8 @@ def to_xlsx(items: Sequence[Item], *, lang: Lang, zone: tzinfo) -> bytes:
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, datetime):
                 cell.number_format = TIME_FORMAT
+            elif isinstance(cell.value, date):
+                cell.number_format = DAY_FORMAT
     for index, column in enumerate(CSV_COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = WIDTHS.get(column, 16)
     sheet.freeze_panes = "A2"
