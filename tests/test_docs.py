@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMANDS_DOC = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
 CONFIG_DOC = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+EXPORTS_DOC = (ROOT / "docs" / "exports.md").read_text(encoding="utf-8")
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -70,6 +71,17 @@ def test_every_environment_variable_is_a_documented_setting():
     assert rows == {name: (f"`{default}`" if default else "(none)", doc) for name, (default, doc) in settings.items()}
     for name in settings:
         assert f"`{name}`" in CONFIG_DOC, name
+
+
+def test_every_spreadsheet_column_is_documented_with_its_headers():
+    """docs/exports.md gives each column of the CSV and XLSX files with its French and English header."""
+    from veille.digest.files import CSV_COLUMNS as DIGEST_COLUMNS
+    from veille.export.formats import CSV_COLUMNS
+    from veille.sheets import HEADERS
+
+    for column in {*CSV_COLUMNS, *DIGEST_COLUMNS}:
+        headers = HEADERS[column]
+        assert f"| {column} | `{headers['fr']}` | `{headers['en']}` |" in EXPORTS_DOC, column
 
 
 def test_quick_start_has_the_two_commands():

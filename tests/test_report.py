@@ -56,8 +56,8 @@ def test_filter_by_dates_in_local_time(collected, veille):
 def test_formats(collected, veille, tmp_path):
     table = veille("--config", collected, "report", "--topic", "membranes")
     assert "Desalination plant in Oman" in table.out and "2 items" in table.out
-    result = veille("--config", collected, "report", "--format", "csv", "--kind", "news")
-    rows = list(csv.DictReader(io.StringIO(result.out)))
+    result = veille("--config", collected, "report", "--format", "csv", "--kind", "news", "--lang", "en")
+    rows = list(csv.DictReader(io.StringIO(result.out.removeprefix("\ufeff"))))
     assert len(rows) == 6 and {"title", "url", "topics", "members", "why", "relevance"} <= set(rows[0])
     assert any("polymem: topic membranes:" in r["why"] for r in rows)
     out = tmp_path / "report.html"

@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="most relevant first (topic scores, or the member's score with --member), or newest first")
     p.add_argument("--format", choices=FORMATS, default="table",
                    help="ics: an iCalendar file of tender deadlines, one event per tender")
+    p.add_argument("--lang", choices=("fr", "en"),
+                   help="the readers' language: CSV headers, separator and decimal mark (default: the --member's "
+                        "lang, else digest.lang)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
 
     p = sub.add_parser("eval", help="measure tagging against a labelled JSONL file")
@@ -277,12 +280,12 @@ def cmd_report(args: argparse.Namespace) -> int:
                           regions=tuple(args.region), sources=tuple(args.source),
                           since=_local_midnight(ctx, args.since), until=_local_midnight(ctx, args.until),
                           limit=args.limit)
-        items, text = pipeline.report_items(ctx, query, args.format, args.sort)
+        items, text = pipeline.report_items(ctx, query, args.format, args.sort, args.lang)
     finally:
         ctx.close()
     if args.output:
         try:
-            args.output.write_text(text, encoding="utf-8")
+            args.output.write_text(text, encoding="utf-8", newline="")  # a CSV's CRLF as it is
         except OSError as exc:
             raise InputError(f"cannot write {args.output}: {exc.strerror}") from exc
         print(f"wrote {len(items)} items to {args.output}", file=sys.stderr)

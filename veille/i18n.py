@@ -90,12 +90,15 @@ class Formats:
 
         return "" if value is None else format_date(self._local(value), "d MMM", locale=self.lang)
 
-    def moment(self, value: datetime | None) -> str:
-        """"lun. 9 nov. 2026, 12:00" / "Mon 9 Nov 2026, 12:00"."""
+    def moment(self, value: datetime | date | None) -> str:
+        """"lun. 9 nov. 2026, 12:00" / "Mon 9 Nov 2026, 12:00"; a day alone (a deadline given without a time) as
+        that day."""
         from babel.dates import format_datetime
 
         if value is None:
             return ""
+        if not isinstance(value, datetime):
+            return self.day(value)
         return format_datetime(value.astimezone(self.zone), "EEE d MMM y, HH:mm", locale=self.lang)
 
     def period(self, first: date, last: date) -> str:

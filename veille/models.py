@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -214,6 +214,11 @@ class Config:
     def member(self, member_id: str) -> Member | None:
         return next((m for m in self.members if m.id == member_id), None)
 
+    def lang_of(self, member_id: str | None) -> Lang:
+        """The language a reader gets: the member's `lang`, else `digest.lang` (the working group's)."""
+        member = self.member(member_id) if member_id else None
+        return (member.lang if member else None) or self.digest.lang
+
     @property
     def topic_ids(self) -> tuple[str, ...]:
         return tuple(t.id for t in self.topics)
@@ -249,7 +254,10 @@ class Item:
     notice_id: str | None = None
     notice_type: str | None = None
     buyer: str | None = None
+    # when offers are due, in UTC; a deadline given as a day without a time is that day at 00:00 UTC with
+    # `deadline_date_only` set: it closes at the end of that day in the deployment's zone (`closes_at`)
     deadline_at: datetime | None = None
+    deadline_date_only: bool = False
     cpv: list[str] = field(default_factory=list)
     value_amount: float | None = None
     value_currency: str | None = None
@@ -274,10 +282,25 @@ class Item:
             return match.score if match else 0.0
         return round(sum(tag.score for tag in self.topics.values()), 2)
 
+    def closes_at(self, zone: tzinfo) -> datetime | None:
+        """When the tender closes, in UTC: its deadline, or the end of its day in `zone` (23:59:59 local) for a
+        deadline given as a day without a time."""
+        if self.deadline_at is None or not self.deadline_date_only:
+            return self.deadline_at
+        return day_end(self.deadline_at.astimezone(UTC).date(), zone)
+
+    def local_deadline(self, zone: tzinfo) -> datetime | date | None:
+        """The deadline as readers see it: a day (a `date`) when the source gave no time, else the time in `zone`."""
+        if self.deadline_at is None:
+            return None
+        if self.deadline_date_only:
+            return self.deadline_at.astimezone(UTC).date()
+        return self.deadline_at.astimezone(zone)
+
     def content_key(self) -> tuple[Any, ...]:
         """The fields whose change makes a stored item 'updated'."""
         return (
-            self.title, self.summary, self.url, self.published_at, self.deadline_at,
+            self.title, self.summary, self.url, self.published_at, self.deadline_at, self.deadline_date_only,
             self.notice_type, self.buyer, tuple(self.cpv), self.value_amount, self.country,
         )
 
@@ -293,7 +316,8 @@ class Item:
             "region": self.region, "published_at": ts(self.published_at),
             "collected_at": ts(self.collected_at), "updated_at": ts(self.updated_at),
             "notice_id": self.notice_id, "notice_type": self.notice_type, "buyer": self.buyer,
-            "deadline_at": ts(self.deadline_at), "cpv": list(self.cpv),
+            "deadline_at": ts(self.deadline_at), "deadline_date_only": self.deadline_date_only,
+            "cpv": list(self.cpv),
             "value_amount": self.value_amount, "value_currency": self.value_currency,
             "procedure": self.procedure,
             "topics": {k: {"score": v.score, "evidence": v.evidence} for k, v in self.topics.items()},
@@ -303,6 +327,12 @@ class Item:
 
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
+LAST_SECOND = time(23, 59, 59)
+
+
+def day_end(day: date, zone: tzinfo) -> datetime:
+    """The last second of `day` in `zone` (23:59:59 local), in UTC: when a deadline given as a day passes."""
+    return datetime.combine(day, LAST_SECOND, tzinfo=zone).astimezone(UTC)
 
 
 def notice_time(item: Item) -> datetime:
@@ -351,6 +381,8 @@ class ItemQuery:
     sources: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
+    # deadlines at or after `deadline_from`, before `deadline_until`; a deadline given as a day counts as the end
+    # of that day in the zone these times are given in (pass them in the deployment's zone)
     deadline_from: datetime | None = None
     deadline_until: datetime | None = None
     text: str | None = None  # full-text search: every word, accents and case ignored

@@ -26,7 +26,7 @@ from veille.errors import InputError
 from veille.export import formats
 from veille.export.health import health_rows, unhealthy
 from veille.export.ics import to_ics
-from veille.models import Config, Item, ItemQuery, Source
+from veille.models import Config, Item, ItemQuery, Lang, Source
 from veille.tag.duplicates import link_entries, same_story
 from veille.tokens import member_token
 from veille.writer import Writer
@@ -160,7 +160,8 @@ def week_items(ctx: Context, week: Week, now: datetime) -> assemble.WeekItems:
     one = assemble.Tenders.one_per_tender
     items = one(ctx.store.items(ItemQuery(since=week.bounds(zone)[0], until=week.bounds(zone)[1])))
     previous = one(ctx.store.items(ItemQuery(since=week.previous().bounds(zone)[0], until=week.bounds(zone)[0])))
-    open_tenders = ctx.store.items(ItemQuery(kinds=("tender",), deadline_from=now))
+    # in the deployment's zone: a deadline given as a day is open until that day ends there
+    open_tenders = ctx.store.items(ItemQuery(kinds=("tender",), deadline_from=now.astimezone(zone)))
     tenders = assemble.Tenders(ctx.store.clusters({i.cluster_id for i in [*items, *open_tenders] if i.cluster_id}))
     return assemble.WeekItems(items, previous, tenders.closing(open_tenders, now, zone), tenders)
 
@@ -189,7 +190,9 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     built = []
     for digest in plans:
         chosen, rendered = assemble.render(digest, week, found, settings)
-        report.files += write_files(digest.folder, rendered, chosen, to_ics(listed_tenders(chosen), now))
+        calendar = to_ics(listed_tenders(chosen), now, ctx.settings.zone)
+        report.files += write_files(digest.folder, rendered, chosen, calendar,
+                                    lang=ctx.config.lang_of(digest.member), zone=ctx.settings.zone)
         messages += assemble.messages(digest, rendered, week, settings)
         built.append((digest.id, rendered, len(listed_items(chosen))))
     if plans[0].member is None:
@@ -211,9 +214,11 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
 # --- reports, retag, the reports site -------------------------------------------------------------------
 
 
-def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevance") -> tuple[list[Item], str]:
+def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevance",
+                 lang: Lang | None = None) -> tuple[list[Item], str]:
     """Return the items matching `query`, most relevant first (or newest with `sort="date"`), and their
-    rendering in `fmt`."""
+    rendering in `fmt` for readers of `lang` (default: the language of the query's member, else the digest's),
+    times in the deployment's zone."""
     if query.member and ctx.config.member(query.member) is None:
         raise InputError(f"unknown member {query.member!r}; members: {', '.join(m.id for m in ctx.config.members)}")
     unknown = [t for t in query.topics if t not in ctx.config.topic_ids]
@@ -227,7 +232,8 @@ def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevanc
         items = ctx.store.items(query)
     filters = {"topics": ", ".join(query.topics), "kind": ", ".join(query.kinds), "member": query.member,
                "region": ", ".join(query.regions), "since": query.since, "until": query.until}
-    return items, formats.render(items, fmt, filters, ctx.clock())
+    return items, formats.render(items, fmt, filters, ctx.clock(), lang=lang or ctx.config.lang_of(query.member),
+                                 zone=ctx.settings.zone)
 
 
 def retag(ctx: Context, since: datetime | None = None,

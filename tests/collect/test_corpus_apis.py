@@ -27,7 +27,7 @@ def test_ted_api_v3():
     assert notice.notice_id == "619320-2026" and notice.notice_type == "contract-notice"
     assert notice.title == "Pologne – Matériel informatique divers – ZK-DZP.262.37.2026 Dostawa sprzętu komputerowego"
     assert notice.buyer == "Politechnika Białostocka" and notice.country == "PL"
-    assert notice.deadline_at == utc(2026, 9, 17, 22)  # "2026-09-18+02:00"
+    assert notice.deadline_at == utc(2026, 9, 18) and notice.deadline_date_only  # "2026-09-18+02:00": a day
     assert notice.published_at == utc(2026, 9, 8, 22)
     assert notice.cpv == ["30236000", "30213000", "48820000", "30214000", "30213100", "30211100"]  # deduplicated
     assert notice.url == "https://ted.europa.eu/fr/notice/-/detail/619320-2026"

@@ -33,8 +33,8 @@ def test_week_boundaries_select_items(collected, veille):
     result = veille("--config", collected, "digest", "--week", "2026-W46")
     assert result.code == 0, result.err
     assert "digest 2026-W46: 5 items" in result.out
-    rows = list(csv.DictReader((collected / "reports/2026-W46/items.csv").open(encoding="utf-8")))
-    titles = {r["title"] for r in rows}
+    items_csv = (collected / "reports/2026-W46/items.csv").open(encoding="utf-8-sig", newline="")
+    titles = {r["titre"] for r in csv.DictReader(items_csv, delimiter=";")}  # digest.lang: fr
     assert "Un capteur de biofilm pour les canalisations d'eau potable" in titles  # Sunday 23:30 Paris
     assert "Sewer overflow rules tightened in Ontario" not in titles  # week 45
     text = (collected / "reports/2026-W46/digest.txt").read_text(encoding="utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -15,6 +16,8 @@ from veille.export.atom import to_atom
 from veille.export.formats import to_csv
 from veille.export.xlsx import to_xlsx
 from veille.models import Item
+
+PARIS = ZoneInfo("Europe/Paris")
 
 FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
             "\tcmd", "\rcmd"]
@@ -28,7 +31,7 @@ def _item(n: int, title: str, **extra: object) -> Item:
 
 def test_csv_cells_never_start_a_formula():
     items = [_item(n, title, buyer=title, summary=title) for n, title in enumerate(FORMULAS)]
-    rows = list(csv.DictReader(io.StringIO(to_csv(items), newline="")))
+    rows = list(csv.DictReader(io.StringIO(to_csv(items, lang="en", zone=PARIS).removeprefix("\ufeff"), newline="")))
     assert [r["title"] for r in rows] == [f"'{t}" for t in FORMULAS]
     assert all(r["buyer"].startswith("'") and r["summary"].startswith("'") for r in rows)
     assert rows[0]["url"] == "" and rows[0]["deadline_at"] == ""  # empty cells stay empty
@@ -36,7 +39,7 @@ def test_csv_cells_never_start_a_formula():
 
 def test_xlsx_cells_are_data_empty_stays_empty_and_controls_do_not_break_it():
     items = [*(_item(n, t) for n, t in enumerate(FORMULAS)), _item(99, CONTROLS)]
-    sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx(items))).active
+    sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx(items, lang="en", zone=PARIS))).active
     header = [c.value for c in sheet[1]]
     titles = [row[header.index("title")].value for row in sheet.iter_rows(min_row=2)]
     assert titles[:len(FORMULAS)] == [f"'{t}" for t in FORMULAS]
@@ -68,7 +71,7 @@ def test_every_csv_the_project_writes_is_neutralised(tmp_path, http, veille):
     out = tmp_path / "report.csv"
     assert veille("--config", directory, "report", "--format", "csv", "-o", out).code == 0
     assert veille("--config", directory, "digest", "--week", "2026-W46").code == 0
-    for path in (out, directory / "reports" / "2026-W46" / "items.csv"):
-        rows = list(csv.DictReader(path.open(encoding="utf-8")))
-        assert rows and rows[0]["title"].startswith("'=HYPERLINK"), path
+    for path in (out, directory / "reports" / "2026-W46" / "items.csv"):  # French by default
+        rows = list(csv.DictReader(path.open(encoding="utf-8-sig", newline=""), delimiter=";"))
+        assert rows and rows[0]["titre"].startswith("'=HYPERLINK"), path
         assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row.values()), path

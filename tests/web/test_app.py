@@ -149,12 +149,13 @@ def test_list_page_shows_chips_facet_counts_and_export_links(signed, site):
 
 def test_exports_carry_the_same_view(signed):
     view = signed.get("/items.json?topic=membranes").json()
-    rows = list(csv.DictReader(io.StringIO(signed.get("/items.csv?topic=membranes").text)))
-    assert [r["id"] for r in rows] == ids(view) and all("membranes" in r["topics"] for r in rows)
+    text = signed.get("/items.csv?topic=membranes").content.decode("utf-8-sig")  # VEILLE_SITE_LANG: fr
+    rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
+    assert [r["identifiant"] for r in rows] == ids(view) and all("membranes" in r["sujets"] for r in rows)
     book = openpyxl.load_workbook(io.BytesIO(signed.get("/items.xlsx?topic=membranes").content))
     sheet = book["items"]
     header = [c.value for c in sheet[1]]
-    assert [r[header.index("id")] for r in sheet.iter_rows(min_row=2, values_only=True)] == ids(view)
+    assert [r[header.index("identifiant")] for r in sheet.iter_rows(min_row=2, values_only=True)] == ids(view)
     assert all(not str(v).startswith("=") for r in sheet.iter_rows(values_only=True) for v in r if v)
     feed = feedparser.parse(signed.get("/items.atom?topic=membranes").content)
     assert not feed.bozo and len(feed.entries) == view["count"]

@@ -115,16 +115,38 @@ class _MultilingualDates(dateparser.parserinfo):
 _DATES = _MultilingualDates(dayfirst=True)
 
 
+def _parsed(text: str, default: datetime | None = None) -> datetime | None:
+    """The time in `text`: ISO 8601, else any form dateutil reads (missing fields from `default`)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            return dateparser.parse(text, parserinfo=_DATES, fuzzy=True, default=default)
+        except (ValueError, OverflowError):
+            return None
+
+
 def parse_date(text: str | None, zone: str | None = None) -> datetime | None:
     """Return the UTC time written in `text` (ISO, RFC 822, '12/11/2026', '12 novembre 2026'…), or None."""
     if not text or not text.strip():
         return None
+    return to_utc(_parsed(text.strip()), zone)
+
+
+def written_time(text: str | None, zone: str | None = None) -> tuple[datetime, bool] | None:
+    """(the time written in `text`, aware: its own offset, else `zone`'s, else UTC; whether it gives a time of
+    day) in the forms `parse_date` reads; a day alone ('12 novembre 2026') is that day at 00:00."""
+    if not text or not text.strip():
+        return None
     text = text.strip()
+    midnight = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)  # dateutil's own default
+    value = _parsed(text, midnight)
+    if value is None:
+        return None
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            value = dateparser.parse(text, parserinfo=_DATES, fuzzy=True)
-        except (ValueError, OverflowError):
-            return None
-    return to_utc(value, zone)
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+        timed = "T" in text or " " in text  # ISO: a day alone has neither
+    except ValueError:  # dateutil: the hour comes from the default unless the text gives one
+        timed = getattr(_parsed(text, midnight.replace(hour=13)), "hour", None) == value.hour
+    aware = value if value.tzinfo else value.replace(tzinfo=ZoneInfo(zone) if zone else UTC)
+    return (aware if timed else aware.replace(hour=0, minute=0, second=0, microsecond=0)), timed

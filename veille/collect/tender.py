@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from veille.collect.countries import language_alpha3
+from veille.collect.normalize import written_time
 
 _CPV = re.compile(r"^\s*(\d{8})(?:-\d)?\s*$")
 _DATE = re.compile(r"^\s*(\d{4})-?(\d{2})-?(\d{2})(?:[T ]([\d:.]+))?\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
@@ -102,12 +103,9 @@ def _offset(text: str | None) -> timezone | None:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
 
 
-def deadline(date_text: str | None, time_text: str | None = None, zone: str | None = None) -> datetime | None:
-    """Return a UTC time from a date and an optional separate time, each possibly with its own offset.
-
-    '2026-09-18+02:00' + '23:59:00+02:00', '20200903' + '14:00' (local time of `zone`),
-    '2026-08-13T23:59:00' (local), '2015-04-20T11:00:00+00:00'. A date without time means 00:00.
-    """
+def _written(date_text: str | None, time_text: str | None = None,
+             zone: str | None = None) -> tuple[datetime, bool] | None:
+    """(the local time, whether a time of day was given) from a date and an optional separate time."""
     if not date_text:
         return None
     m = _DATE.match(str(date_text))
@@ -120,19 +118,71 @@ def deadline(date_text: str | None, time_text: str | None = None, zone: str | No
         parts = clock.split(".")[0].split(":")
         hour, minute = int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
         second = int(parts[2]) if len(parts) > 2 else 0
+    timed = bool(clock)
     if time_text:
         t = _TIME.match(str(time_text))
         if t:
             hour, minute, second = int(t.group(1)), int(t.group(2)), int(t.group(3) or 0)
             offset = _offset(t.group(4)) or offset
+            timed = True
     tz = offset or (ZoneInfo(zone) if zone else UTC)
     try:
-        local = datetime(int(year), int(month), int(day), hour, minute, second, tzinfo=tz)
+        return datetime(int(year), int(month), int(day), hour, minute, second, tzinfo=tz), timed
     except ValueError:
         return None
-    return local.astimezone(UTC)
 
 
-def earliest(values: Iterable[datetime | None]) -> datetime | None:
-    present = [v for v in values if v is not None]
-    return min(present) if present else None
+def deadline(date_text: str | None, time_text: str | None = None, zone: str | None = None) -> datetime | None:
+    """Return a UTC time from a date and an optional separate time, each possibly with its own offset.
+
+    '2026-09-18+02:00' + '23:59:00+02:00', '20200903' + '14:00' (local time of `zone`),
+    '2026-08-13T23:59:00' (local), '2015-04-20T11:00:00+00:00'. A date without time means 00:00.
+    """
+    written = _written(date_text, time_text, zone)
+    return written[0].astimezone(UTC) if written else None
+
+
+class Deadline(TypedDict):
+    """A tender deadline as the item's fields (see `Item.deadline_date_only`)."""
+
+    deadline_at: datetime | None
+    deadline_date_only: bool
+
+
+NO_DEADLINE: Deadline = {"deadline_at": None, "deadline_date_only": False}
+
+
+def day_deadline(day: date) -> Deadline:
+    """A deadline given as a day: kept as that day whatever the source's zone, for it closes at the end of that
+    day where the readers are."""
+    return {"deadline_at": datetime(day.year, day.month, day.day, tzinfo=UTC), "deadline_date_only": True}
+
+
+def _deadline_of(written: tuple[datetime, bool] | None) -> Deadline:
+    if written is None:
+        return NO_DEADLINE
+    local, timed = written
+    return {"deadline_at": local.astimezone(UTC), "deadline_date_only": False} if timed else day_deadline(local)
+
+
+def tender_deadline(date_text: str | None, time_text: str | None = None, zone: str | None = None) -> Deadline:
+    """The deadline fields of a tender from the forms `deadline` reads; a day without a time is kept as a day."""
+    return _deadline_of(_written(date_text, time_text, zone))
+
+
+def written_deadline(text: str | None, zone: str | None = None) -> Deadline:
+    """The deadline fields from text in any form `parse_date` reads ('12 novembre 2026', '12/11/2026 14h')."""
+    found = tender_deadline(text, zone=zone)
+    return found if found["deadline_at"] else _deadline_of(written_time(text, zone))
+
+
+def earliest_deadline(values: Iterable[Deadline]) -> Deadline:
+    """The deadline that passes first (of a tender's lots); a day counts as closing at its end."""
+    present = [v for v in values if v["deadline_at"] is not None]
+
+    def closing(value: Deadline) -> datetime:
+        at = value["deadline_at"]
+        assert at is not None
+        return at + timedelta(days=1) - timedelta(seconds=1) if value["deadline_date_only"] else at
+
+    return min(present, key=closing) if present else NO_DEADLINE

@@ -47,12 +47,14 @@ class Tenders:
 
     def closing(self, items: Sequence[Item], now: datetime, zone: ZoneInfo) -> list[Item]:
         """Tenders whose current deadline is still ahead of `now` and at most CLOSING_SOON days away (calendar
-        days in `zone`: a deadline "in 14 days" is closing soon whatever its hour), soonest first."""
+        days in `zone`: a deadline "in 14 days" is closing soon whatever its hour), soonest first. A deadline
+        given as a day is open until the end of that day in `zone`."""
         current = {c.id: c for c in (self.current(i) for i in self.one_per_tender(items))}
         last_day = (now.astimezone(zone) + CLOSING_SOON).date()
+        closes = {c.id: c.closes_at(zone) for c in current.values()}
         due = [c for c in current.values()
-               if c.deadline_at and now <= c.deadline_at and c.deadline_at.astimezone(zone).date() <= last_day]
-        return sorted(due, key=lambda c: c.deadline_at or now)
+               if (at := closes[c.id]) and now <= at and at.astimezone(zone).date() <= last_day]
+        return sorted(due, key=lambda c: closes[c.id] or now)
 
     def of(self, items: Sequence[Item]) -> dict[str, list[Item]]:
         """{item id: all notices of its tender, in the order given (the store's: first seen first)} where a

@@ -89,13 +89,14 @@ def _item_view(item: Item, reader: Reader, now: datetime, history: Sequence[Item
     summary = item.summary if len(item.summary) <= SUMMARY_CHARS else item.summary[:SUMMARY_CHARS - 1] + "…"
     by_score = sorted(item.topics, key=lambda t: -item.topics[t].score)
     member = reader.member_id
+    closes = item.closes_at(fmt.zone)
     return {
         "title": item.title, "url": item.url, "source": item.source,
         "date": fmt.day(item.published_at or item.collected_at),
         "country": reader.country(item.country), "buyer": item.buyer,
-        "deadline": fmt.moment(item.deadline_at) if item.deadline_at else "",
-        "left": fmt.until(item.deadline_at, now) if item.deadline_at and item.deadline_at >= now else "",
-        "closed": bool(item.deadline_at and item.deadline_at < now),
+        "deadline": fmt.moment(item.local_deadline(fmt.zone)),
+        "left": fmt.until(closes, now) if closes and closes >= now else "",
+        "closed": bool(closes and closes < now),
         "deadline_note": _deadline_note(item, reader, now),
         "value": fmt.money(item.value_amount, item.value_currency),
         "cpv": next((label for label in (cpv_label(c, fmt.lang) for c in item.cpv) if label), ""),
@@ -111,12 +112,13 @@ def _item_view(item: Item, reader: Reader, now: datetime, history: Sequence[Item
 
 def _deadline_note(item: Item, reader: Reader, now: datetime) -> str:
     """"date limite lun. 4 déc. 2026, 12:00 (dans 18 jours)", or "clos …" once passed; "" without a deadline."""
-    if item.deadline_at is None:
+    closes = item.closes_at(reader.fmt.zone)
+    if closes is None:
         return ""
-    when = reader.fmt.moment(item.deadline_at)
-    if item.deadline_at < now:
+    when = reader.fmt.moment(item.local_deadline(reader.fmt.zone))
+    if closes < now:
         return reader._("closed {when}").format(when=when)
-    return reader._("deadline {when} ({left})").format(when=when, left=reader.fmt.until(item.deadline_at, now))
+    return reader._("deadline {when} ({left})").format(when=when, left=reader.fmt.until(closes, now))
 
 
 def _cluster_view(item: Item, history: Sequence[Item], fmt: Formats) -> dict[str, object]:
@@ -133,11 +135,12 @@ NOTICE_TYPES = {"": N_("notice"), "other": N_("notice"), "contract-notice": N_("
                 "modification": N_("modification")}
 
 
-def _sort_key(item: Item, member: str | None) -> tuple[object, ...]:
+def _sort_key(item: Item, member: str | None, zone: ZoneInfo) -> tuple[object, ...]:
     """Most relevant first; then the soonest deadline (tenders) or the newest."""
     when = item.published_at or item.collected_at
     if item.kind == "tender":
-        return (-item.relevance(member), item.deadline_at is None, item.deadline_at or when, item.title)
+        closes = item.closes_at(zone)
+        return (-item.relevance(member), closes is None, closes or when, item.title)
     return (-item.relevance(member), -(when.timestamp() if when else 0), item.title)
 
 
@@ -147,7 +150,8 @@ def _sections(listed: Sequence[Item], reader: Reader, now: datetime, histories: 
     is counted in its section but not printed again."""
     sections: list[dict[str, Any]] = []
     for kind in sorted({i.kind for i in listed}, key=lambda k: KIND_ORDER.get(k, 99)):
-        of_kind = sorted((i for i in listed if i.kind == kind), key=lambda i: _sort_key(i, reader.member_id))
+        of_kind = sorted((i for i in listed if i.kind == kind),
+                         key=lambda i: _sort_key(i, reader.member_id, reader.fmt.zone))
         shown = [i for i in of_kind if (i.cluster_id or i.id) not in closing_ids]
         sections.append({"kind": kind, "label": reader._(KIND_LABELS.get(kind, kind)), "count": len(of_kind),
                          "above": len(of_kind) - len(shown),

@@ -31,7 +31,7 @@ class Numbers:
 
 
 def frame(items: Sequence[Item]) -> pd.DataFrame:
-    """Return one row per item with the columns the summaries and the CSV export need."""
+    """Return one row per item with the columns the summaries need."""
     return pd.DataFrame(
         [{"id": i.id, "kind": i.kind, "source": i.source, "title": i.title, "url": i.url,
           "published_at": i.published_at, "country": i.country, "region": i.region or "unknown",

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 import jinja2
 from rich.console import Console
 from rich.table import Table
 
-from veille.cells import neutralise
+from veille import sheets
 from veille.export import FORMATS, MEDIA_TYPES
 from veille.export.ics import to_ics
-from veille.models import Item
+from veille.models import Item, Lang
 
 CSV_COLUMNS = ["id", "kind", "published_at", "title", "url", "source", "country", "region", "relevance", "topics",
                "members", "why", "deadline_at", "buyer", "notice_id", "cpv", "summary"]
@@ -28,30 +27,21 @@ def why(item: Item) -> str:
     return " | ".join(topics + members)
 
 
-def csv_row(item: Item) -> dict[str, str]:
-    """The item as the CSV export's columns, every value a string."""
-    data = item.to_json()
-    data["topics"] = ";".join(sorted(item.topics))
-    data["members"] = ";".join(sorted(item.members))
-    data["cpv"] = ";".join(item.cpv)
-    data["relevance"] = item.relevance()
-    data["why"] = why(item)
-    return {k: "" if data.get(k) is None else str(data[k]) for k in CSV_COLUMNS}
+def cells(item: Item, zone: tzinfo) -> dict[str, object]:
+    """The item as the CSV and XLSX exports' columns: text (empty when absent), its relevance as a number, its
+    times as a clock in `zone` shows them (no zone attached) and a deadline given as a day as a `date`."""
+    texts = {"id": item.id, "kind": item.kind, "title": item.title, "url": item.url, "source": item.source,
+             "country": item.country, "region": item.region, "topics": ";".join(sorted(item.topics)),
+             "members": ";".join(sorted(item.members)), "why": why(item), "buyer": item.buyer,
+             "notice_id": item.notice_id, "cpv": ";".join(item.cpv), "summary": item.summary}
+    return {**{k: v or "" for k, v in texts.items()}, "relevance": item.relevance(),
+            "published_at": sheets.local(item.published_at, zone),
+            "deadline_at": sheets.local(item.local_deadline(zone), zone)}
 
 
-def _csv_cells(item: Item) -> dict[str, str]:
-    """The CSV row with every cell neutralised (no formula reaches a spreadsheet)."""
-    return {k: neutralise(v) for k, v in csv_row(item).items()}
-
-
-def to_csv(items: Sequence[Item]) -> str:
-    out = io.StringIO()
-    # RFC 4180's CRLF: a cell with a lone CR is quoted too
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    for item in items:
-        writer.writerow(_csv_cells(item))
-    return out.getvalue()
+def to_csv(items: Sequence[Item], *, lang: Lang, zone: tzinfo) -> str:
+    """The items as CSV for readers of `lang` (see `veille.sheets`), times in `zone`."""
+    return sheets.to_csv((cells(item, zone) for item in items), CSV_COLUMNS, lang, zone)
 
 
 def to_json(items: Sequence[Item]) -> str:
@@ -81,31 +71,36 @@ def to_html(items: Sequence[Item], filters: Mapping[str, object]) -> str:
     return _ENV.get_template("report.html.j2").render(title="veille report", items=items, filters=described, why=why)
 
 
-def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object], now: datetime | None = None) -> str:
-    """Return `items` in format `fmt` (one of FORMATS); `now` stamps a calendar (default: the wall clock)."""
+def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object], now: datetime | None = None, *,
+           lang: Lang, zone: tzinfo) -> str:
+    """Return `items` in format `fmt` (one of FORMATS); `now` stamps a calendar (default: the wall clock); a CSV
+    is for readers of `lang`, with times in `zone` (the calendar's days too)."""
     assert fmt in FORMATS, fmt
     if fmt == "csv":
-        return to_csv(items)
+        return to_csv(items, lang=lang, zone=zone)
     if fmt == "json":
         return to_json(items)
     if fmt == "html":
         return to_html(items, filters)
     if fmt == "ics":
-        return to_ics(items, now)
+        return to_ics(items, now, zone)
     return to_table(items)
 
 
 def export(items: Sequence[Item], fmt: str, *, title: str = "veille", feed_url: str = "", page_url: str = "",
-           item_url: str = "{id}", now: datetime | None = None, self_url: str | None = None) -> tuple[bytes, str]:
-    """Return `items` in the site's download format `fmt` (a key of MEDIA_TYPES) and its media type."""
+           item_url: str = "{id}", now: datetime | None = None, self_url: str | None = None,
+           lang: Lang,
+           zone: tzinfo) -> tuple[bytes, str]:
+    """Return `items` in the site's download format `fmt` (a key of MEDIA_TYPES) and its media type; CSV and XLSX
+    are for readers of `lang`, with times in `zone`."""
     if fmt == "xlsx":
         from veille.export.xlsx import to_xlsx
 
-        return to_xlsx(items), MEDIA_TYPES[fmt]
+        return to_xlsx(items, lang=lang, zone=zone), MEDIA_TYPES[fmt]
     if fmt == "atom":
         from veille.export.atom import to_atom
 
         feed = to_atom(items, title=title, feed_url=feed_url, page_url=page_url, item_url=item_url, now=now,
                        self_url=self_url)
         return feed, MEDIA_TYPES[fmt]
-    return render(items, fmt, {}, now).encode("utf-8"), MEDIA_TYPES[fmt]
+    return render(items, fmt, {}, now, lang=lang, zone=zone).encode("utf-8"), MEDIA_TYPES[fmt]

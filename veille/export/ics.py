@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from icalendar import Alarm, Calendar, Event
 
@@ -14,16 +14,19 @@ EVENT_LENGTH = timedelta(hours=1)  # the hour before the deadline: when the offe
 REMINDER = timedelta(days=3)
 
 
-def latest_per_tender(items: Sequence[Item]) -> list[Item]:
-    """One item per tender (cluster): the most recent notice that states a deadline, soonest deadline first."""
-    return sorted(current_notices(items).values(), key=lambda i: i.deadline_at or datetime.max.replace(tzinfo=UTC))
+def latest_per_tender(items: Sequence[Item], zone: tzinfo = UTC) -> list[Item]:
+    """One item per tender (cluster): the most recent notice that states a deadline, soonest deadline first (a
+    deadline given as a day passing at the end of that day in `zone`)."""
+    return sorted(current_notices(items).values(),
+                  key=lambda i: i.closes_at(zone) or datetime.max.replace(tzinfo=UTC))
 
 
 def tender_lines(item: Item, deadline: bool = False) -> list[str]:
     """The tender's details as lines of text: buyer, (deadline,) CPV codes, notice, value."""
     lines = [f"Buyer: {item.buyer}"] if item.buyer else []
-    if deadline and item.deadline_at:
-        lines.append(f"Deadline: {item.deadline_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
+    due = item.local_deadline(UTC)
+    if deadline and due is not None:
+        lines.append(f"Deadline: {due:%Y-%m-%d %H:%M} UTC" if isinstance(due, datetime) else f"Deadline: {due}")
     if item.cpv:
         lines.append(f"CPV: {', '.join(item.cpv)}")
     if item.notice_id:
@@ -33,21 +36,27 @@ def tender_lines(item: Item, deadline: bool = False) -> list[str]:
     return lines
 
 
-def to_ics(items: Sequence[Item], now: datetime | None = None) -> str:
-    """Return a calendar with one event per tender deadline: link, buyer, CPV and notice in the description."""
+def to_ics(items: Sequence[Item], now: datetime | None = None, zone: tzinfo = UTC) -> str:
+    """Return a calendar with one event per tender deadline: link, buyer, CPV and notice in the description. A
+    deadline given as a day is an all-day event on that day."""
     stamp = now or datetime.now(UTC)
     calendar = Calendar()
     calendar.add("prodid", f"-//veille//water market watch {__version__}//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", "veille — tender deadlines")
-    for item in latest_per_tender(items):
-        assert item.deadline_at is not None
+    for item in latest_per_tender(items, zone):
+        due = item.local_deadline(zone)
+        assert due is not None
         event = Event()
         event.add("uid", f"{item.cluster_id or item.id}@veille")
         event.add("dtstamp", stamp)
-        event.add("dtstart", item.deadline_at - EVENT_LENGTH)
-        event.add("dtend", item.deadline_at)
+        if isinstance(due, datetime):
+            event.add("dtstart", due.astimezone(UTC) - EVENT_LENGTH)
+            event.add("dtend", due.astimezone(UTC))
+        else:  # all day: DTSTART;VALUE=DATE and the next day as its exclusive end
+            event.add("dtstart", due)
+            event.add("dtend", due + timedelta(days=1))
         event.add("summary", f"Deadline: {item.title}")
         lines = [item.title, *tender_lines(item)]
         if item.url:

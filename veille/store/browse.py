@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +12,18 @@ from veille.models import Item, ItemQuery
 from veille.store import schema as T
 from veille.store import search
 from veille.store.rows import attach_tags, chunks, row_item
+
+
+def _deadlines(bound: datetime, after: bool) -> sa.ColumnElement[bool]:
+    """Deadlines at or after `bound` (`after`), else before it; a deadline given as a day (stored as its 00:00 UTC)
+    passes at the end of that day in the zone `bound` is given in."""
+    c = T.items.c
+    day = datetime.combine(bound.date(), time(0), tzinfo=UTC)  # the bound's day, in its own zone
+    if after:
+        return sa.or_(sa.and_(c.deadline_date_only.is_(False), c.deadline_at >= bound),
+                      sa.and_(c.deadline_date_only.is_(True), c.deadline_at >= day))
+    return sa.or_(sa.and_(c.deadline_date_only.is_(False), c.deadline_at < bound),
+                  sa.and_(c.deadline_date_only.is_(True), c.deadline_at < day))
 
 
 class Browse:
@@ -174,9 +186,9 @@ class Browse:
         if query.until:
             where.append(c.seen_at < query.until)
         if query.deadline_from:
-            where.append(c.deadline_at >= query.deadline_from)
+            where.append(_deadlines(query.deadline_from, after=True))
         if query.deadline_until:
-            where.append(c.deadline_at < query.deadline_until)
+            where.append(_deadlines(query.deadline_until, after=False))
         for topic in query.topics:  # every topic asked for must be present
             where.append(c.id.in_(sa.select(T.item_topics.c.item_id).where(T.item_topics.c.topic == topic)))
         if query.member:

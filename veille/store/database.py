@@ -279,8 +279,8 @@ class Store(Browse):
         """{week: (items, recipients, sent_at)} of every sent digest named `digest`."""
         c = T.sent_digests.c
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(c.week, c.items, c.recipients, c.sent_at).where(c.digest == digest))
-            return {r.week: {"items": r.items, "recipients": r.recipients, "sent_at": r.sent_at} for r in rows}
+            rows = conn.execute(sa.select(T.sent_digests).where(c.digest == digest)).mappings()
+            return {r["week"]: {"items": r["items"], "recipients": r["recipients"], "sent_at": r["sent_at"]} for r in rows}
 
     def session_ended(self, sid: str) -> bool:
         with self.engine.connect() as conn:
@@ -374,7 +374,8 @@ def _item_row(item: Item, fold_search: bool, now: datetime) -> dict[str, Any]:
         "url": item.url, "lang": item.lang, "country": item.country, "region": item.region,
         "published_at": item.published_at, "collected_at": collected, "updated_at": item.updated_at,
         "seen_at": _seen_at(item.published_at, collected), "notice_id": item.notice_id, "notice_type": item.notice_type,
-        "buyer": item.buyer, "deadline_at": item.deadline_at, "cpv": list(item.cpv),
+        "buyer": item.buyer, "deadline_at": item.deadline_at,
+        "deadline_date_only": item.deadline_date_only, "cpv": list(item.cpv),
         "value_amount": item.value_amount, "value_currency": item.value_currency, "procedure": item.procedure,
     }
 

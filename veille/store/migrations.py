@@ -83,8 +83,14 @@ def _v12_ended_sessions(conn: sa.Connection) -> None:
     schema.ended_sessions.create(conn, checkfirst=True)
 
 
-def _v13_sent_digests(conn: sa.Connection) -> None:
+def _v14_sent_digests(conn: sa.Connection) -> None:
     schema.sent_digests.create(conn, checkfirst=True)
+
+
+def _v13_deadline_date_only(conn: sa.Connection) -> None:
+    # rows stored before keep their time: which of them were written as a day cannot be told any more (they
+    # get the flag when their source gives them again)
+    _add_columns(conn, "items", {"deadline_date_only": "BOOLEAN NOT NULL DEFAULT FALSE"})
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
@@ -100,7 +106,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (10, "deliveries.claimed_by and claimed_at: each message claimed by one sender before it is sent", _v10_claims),
     (11, "fetch_state.claimed_by and claimed_at: a source collected by one process at a time", _v11_source_claims),
     (12, "ended_sessions: the site sessions signed out, refused if their cookie is replayed", _v12_ended_sessions),
-    (13, "sent_digests: each digest as it was sent, with its date and its number of recipients", _v13_sent_digests),
+    (13, "items.deadline_date_only: a deadline given as a day, open until the end of that day",
+     _v13_deadline_date_only),
+    (14, "sent_digests: each digest as it was sent, with its date and its number of recipients", _v14_sent_digests),
 ]
 
 

@@ -23,6 +23,7 @@ def row_item(row: Any) -> Item:
         summary=row["summary"] or "", lang=row["lang"], country=row["country"], published_at=row["published_at"],
         collected_at=row["collected_at"], updated_at=row["updated_at"], notice_id=row["notice_id"],
         notice_type=row["notice_type"], buyer=row["buyer"], deadline_at=row["deadline_at"],
+        deadline_date_only=bool(row["deadline_date_only"]),
         cpv=list(row["cpv"] or []), value_amount=row["value_amount"], value_currency=row["value_currency"],
         procedure=row["procedure"], cluster_id=row["cluster_id"],
     )

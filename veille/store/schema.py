@@ -54,6 +54,8 @@ items = sa.Table(
     sa.Column("notice_type", sa.String(40)),
     sa.Column("buyer", sa.Text),
     sa.Column("deadline_at", UTCDateTime),
+    # the source gave a day without a time (deadline_at is then that day at 00:00 UTC): open until its end
+    sa.Column("deadline_date_only", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Column("cpv", sa.JSON, nullable=False, default=list),
     sa.Column("value_amount", sa.Float),
     sa.Column("value_currency", sa.String(3)),

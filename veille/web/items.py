@@ -98,7 +98,8 @@ def items_export(request: Request) -> Response:
     # the feed's id stays the same when a member's token changes; its self link is the reader's address
     body, media = export(items, fmt, title=f"veille — {title_of(view, site.labels)}",
                          feed_url=base + view.url(f"/items.{fmt}"), page_url=base + view.url("/"),
-                         item_url=base + "/items/{id}", now=site.now(),
+                         item_url=base + "/items/{id}", now=site.now(), lang=site.settings.site_lang,
+                         zone=site.zone,
                          self_url=base + signed(view, f"/items.{fmt}", reader_token(site, request.state.who)))
     headers = {} if fmt == "atom" else {"Content-Disposition": f'attachment; filename="veille-items.{fmt}"'}
     return Response(body, media_type=media, headers=headers)

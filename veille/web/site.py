@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -137,18 +137,21 @@ def title_of(view: View, labels: dict[str, dict[str, str]]) -> str:
 
 def card(item: Item, zone: ZoneInfo, labels: dict[str, dict[str, str]], now: datetime) -> dict[str, Any]:
     """What a page shows of an item."""
-    def local(value: datetime | None, with_time: bool = False) -> str:
+    def local(value: datetime | date | None, with_time: bool = False) -> str:
         if value is None:
             return ""
+        if not isinstance(value, datetime):  # a deadline given as a day
+            return value.isoformat()
         return value.astimezone(zone).strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
 
     when = item.published_at or item.collected_at
+    closes = item.closes_at(zone)
     summary = item.summary if len(item.summary) <= 300 else item.summary[:299] + "…"
     return {
         "id": item.id, "title": item.title, "url": safe_url(item.url), "source": item.source, "kind": item.kind,
         "kind_label": labels["kind"].get(item.kind, item.kind), "date": local(when), "country": item.country,
-        "region": item.region, "summary": summary, "buyer": item.buyer, "deadline": local(item.deadline_at, True),
-        "closed": bool(item.deadline_at and item.deadline_at < now),
+        "region": item.region, "summary": summary, "buyer": item.buyer,
+        "deadline": local(item.local_deadline(zone), True), "closed": bool(closes and closes < now),
         "notice_type": (item.notice_type or "").replace("-", " "),
         "topics": [(t, labels["topic"].get(t, t), item.topics[t].score, item.topics[t].evidence)
                    for t in sorted(item.topics, key=lambda t: -item.topics[t].score)],

@@ -15,7 +15,7 @@ from veille.collect.connectors import Connector
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, plain_text
 from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_json, shape_error
-from veille.collect.tender import amount, cpv_codes, deadline, notice_type
+from veille.collect.tender import amount, cpv_codes, deadline, notice_type, tender_deadline
 from veille.collect.xml import parse_xml
 from veille.models import Item, Source
 
@@ -208,7 +208,7 @@ def notice_item(source: Source, gestion: Any, donnees: Any, record: dict[str, An
         notice_id=str(idweb),
         notice_type=notice_type(nature),
         buyer=record.get("nomacheteur") or _get(donnees, "IDENTITE", "DENOMINATION"),
-        deadline_at=deadline(limit, zone=PARIS) if isinstance(limit, str) else None,
+        **tender_deadline(limit if isinstance(limit, str) else None, zone=PARIS),
         cpv=_cpv(donnees),
         value_amount=value,
         value_currency=currency if value is not None else None,

@@ -14,7 +14,7 @@ from veille.collect.connectors import Connector, NoOptions
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, plain_text
 from veille.collect.paging import shape_error
-from veille.collect.tender import deadline, notice_type
+from veille.collect.tender import deadline, notice_type, tender_deadline
 from veille.models import Item, Source
 from veille.text import compile_phrases, fold
 
@@ -111,7 +111,7 @@ def _row_item(source: Source, row: dict[str, str], reference: str, lang: str) ->
         notice_type=notice_type(_column(row, "noticeType-avisType", "en")),
         buyer=_column(row, "contractingEntityName-nomEntitContractante", lang)
         or _column(row, "contractingEntityName-nomEntiteContractante", lang),
-        deadline_at=deadline(row.get("tenderClosingDate-appelOffresDateCloture"), zone=EASTERN),
+        **tender_deadline(row.get("tenderClosingDate-appelOffresDateCloture"), zone=EASTERN),
         procedure=_column(row, "procurementMethod-methodeApprovisionnement", lang),
         related=[f"canadabuys:{(row.get(SOLICITATION) or reference).strip()}"],
     )

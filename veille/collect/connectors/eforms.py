@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 
 from lxml import etree
 
 from veille.collect.connectors import Connector, NoOptions
 from veille.collect.countries import country_code, language_code
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, item_id, plain_text
-from veille.collect.tender import amount, cpv_codes, deadline, earliest, notice_type, preferred_languages
+from veille.collect.tender import (
+    Deadline,
+    amount,
+    cpv_codes,
+    deadline,
+    earliest_deadline,
+    notice_type,
+    preferred_languages,
+    tender_deadline,
+)
 from veille.collect.xml import parse_xml, text
 from veille.errors import TerminalSourceError
 from veille.models import Item, Source
@@ -74,10 +82,10 @@ def _title_nodes(root: etree._Element) -> list[etree._Element]:
     return _all(root, "cac:ProcurementProject/cbc:Name") or _all(root, ".//cac:ProcurementProject/cbc:Name")
 
 
-def _deadlines(root: etree._Element) -> list[datetime | None]:
+def _deadlines(root: etree._Element) -> list[Deadline]:
     """Return the tender submission deadline of each lot."""
-    return [deadline(_one(lot, "cac:TenderingProcess/cac:TenderSubmissionDeadlinePeriod/cbc:EndDate"),
-                     _one(lot, "cac:TenderingProcess/cac:TenderSubmissionDeadlinePeriod/cbc:EndTime"))
+    return [tender_deadline(_one(lot, "cac:TenderingProcess/cac:TenderSubmissionDeadlinePeriod/cbc:EndDate"),
+                            _one(lot, "cac:TenderingProcess/cac:TenderSubmissionDeadlinePeriod/cbc:EndTime"))
             for lot in _all(root, "cac:ProcurementProjectLot")]
 
 
@@ -138,7 +146,7 @@ def parse_notice(source: Source, root: etree._Element) -> Item:
         notice_id=number or notice,
         notice_type=_kind(root),
         buyer=buyer,
-        deadline_at=earliest(deadlines),
+        **earliest_deadline(deadlines),
         cpv=cpv,
         value_amount=amount(text(value_node)) if value_node is not None else None,
         value_currency=value_node.get("currencyID") if value_node is not None else None,

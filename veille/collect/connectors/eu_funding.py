@@ -12,7 +12,7 @@ from veille.collect.connectors import Connector
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, plain_text
 from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_json, shape_error
-from veille.collect.tender import amount, cpv_codes, deadline
+from veille.collect.tender import amount, cpv_codes, deadline, tender_deadline
 from veille.models import Item, Source
 
 TOPIC_PAGE = "https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/topic-details/{id}"
@@ -125,7 +125,7 @@ def result_item(source: Source, result: dict[str, Any], prefixes: list[str]) -> 
         notice_id=str(identifier),
         notice_type=None,
         buyer=_meta(result, "frameworkProgramme") or "European Commission",
-        deadline_at=deadline(_meta(result, "deadlineDate")),
+        **tender_deadline(_meta(result, "deadlineDate")),
         cpv=_cpv(result),
         value_amount=value,
         value_currency=_meta(result, "cftEstimatedOverallContractCurrency") if value is not None else None,

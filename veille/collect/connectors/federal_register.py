@@ -12,7 +12,7 @@ from veille.collect.connectors import Connector
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, plain_text
 from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_json, shape_error
-from veille.collect.tender import deadline
+from veille.collect.tender import deadline, tender_deadline
 from veille.models import Item, Source
 
 EASTERN = "America/New_York"
@@ -83,7 +83,7 @@ def document_item(source: Source, doc: dict[str, Any]) -> Item | None:
         notice_type=None,
         buyer=agencies[0] if agencies else None,
         # the comment period's end: the date to act on a proposed rule
-        deadline_at=deadline(doc.get("comments_close_on"), zone=EASTERN),
+        **tender_deadline(doc.get("comments_close_on"), zone=EASTERN),
         procedure=doc_type,
     )
 

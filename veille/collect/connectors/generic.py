@@ -15,7 +15,16 @@ from veille.collect.countries import country_code, language_code
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, parse_date, plain_text, to_utc
 from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_json, shape_error
-from veille.collect.tender import amount, cpv_codes, deadline, notice_type
+from veille.collect.tender import (
+    NO_DEADLINE,
+    Deadline,
+    amount,
+    cpv_codes,
+    day_deadline,
+    deadline,
+    notice_type,
+    written_deadline,
+)
 from veille.models import Item, Source
 
 FIELD_NAMES = ("id", "title", "url", "summary", "date", "deadline", "buyer", "country", "lang", "cpv", "value",
@@ -122,6 +131,25 @@ def _when(record: Any, get: Getter, where: str | None, options: _Common) -> date
     return _time(get(record, where), options) if where else None
 
 
+_CLOCK = ("%H", "%I", "%X", "%c", "%T", "%R", "%s")  # strptime directives that read a time of day
+
+
+def _deadline(record: Any, get: Getter, where: str | None, options: _Common) -> Deadline:
+    """Return the mapped deadline; one written as a day without a time is kept as that day."""
+    text = _scalar(get(record, where)) if where else None
+    if text in (None, ""):
+        return NO_DEADLINE
+    if not options.date_format:
+        return written_deadline(str(text), options.timezone)
+    try:
+        parsed = datetime.strptime(str(text).strip(), options.date_format)
+    except ValueError:
+        return NO_DEADLINE
+    if any(directive in options.date_format for directive in _CLOCK):
+        return {"deadline_at": to_utc(parsed, options.timezone), "deadline_date_only": False}
+    return day_deadline(parsed)
+
+
 def _url(record: Any, get: Getter, options: _Common, key: Any) -> Any:
     """Return the mapped URL, else the URL template filled with the record's id, else None."""
     url = _scalar(get(record, options.fields.url)) if options.fields.url else None
@@ -169,7 +197,7 @@ def record_item(source: Source, record: Any, get: Getter, options: _Common, inde
         notice_id=str(key) if key is not None else None,
         notice_type=notice_type(_text(record, get, f.notice_type)) if f.notice_type else None,
         buyer=_present(record, get, f.buyer),
-        deadline_at=_when(record, get, f.deadline, options),
+        **_deadline(record, get, f.deadline, options),
         cpv=_cpv(cpv),
         value_amount=value,
         value_currency=str(_scalar(get(record, f.currency))) if value is not None and f.currency else None,

@@ -15,6 +15,7 @@ from veille.collect.connectors import Connector, single_get
 from veille.collect.countries import country_zone
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import TITLE_CAP, canonical_url, item_id, parse_date, plain_text
+from veille.collect.tender import written_deadline
 from veille.errors import TerminalSourceError
 from veille.models import Item, Source
 
@@ -117,7 +118,7 @@ def _entry_item(source: Source, node: Tag, options: PageOptions, url: str, zone:
         lang=source.lang or page_lang,
         country=source.country,
         published_at=parse_date(_date_text(node, options.date), zone),
-        deadline_at=parse_date(_date_text(node, options.deadline), zone),
+        **written_deadline(_date_text(node, options.deadline), zone),
         buyer=plain_text(buyer, TITLE_CAP) or None,
     )
 

@@ -13,7 +13,7 @@ from veille.collect.connectors import Connector
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, plain_text
 from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_json, shape_error
-from veille.collect.tender import deadline, notice_type
+from veille.collect.tender import deadline, notice_type, tender_deadline
 from veille.models import Item, Source
 from veille.text import compile_phrases, fold
 
@@ -114,7 +114,7 @@ def purchase_item(source: Source, record: dict[str, Any]) -> Item | None:
         notice_id=str(control),
         notice_type=_kind(record),
         buyer=org.get("razaoSocial") or unit.get("nomeUnidade"),
-        deadline_at=deadline(record.get("dataEncerramentoProposta"), zone=BRAZIL),
+        **tender_deadline(record.get("dataEncerramentoProposta"), zone=BRAZIL),
         value_amount=_estimate(record),
         value_currency="BRL" if _estimate(record) is not None else None,
         procedure=record.get("modalidadeNome"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pycountry
@@ -14,7 +13,17 @@ from veille.collect.countries import country_code, language_code
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, plain_text
 from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_json, shape_error
-from veille.collect.tender import amount, cpv_codes, deadline, earliest, notice_type, pick_text, preferred_languages
+from veille.collect.tender import (
+    Deadline,
+    amount,
+    cpv_codes,
+    deadline,
+    earliest_deadline,
+    notice_type,
+    pick_text,
+    preferred_languages,
+    tender_deadline,
+)
 from veille.errors import SourceError
 from veille.models import Item, Source
 
@@ -121,11 +130,11 @@ def _page(notice: dict[str, Any], prefer: list[str], number: Any, lang: str | No
     return page_lang, pick_text(html_links, prefer) or NOTICE_PAGE.format(lang=page_lang, number=number)
 
 
-def _deadlines(notice: dict[str, Any]) -> list[datetime | None]:
+def _deadlines(notice: dict[str, Any]) -> list[Deadline]:
     """Return the tender deadline of each lot, its date paired with the time at the same position."""
     dates = notice.get("deadline-receipt-tender-date-lot") or []
     times = notice.get("deadline-receipt-tender-time-lot") or []
-    return [deadline(d, times[i] if i < len(times) else None) for i, d in enumerate(dates)]
+    return [tender_deadline(d, times[i] if i < len(times) else None) for i, d in enumerate(dates)]
 
 
 def _value(notice: dict[str, Any]) -> tuple[float | None, Any]:
@@ -161,7 +170,7 @@ def parse_notice(source: Source, notice: dict[str, Any]) -> Item | None:
         notice_id=str(number),
         notice_type=notice_type(notice.get("notice-type")),
         buyer=pick_text(notice.get("buyer-name"), prefer),
-        deadline_at=earliest(deadlines),
+        **earliest_deadline(deadlines),
         cpv=cpv_codes(notice.get("classification-cpv") or []),
         value_amount=value,
         value_currency=str(currency) if value is not None and currency else None,

@@ -10,7 +10,7 @@ from lxml import etree
 from veille.collect.connectors import Connector, NoOptions
 from veille.collect.countries import country_code, country_zone, language_code
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, item_id, plain_text
-from veille.collect.tender import amount, cpv_codes, deadline, notice_type
+from veille.collect.tender import amount, cpv_codes, deadline, notice_type, tender_deadline
 from veille.collect.xml import parse_xml, text
 from veille.errors import TerminalSourceError
 from veille.models import Item, Source
@@ -129,7 +129,7 @@ def _notice(source: Source, root: etree._Element) -> Item:
         notice_id=number,
         notice_type=_kind(root, form),
         buyer=text(_find(form, "CONTRACTING_BODY", "ADDRESS_CONTRACTING_BODY", "OFFICIALNAME")),
-        deadline_at=deadline(date, clock, country_zone(country)),
+        **tender_deadline(date, clock, country_zone(country)),
         cpv=cpv_codes(n.get("CODE") for n in form.xpath(f".//{_local('CPV_CODE')}")),
         value_amount=amount(text(value_node)) if value_node is not None else None,
         value_currency=value_node.get("CURRENCY") if value_node is not None else None,

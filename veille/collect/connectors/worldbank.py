@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from pydantic import Field
@@ -13,7 +12,7 @@ from veille.collect.countries import country_code, country_zone, language_code
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, parse_date, plain_text
 from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_json, shape_error
-from veille.collect.tender import deadline, notice_type
+from veille.collect.tender import Deadline, notice_type, tender_deadline
 from veille.models import Item, Source
 
 NOTICE_PAGE = "https://projects.worldbank.org/en/projects-operations/procurement-detail/{id}"
@@ -61,9 +60,9 @@ def _summary(notice: dict[str, Any]) -> str:
     return f"{summary}. {text}" if text and summary else text or summary
 
 
-def _deadline(notice: dict[str, Any], country: str | None) -> datetime | None:
-    """Return the submission deadline in UTC, its date and time read in the country's zone."""
-    return deadline((notice.get("submission_deadline_date") or "")[:10] or None,
+def _deadline(notice: dict[str, Any], country: str | None) -> Deadline:
+    """Return the submission deadline, its date and time read in the country's zone."""
+    return tender_deadline((notice.get("submission_deadline_date") or "")[:10] or None,
                     notice.get("submission_deadline_time"), country_zone(country))
 
 
@@ -96,7 +95,7 @@ def notice_item(source: Source, notice: dict[str, Any]) -> Item | None:
         notice_id=str(notice_id),
         notice_type=notice_type(notice.get("notice_type")),
         buyer=notice.get("contact_organization") or notice.get("project_name"),
-        deadline_at=_deadline(notice, country),
+        **_deadline(notice, country),
         procedure=notice.get("procurement_method_name"),
         related=_related(notice, notice_id),
     )
