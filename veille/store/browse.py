@@ -20,10 +20,14 @@ class Browse:
     engine: sa.Engine
 
     def items(self, query: ItemQuery | None = None) -> list[Item]:
-        """Return the stored items matching `query` (default: all), newest first, with their tags."""
+        """Return the stored items matching `query` (default: all), newest first (or by deadline, see
+        `ItemQuery.order`), with their tags; one per cluster with `query.one_per_cluster`."""
         query = query or ItemQuery()
         c = T.items.c
-        stmt = sa.select(T.items).where(*self._conditions(query)).order_by(c.seen_at.desc(), c.id)
+        order = [c.seen_at.desc(), c.id]
+        if query.order == "deadline":
+            order = [c.deadline_at.is_(None), c.deadline_at.asc(), *order]
+        stmt = sa.select(T.items).where(*self._conditions(query)).order_by(*order)
         if query.limit:
             stmt = stmt.limit(query.limit)
         if query.offset:
@@ -92,13 +96,14 @@ class Browse:
             return [(int(r[0]), str(r[1])) for r in conn.exec_driver_sql("SELECT n, item_id FROM search_keys")]
 
     def facet_columns(self) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]], list[tuple[str, str]]]:
-        """Every item's (id, kind, region, source, seen_at as naive UTC), newest first, and every (item id, topic) and
-        (item id, member) pair: what an in-memory facet index is built from."""
+        """Every item's (id, kind, region, source, seen_at and deadline_at as naive UTC, cluster), newest first, and
+        every (item id, topic) and (item id, member) pair: what an in-memory facet index is built from."""
         c = T.items.c
         with self.engine.connect() as conn:
-            # seen_at as the driver gives it (text on SQLite, naive UTC): numpy parses a million at once
+            # times as the driver gives them (text on SQLite, naive UTC): numpy parses a million at once
             rows = [tuple(r) for r in conn.execute(sa.select(c.id, c.kind, c.region, c.source,
-                                                             sa.type_coerce(c.seen_at, sa.Text))
+                                                             sa.type_coerce(c.seen_at, sa.Text),
+                                                             sa.type_coerce(c.deadline_at, sa.Text), _cluster())
                                                    .order_by(c.seen_at.desc(), c.id))]
             topics = [(r[0], r[1]) for r in conn.execute(sa.select(T.item_topics.c.item_id, T.item_topics.c.topic))]
             members = [(r[0], r[1]) for r in conn.execute(sa.select(T.item_members.c.item_id,
@@ -106,22 +111,30 @@ class Browse:
         return rows, topics, members
 
     def count(self, query: ItemQuery) -> int:
-        """How many stored items match `query` (its limit and offset aside)."""
+        """How many stored items match `query` (its limit and offset aside): clusters with `one_per_cluster`."""
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(T.items)
                                     .where(*self._conditions(query))).scalar() or 0)
 
     def facets(self, query: ItemQuery) -> dict[str, dict[str, int]]:
-        """Return {facet: {value: number of matching items}} for kind, region, source, topic and member."""
+        """Return {facet: {value: number of matching items}} for kind, region, source, topic and member.
+
+        With `one_per_cluster` a number counts clusters, and the number beside a kind, region or source is the
+        count the view would have with that value chosen (its clusters grouped within that value)."""
         c = T.items.c
         conditions = self._conditions(query)
         selected = sa.select(c.id).where(*conditions).scalar_subquery()
         out: dict[str, dict[str, int]] = {}
         with self.engine.connect() as conn:
             for name, column in (("kind", c.kind), ("region", c.region), ("source", c.source)):
-                rows = conn.execute(sa.select(column, sa.func.count()).where(*conditions, column.is_not(None))
-                                    .group_by(column)).all()
-                out[name] = {str(value): int(n) for value, n in rows}
+                if query.one_per_cluster:
+                    firsts = _firsts(self._scope(query), column.label("value"))
+                    stmt = (sa.select(firsts.c.value, sa.func.count())
+                            .where(firsts.c.rank == 1, firsts.c.value.is_not(None), *_judged(query, firsts.c.id))
+                            .group_by(firsts.c.value))
+                else:
+                    stmt = sa.select(column, sa.func.count()).where(*conditions, column.is_not(None)).group_by(column)
+                out[name] = {str(value): int(n) for value, n in conn.execute(stmt).all()}
             for name, table, column in (("topic", T.item_topics, T.item_topics.c.topic),
                                         ("member", T.item_members, T.item_members.c.member)):
                 stmt = sa.select(column, sa.func.count()).group_by(column)
@@ -132,6 +145,15 @@ class Browse:
 
     def _conditions(self, query: ItemQuery) -> list[sa.ColumnElement[bool]]:
         """The WHERE conditions of `query` on the items table (limit and offset aside)."""
+        c = T.items.c
+        scope = self._scope(query)
+        if query.one_per_cluster:
+            firsts = _firsts(scope)
+            scope = [c.id.in_(sa.select(firsts.c.id).where(firsts.c.rank == 1))]
+        return scope + _judged(query, c.id)
+
+    def _scope(self, query: ItemQuery) -> list[sa.ColumnElement[bool]]:
+        """The conditions that choose which copies are in view (all but those judged on a cluster's newest item)."""
         c = T.items.c
         where: list[sa.ColumnElement[bool]] = []
         if query.kinds:
@@ -148,13 +170,36 @@ class Browse:
             where.append(c.deadline_at >= query.deadline_from)
         if query.deadline_until:
             where.append(c.deadline_at < query.deadline_until)
-        for topic in query.topics:  # every topic asked for must be present
-            where.append(c.id.in_(sa.select(T.item_topics.c.item_id).where(T.item_topics.c.topic == topic)))
-        if query.member:
-            where.append(c.id.in_(
-                sa.select(T.item_members.c.item_id).where(T.item_members.c.member == query.member)))
         if query.text:
             found = search.matching_ids(self.engine.dialect.name, T.items, query.text)
             if found is not None:
                 where.append(found)
         return where
+
+
+def _cluster() -> sa.ColumnElement[Any]:
+    """The item's cluster, or the item itself when it has none."""
+    return sa.func.coalesce(T.items.c.cluster_id, T.items.c.id)
+
+
+def _firsts(scope: list[sa.ColumnElement[bool]], *by: sa.ColumnElement[Any]) -> sa.Subquery:
+    """The items in `scope` with `rank` 1 for the newest of each cluster (within each value of `by`, if given)."""
+    c = T.items.c
+    partition = [*(b.element if isinstance(b, sa.Label) else b for b in by), _cluster()]
+    rank = sa.func.row_number().over(partition_by=partition, order_by=(c.seen_at.desc(), c.id)).label("rank")
+    return sa.select(c.id, *by, rank).where(*scope).subquery()
+
+
+def _judged(query: ItemQuery, item_id: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:
+    """The conditions judged on the item that stands for its cluster: topics, member, tagged."""
+    where: list[sa.ColumnElement[bool]] = []
+    for topic in query.topics:  # every topic asked for must be present
+        where.append(item_id.in_(sa.select(T.item_topics.c.item_id).where(T.item_topics.c.topic == topic)))
+    if query.member:
+        where.append(item_id.in_(sa.select(T.item_members.c.item_id).where(T.item_members.c.member == query.member)))
+    if query.tagged:
+        matched = sa.select(T.item_members.c.item_id)
+        if query.tagged_by is not None:
+            matched = matched.where(T.item_members.c.member.in_(query.tagged_by))
+        where.append(sa.or_(item_id.in_(sa.select(T.item_topics.c.item_id)), item_id.in_(matched)))
+    return where
