@@ -203,8 +203,9 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
 
 
 def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevance") -> tuple[list[Item], str]:
-    """Return the items matching `query`, most relevant first (or newest with `sort="date"`), and their
-    rendering in `fmt`."""
+    """Return the items matching `query`, most relevant first (or newest with `sort="date"`, the soonest deadline
+    first with `sort="deadline"`), and their rendering in `fmt`; an iCalendar gives each tender the deadline of
+    its latest notice stating one, whichever of its notices `query` keeps."""
     if query.member and ctx.config.member(query.member) is None:
         raise InputError(f"unknown member {query.member!r}; members: {', '.join(m.id for m in ctx.config.members)}")
     unknown = [t for t in query.topics if t not in ctx.config.topic_ids]
@@ -215,10 +216,19 @@ def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevanc
         items.sort(key=lambda i: -i.relevance(query.member))  # stable: newest first among equals
         items = items[:query.limit] if query.limit else items
     else:
-        items = ctx.store.items(query)
+        items = ctx.store.items(replace(query, order="deadline" if sort == "deadline" else "newest"))
     filters = {"topics": ", ".join(query.topics), "kind": ", ".join(query.kinds), "member": query.member,
                "region": ", ".join(query.regions), "since": query.since, "until": query.until}
-    return items, formats.render(items, fmt, filters, ctx.clock())
+    rendered = tender_notices(ctx, items) if fmt == "ics" else items
+    return items, formats.render(rendered, fmt, filters, ctx.clock())
+
+
+def tender_notices(ctx: Context, items: Sequence[Item]) -> list[Item]:
+    """Every stored notice of the tenders among `items` (a tender being a cluster): what a calendar of their current
+    deadlines is made from, whichever notice stands for each tender."""
+    tenders = [i for i in items if i.kind == "tender"]
+    clusters = ctx.store.clusters({i.cluster_id for i in tenders if i.cluster_id})
+    return [notice for i in tenders for notice in (clusters.get(i.cluster_id or "") or [i])]
 
 
 def retag(ctx: Context, since: datetime | None = None,
