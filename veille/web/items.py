@@ -10,11 +10,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from veille import pipeline
 from veille.errors import InputError
 from veille.export import MEDIA_TYPES
 from veille.export.formats import export
-from veille.models import KINDS, REGIONS, Item
-from veille.web.filters import View
+from veille.models import KINDS, REGIONS, Item, ItemQuery
+from veille.web.filters import SORTS, SWITCHES, View
 from veille.web.site import Site, bad_request, page, site_of, title_of
 
 PAGE_SIZE = 50
@@ -26,20 +27,24 @@ EXPORT_FORMATS = tuple(MEDIA_TYPES)
 
 def _found(site: Site, view: View) -> tuple[View, list[Item], int, dict[str, dict[str, int]]]:
     """(the view at a page that exists, that page's items, the total, the facet counts)."""
-    store, zone = site.ctx.store, site.zone
+    store = site.ctx.store
+
+    def query(at: View) -> ItemQuery:
+        return site.query(at, PAGE_SIZE, (at.page - 1) * PAGE_SIZE)
+
     index = site.archive.current()
     if index is not None:  # a million items: numpy over the index, the store for the page's 50 rows
         text = index.search(store, view.q) if view.q else None
-        found = index.page(view.query(zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE), text)
+        found = index.page(query(view), text)
         pages = max(1, ceil(found.total / PAGE_SIZE))
         if view.page > pages:
             view = view.at_page(pages)
-            found = index.page(view.query(zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE), text)
+            found = index.page(query(view), text)
         return view, store.items_by_ids(found.ids), found.total, found.facets
-    query = view.query(zone)
-    total = store.count(query)
+    whole = site.query(view)
+    total = store.count(whole)
     view = view.at_page(min(view.page, max(1, ceil(total / PAGE_SIZE))))
-    return view, store.items(view.query(zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE)), total, store.facets(query)
+    return view, store.items(query(view)), total, store.facets(whole)
 
 
 def _facet_groups(site: Site, view: View, facets: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
@@ -47,7 +52,8 @@ def _facet_groups(site: Site, view: View, facets: dict[str, dict[str, int]]) -> 
     stored = sorted(facets.get("source", {}), key=lambda name: -facets["source"][name])[:MAX_SOURCES]
     groups = []
     for name, values in (("topic", list(site.topic_labels)), ("kind", list(KINDS)), ("region", list(REGIONS)),
-                         ("member", list(site.members)), ("source", list(dict.fromkeys([*site.sources, *stored])))):
+                         ("member", list(site.members)),
+                         ("source", list(dict.fromkeys([*site.sources, *stored])))):
         counts = facets.get(name, {})
         selected = set(getattr(view, f"{name}s")) if name != "member" else {view.member}
         entries = [{"value": v, "label": site.labels.get(name, {}).get(v, v), "count": counts.get(v, 0),
@@ -55,6 +61,27 @@ def _facet_groups(site: Site, view: View, facets: dict[str, dict[str, int]]) -> 
                    for v in values if counts.get(v) or v in selected]
         groups.append({"name": name, "entries": entries})
     return groups
+
+
+def _rows(site: Site, items: list[Item]) -> list[dict[str, Any]]:
+    """The cards of a page, each with the rest of its cluster: the other sources of a story ("also in"), the
+    number of notices of a tender (its history is on the item page)."""
+    clusters = site.ctx.store.clusters({i.cluster_id for i in items if i.cluster_id})
+    rows = []
+    for item in items:
+        cluster = clusters.get(item.cluster_id or "", [])
+        card = site.card(item)
+        card["also_in"] = [] if item.kind == "tender" else \
+            sorted({i.source for i in cluster if i.source != item.source})
+        card["notices"] = len(cluster) if item.kind == "tender" and len(cluster) > 1 else 0
+        rows.append(card)
+    return rows
+
+
+def _switches(view: View) -> dict[str, Any]:
+    """The links that turn each switch of the view on or off, and those that sort it."""
+    return {"toggle": {name: view.switched(name).url() for name in SWITCHES},
+            "sort": {sort: view.sorted_by(sort).url() for sort in SORTS}}
 
 
 def home(request: Request) -> Response:
@@ -66,9 +93,9 @@ def home(request: Request) -> Response:
         return bad_request(request, exc)
     view, items, total, facets = _found(site, view)
     pages = max(1, ceil(total / PAGE_SIZE))
-    return page(request, "list.html.j2", view=view, items=[site.card(i) for i in items], total=total, pages=pages,
+    return page(request, "list.html.j2", view=view, items=_rows(site, items), total=total, pages=pages,
                 groups=_facet_groups(site, view, facets), chips=view.chips(site.labels),
-                exports={fmt: view.url(f"/items.{fmt}") for fmt in EXPORT_FORMATS},
+                exports={fmt: view.url(f"/items.{fmt}") for fmt in EXPORT_FORMATS}, switches=_switches(view),
                 previous=view.at_page(view.page - 1).url(page=True) if view.page > 1 else None,
                 following=view.at_page(view.page + 1).url(page=True) if view.page < pages else None,
                 labels=site.labels, title=title_of(view, site.labels))
@@ -85,10 +112,14 @@ def items_export(request: Request) -> Response:
         view = site.view_of(request)
     except InputError as exc:
         return bad_request(request, exc)
-    query = view.query(site.zone, FEED_LIMIT if fmt == "atom" else EXPORT_LIMIT)
+    query = site.query(view, FEED_LIMIT if fmt == "atom" else EXPORT_LIMIT)
+    if fmt == "atom":  # a feed gives the newest, whatever the page's order
+        query = replace(query, order="newest")
     if fmt == "ics":
         query = replace(query, kinds=("tender",))
     items = site.ctx.store.items(query)
+    if fmt == "ics":
+        items = pipeline.tender_notices(site.ctx, items)
     if fmt == "json":
         body = json.dumps({"count": site.ctx.store.count(query), "items": [i.to_json() for i in items]},
                           ensure_ascii=False, indent=2).encode()

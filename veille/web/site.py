@@ -18,8 +18,9 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from veille.context import Context
 from veille.errors import InputError
-from veille.models import KIND_LABELS, REGION_LABELS, Item, Member
+from veille.models import KIND_LABELS, REGION_LABELS, Item, ItemQuery, Member
 from veille.store.index import FacetIndex
+from veille.web import texts
 from veille.web.filters import View, parse
 from veille.web.limits import Attempts
 
@@ -86,7 +87,7 @@ class Site:
         self.members: dict[str, Member] = {m.id: m for m in ctx.config.members}
         self.topic_labels = {t.id: t.label for t in ctx.config.topics}
         self.labels = {"topic": self.topic_labels, "kind": KIND_LABELS, "region": REGION_LABELS,
-                       "member": {m.id: m.name for m in ctx.config.members}}
+                       "member": {m.id: m.name for m in ctx.config.members}, "open": {"1": texts.OPEN_TENDERS}}
         self.sources = [s.name for s in ctx.config.sources]
         self.archive = Archive(ctx, monotonic)
         self.attempts = Attempts(clock=monotonic)  # failed sign-ins per client address
@@ -102,8 +103,18 @@ class Site:
         """The filters of the request's query string (raises InputError on a bad value)."""
         return parse(request.query_params.multi_items(), list(self.topic_labels), list(self.members))
 
+    def query(self, view: View, limit: int | None = None, offset: int = 0) -> ItemQuery:
+        """The store query of `view`, its deadlines closing at the site's clock."""
+        return view.query(self.zone, limit, offset, now=self.now())
+
     def card(self, item: Item) -> dict[str, Any]:
         return card(item, self.zone, self.labels, self.now())
+
+
+def who_of(request: Request) -> Who | None:
+    """Who reads: set by the guard on every page but the sign-in page and the static files."""
+    who: Who | None = getattr(request.state, "who", None)
+    return who
 
 
 def site_of(request: Request) -> Site:
@@ -113,8 +124,7 @@ def site_of(request: Request) -> Site:
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A page of the site rendered from `template`, knowing who reads it and where."""
-    who = getattr(request.state, "who", None)
-    html = _ENV.get_template(template).render(who=who, path=request.url.path, **context)
+    html = _ENV.get_template(template).render(who=who_of(request), path=request.url.path, **context)
     return HTMLResponse(html, status)
 
 
