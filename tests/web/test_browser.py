@@ -186,7 +186,7 @@ def test_switches_and_closed_deadlines_on_a_phone(browser, watch_server, watch):
     page.get_by_label("Shared password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(watch_server + "/")
-    for url in ("/", "/?copies=all&all=1&sort=deadline", "/items/muret-corr"):
+    for url in ("/", "/?copies=all&all=1&sort=deadline", "/items/muret-corr", "/nowhere"):
         page.goto(watch_server + url)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{url} is {width}px wide on a 390px screen"

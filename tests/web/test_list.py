@@ -1,5 +1,5 @@
 """The list agrees with the weekly digest: one row per story or tender, items with no topic and no member match
-hidden, each with a switch; closed deadlines, open tenders, the deadline order."""
+hidden, each with a switch; closed deadlines, open tenders, the deadline order, the 404 page."""
 
 from __future__ import annotations
 
@@ -173,6 +173,19 @@ def test_bad_switch_values_are_named(group):
     for query, named in (("copies=some", "copies"), ("all=yes", "all"), ("open=2", "open"), ("sort=price", "sort")):
         response = group.get(f"/items.json?{query}")
         assert response.status_code == 400 and named in response.text, query
+
+
+def test_unknown_paths_and_items_get_the_sites_404_page(group):
+    """A page in the site's layout, saying what is missing, with a link back to the list (not a bare text)."""
+    for url, says in (("/nowhere", "pas de page à cette adresse"), ("/items/nope", "pas dans l'archive"),
+                      ("/items.pdf", "no export format 'pdf'")):
+        response = group.get(url, headers=HTML)
+        assert response.status_code == 404 and response.headers["content-type"].startswith("text/html"), url
+        page = BeautifulSoup(response.text, "html.parser")
+        assert page.select_one("header.top nav") is not None and page.title.text == "Introuvable · veille"
+        assert page.h1.text == "Introuvable" and says in page.select_one(".notfound").text, url
+        assert page.select_one(".notfound a.back")["href"] == "/"
+    assert group.get("/items.pdf").text.startswith("404 no export format")  # a script still gets one line
 
 
 def test_the_list_of_a_week_counts_what_the_digest_lists(group, watch):

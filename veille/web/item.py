@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from veille.web import texts
 from veille.web.site import not_found, page, site_of
 
 
@@ -14,7 +15,7 @@ def item_page(request: Request) -> Response:
     store = site.ctx.store
     item = store.item(request.path_params["item_id"])
     if item is None:
-        return not_found(request, "No such item in the archive.")
+        return not_found(request, texts.NO_SUCH_ITEM)
     cluster = store.clusters([item.cluster_id]).get(item.cluster_id or "", []) if item.cluster_id else []
     return page(request, "item.html.j2", item=site.card(item), raw=item, title=item.title,
                 others=[site.card(i) for i in cluster if i.id != item.id])

@@ -16,7 +16,7 @@ from veille.export import MEDIA_TYPES
 from veille.export.formats import export
 from veille.models import KINDS, REGIONS, Item, ItemQuery
 from veille.web.filters import SORTS, SWITCHES, View
-from veille.web.site import Site, bad_request, page, site_of, title_of
+from veille.web.site import Site, bad_request, not_found, page, site_of, title_of
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
@@ -106,8 +106,10 @@ def items_export(request: Request) -> Response:
     site = site_of(request)
     fmt = request.path_params["format"]
     if fmt not in MEDIA_TYPES:
-        return Response(f"404 no export format {fmt!r}; formats: {', '.join(MEDIA_TYPES)}\n", 404,
-                        media_type="text/plain")
+        message = f"404 no export format {fmt!r}; formats: {', '.join(MEDIA_TYPES)}"
+        if "text/html" in request.headers.get("accept", ""):
+            return not_found(request, message[4:])
+        return Response(message + "\n", 404, media_type="text/plain")
     try:
         view = site.view_of(request)
     except InputError as exc:

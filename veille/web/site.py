@@ -135,8 +135,9 @@ def bad_request(request: Request, exc: InputError) -> Response:
     return PlainTextResponse(f"400 {exc}\n", 400)
 
 
-def not_found(request: Request, message: str) -> Response:
-    return page(request, "error.html.j2", 404, title="Not found", message=message)
+def not_found(request: Request, message: str = texts.NO_SUCH_PAGE) -> Response:
+    """404 as a page of the site: its layout, what is missing and the way back to the list."""
+    return page(request, "not_found.html.j2", 404, title=texts.NOT_FOUND, message=message)
 
 
 def title_of(view: View, labels: dict[str, dict[str, str]]) -> str:
