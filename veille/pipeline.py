@@ -251,13 +251,20 @@ def source_health(ctx: Context) -> list[dict[str, str]]:
     return health_rows(ctx.config.sources, ctx.store.fetch_states(), ctx.settings.zone)
 
 
-def digest_page(ctx: Context, week: Week) -> str:
-    """The HTML of a week's digest for the working group: the file built for that week, else built now as it
-    would have been when the week ended (never as of a later day)."""
-    path = ctx.settings.reports_dir / str(week) / "digest.html"
+def digest_path(ctx: Context, week: Week, member_id: str | None = None) -> Path:
+    """Where a week's digest is built: the working group's, or a member's (under `members/<id>/`)."""
+    folder = ctx.settings.reports_dir / str(week)
+    return (folder / "members" / member_id if member_id else folder) / "digest.html"
+
+
+def digest_page(ctx: Context, week: Week, member_id: str | None = None) -> str:
+    """The HTML of a week's digest for the working group (or for one member): the file built for that week, else
+    built now as it would have been when the week ended (never as of a later day)."""
+    path = digest_path(ctx, week, member_id)
     if not path.is_file():
         end = min(week.bounds(ctx.settings.zone)[1], ctx.clock())
-        build_digest(ctx, week=week, mode="build", reports_dir=ctx.settings.reports_dir, now=end)
+        build_digest(ctx, week=week, member_ids=[member_id] if member_id else (), mode="build",
+                     reports_dir=ctx.settings.reports_dir, now=end)
     return path.read_text(encoding="utf-8")
 
 

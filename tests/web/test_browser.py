@@ -177,9 +177,9 @@ def test_member_link_and_unauthorised_access(browser, server, site):
     member.close()
 
 
-def test_switches_and_closed_deadlines_on_a_phone(browser, watch_server, watch):
+def test_switches_closed_deadlines_and_member_view_on_a_phone(browser, watch_server, watch):
     """On a 390 px screen: the switches are links that work without JavaScript, a closed deadline is grey and not
-    bold, nothing scrolls sideways."""
+    bold, nothing scrolls sideways; a member's session shows "pour vous" and no other member."""
     phone = browser.new_context(viewport={"width": 390, "height": 844})
     page = phone.new_page()
     page.goto(watch_server + "/signin")
@@ -206,3 +206,13 @@ def test_switches_and_closed_deadlines_on_a_phone(browser, watch_server, watch):
     page.screenshot(path=str(SHOTS / "phone-tenders.png"), full_page=True)
     phone.close()
 
+    member = browser.new_context(viewport={"width": 390, "height": 844})
+    page = member.new_page()
+    page.goto(f"{watch_server}/?token={member_token(SECRET, watch.ctx.config.member('polymem'))}")
+    assert page.locator(".who").inner_text() == "Polymem"
+    story = next(t for t in page.locator("article.card").all_inner_texts() if "Gruissan" in t)
+    assert "pour vous : topic membranes" in story and "aussi dans : eau" in story
+    assert "Neosens" not in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(SHOTS / "phone-member.png"), full_page=True)
+    member.close()

@@ -16,7 +16,7 @@ from veille.export import MEDIA_TYPES
 from veille.export.formats import export
 from veille.models import KINDS, REGIONS, Item, ItemQuery
 from veille.web.filters import SORTS, SWITCHES, View
-from veille.web.site import Site, bad_request, not_found, page, site_of, title_of
+from veille.web.site import Site, Who, bad_request, not_found, page, site_of, title_of, who_of
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
@@ -25,12 +25,12 @@ MAX_SOURCES = 40  # source names listed beside the results (the busiest ones, an
 EXPORT_FORMATS = tuple(MEDIA_TYPES)
 
 
-def _found(site: Site, view: View) -> tuple[View, list[Item], int, dict[str, dict[str, int]]]:
+def _found(site: Site, view: View, who: Who | None) -> tuple[View, list[Item], int, dict[str, dict[str, int]]]:
     """(the view at a page that exists, that page's items, the total, the facet counts)."""
     store = site.ctx.store
 
     def query(at: View) -> ItemQuery:
-        return site.query(at, PAGE_SIZE, (at.page - 1) * PAGE_SIZE)
+        return site.query(at, who, PAGE_SIZE, (at.page - 1) * PAGE_SIZE)
 
     index = site.archive.current()
     if index is not None:  # a million items: numpy over the index, the store for the page's 50 rows
@@ -41,18 +41,20 @@ def _found(site: Site, view: View) -> tuple[View, list[Item], int, dict[str, dic
             view = view.at_page(pages)
             found = index.page(query(view), text)
         return view, store.items_by_ids(found.ids), found.total, found.facets
-    whole = site.query(view)
+    whole = site.query(view, who)
     total = store.count(whole)
     view = view.at_page(min(view.page, max(1, ceil(total / PAGE_SIZE))))
     return view, store.items(query(view)), total, store.facets(whole)
 
 
-def _facet_groups(site: Site, view: View, facets: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
-    """The filters beside the results: each value with its count and the link that toggles it."""
+def _facet_groups(site: Site, view: View, facets: dict[str, dict[str, int]],
+                  who: Who | None) -> list[dict[str, Any]]:
+    """The filters beside the results: each value with its count and the link that toggles it (the member filter
+    lists only the members the reader may see)."""
     stored = sorted(facets.get("source", {}), key=lambda name: -facets["source"][name])[:MAX_SOURCES]
     groups = []
     for name, values in (("topic", list(site.topic_labels)), ("kind", list(KINDS)), ("region", list(REGIONS)),
-                         ("member", list(site.members)),
+                         ("member", list(site.visible_members(who))),
                          ("source", list(dict.fromkeys([*site.sources, *stored])))):
         counts = facets.get(name, {})
         selected = set(getattr(view, f"{name}s")) if name != "member" else {view.member}
@@ -63,14 +65,14 @@ def _facet_groups(site: Site, view: View, facets: dict[str, dict[str, int]]) -> 
     return groups
 
 
-def _rows(site: Site, items: list[Item]) -> list[dict[str, Any]]:
+def _rows(site: Site, items: list[Item], who: Who | None) -> list[dict[str, Any]]:
     """The cards of a page, each with the rest of its cluster: the other sources of a story ("also in"), the
     number of notices of a tender (its history is on the item page)."""
     clusters = site.ctx.store.clusters({i.cluster_id for i in items if i.cluster_id})
     rows = []
     for item in items:
         cluster = clusters.get(item.cluster_id or "", [])
-        card = site.card(item)
+        card = site.card(site.shown(item, who))
         card["also_in"] = [] if item.kind == "tender" else \
             sorted({i.source for i in cluster if i.source != item.source})
         card["notices"] = len(cluster) if item.kind == "tender" and len(cluster) > 1 else 0
@@ -87,23 +89,26 @@ def _switches(view: View) -> dict[str, Any]:
 def home(request: Request) -> Response:
     """The filtered, searched list of the archive, 50 items a page, with facets and export links."""
     site = site_of(request)
+    who = who_of(request)
     try:
         view = site.view_of(request)
     except InputError as exc:
         return bad_request(request, exc)
-    view, items, total, facets = _found(site, view)
+    view, items, total, facets = _found(site, view, who)
     pages = max(1, ceil(total / PAGE_SIZE))
-    return page(request, "list.html.j2", view=view, items=_rows(site, items), total=total, pages=pages,
-                groups=_facet_groups(site, view, facets), chips=view.chips(site.labels),
+    return page(request, "list.html.j2", view=view, items=_rows(site, items, who), total=total, pages=pages,
+                groups=_facet_groups(site, view, facets, who), chips=view.chips(site.labels),
                 exports={fmt: view.url(f"/items.{fmt}") for fmt in EXPORT_FORMATS}, switches=_switches(view),
                 previous=view.at_page(view.page - 1).url(page=True) if view.page > 1 else None,
                 following=view.at_page(view.page + 1).url(page=True) if view.page < pages else None,
+                mine=site.own(who),
                 labels=site.labels, title=title_of(view, site.labels))
 
 
 def items_export(request: Request) -> Response:
     """`/items.<format>`: the same filtered view as a download (JSON, CSV, XLSX, iCalendar) or an Atom feed."""
     site = site_of(request)
+    who = who_of(request)
     fmt = request.path_params["format"]
     if fmt not in MEDIA_TYPES:
         message = f"404 no export format {fmt!r}; formats: {', '.join(MEDIA_TYPES)}"
@@ -114,7 +119,7 @@ def items_export(request: Request) -> Response:
         view = site.view_of(request)
     except InputError as exc:
         return bad_request(request, exc)
-    query = site.query(view, FEED_LIMIT if fmt == "atom" else EXPORT_LIMIT)
+    query = site.query(view, who, FEED_LIMIT if fmt == "atom" else EXPORT_LIMIT)
     if fmt == "atom":  # a feed gives the newest, whatever the page's order
         query = replace(query, order="newest")
     if fmt == "ics":
@@ -122,6 +127,7 @@ def items_export(request: Request) -> Response:
     items = site.ctx.store.items(query)
     if fmt == "ics":
         items = pipeline.tender_notices(site.ctx, items)
+    items = [site.shown(i, who) for i in items]  # a member's download names no other member
     if fmt == "json":
         body = json.dumps({"count": site.ctx.store.count(query), "items": [i.to_json() for i in items]},
                           ensure_ascii=False, indent=2).encode()

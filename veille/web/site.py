@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -100,12 +100,39 @@ class Site:
         return self.ctx.clock()
 
     def view_of(self, request: Request) -> View:
-        """The filters of the request's query string (raises InputError on a bad value)."""
-        return parse(request.query_params.multi_items(), list(self.topic_labels), list(self.members))
+        """The filters of the request's query string (raises InputError on a bad value); a member who may not
+        see the others can filter on its own profile only (another member is unknown to it)."""
+        return parse(request.query_params.multi_items(), list(self.topic_labels),
+                     list(self.visible_members(who_of(request))))
 
-    def query(self, view: View, limit: int | None = None, offset: int = 0) -> ItemQuery:
-        """The store query of `view`, its deadlines closing at the site's clock."""
-        return view.query(self.zone, limit, offset, now=self.now())
+    def sees_all(self, who: Who | None) -> bool:
+        """Whether `who` sees every member's matches: the working group, or any member when members.yaml says
+        `digest.members_see_each_other: true`."""
+        return who is None or who.kind != "member" or self.ctx.config.digest.members_see_each_other
+
+    def visible_members(self, who: Who | None) -> dict[str, Member]:
+        """The members whose names and matches `who` may see: all, or only itself (competitors share the site)."""
+        if self.sees_all(who):
+            return self.members
+        assert who is not None
+        return {m: member for m, member in self.members.items() if m == who.member_id}
+
+    def own(self, who: Who | None) -> str | None:
+        """The member reading when it sees only its own matches (shown as "pour vous"), else None."""
+        return who.member_id if who is not None and not self.sees_all(who) else None
+
+    def shown(self, item: Item, who: Who | None) -> Item:
+        """The item as `who` may see it: without the other members' matches when it may not see them."""
+        if self.sees_all(who):
+            return item
+        visible = self.visible_members(who)
+        return replace(item, members={m: match for m, match in item.members.items() if m in visible})
+
+    def query(self, view: View, who: Who | None, limit: int | None = None, offset: int = 0) -> ItemQuery:
+        """The store query of `view` for `who`: an item that only other members match counts as untagged for a
+        member who may not see them (nothing shows that someone else's profile matched it)."""
+        tagged_by = None if self.sees_all(who) else tuple(self.visible_members(who))
+        return view.query(self.zone, limit, offset, now=self.now(), tagged_by=tagged_by)
 
     def card(self, item: Item) -> dict[str, Any]:
         return card(item, self.zone, self.labels, self.now())
