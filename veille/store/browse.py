@@ -127,13 +127,10 @@ class Browse:
         out: dict[str, dict[str, int]] = {}
         with self.engine.connect() as conn:
             for name, column in (("kind", c.kind), ("region", c.region), ("source", c.source)):
+                where = conditions
                 if query.one_per_cluster:
-                    firsts = _firsts(self._scope(query), column.label("value"))
-                    stmt = (sa.select(firsts.c.value, sa.func.count())
-                            .where(firsts.c.rank == 1, firsts.c.value.is_not(None), *_judged(query, firsts.c.id))
-                            .group_by(firsts.c.value))
-                else:
-                    stmt = sa.select(column, sa.func.count()).where(*conditions, column.is_not(None)).group_by(column)
+                    where = [*self._scope(query, T.items), self._newest(query, by=name), *_judged(query, c.id)]
+                stmt = sa.select(column, sa.func.count()).where(*where, column.is_not(None)).group_by(column)
                 out[name] = {str(value): int(n) for value, n in conn.execute(stmt).all()}
             for name, table, column in (("topic", T.item_topics, T.item_topics.c.topic),
                                         ("member", T.item_members, T.item_members.c.member)):
@@ -145,16 +142,13 @@ class Browse:
 
     def _conditions(self, query: ItemQuery) -> list[sa.ColumnElement[bool]]:
         """The WHERE conditions of `query` on the items table (limit and offset aside)."""
-        c = T.items.c
-        scope = self._scope(query)
-        if query.one_per_cluster:
-            firsts = _firsts(scope)
-            scope = [c.id.in_(sa.select(firsts.c.id).where(firsts.c.rank == 1))]
-        return scope + _judged(query, c.id)
+        newest = [self._newest(query)] if query.one_per_cluster else []
+        return [*self._scope(query, T.items), *newest, *_judged(query, T.items.c.id)]
 
-    def _scope(self, query: ItemQuery) -> list[sa.ColumnElement[bool]]:
-        """The conditions that choose which copies are in view (all but those judged on a cluster's newest item)."""
-        c = T.items.c
+    def _scope(self, query: ItemQuery, table: sa.FromClause) -> list[sa.ColumnElement[bool]]:
+        """The conditions on `table` (the items, or an alias) that choose which copies are in view: all but those
+        judged on a cluster's newest item."""
+        c = table.c
         where: list[sa.ColumnElement[bool]] = []
         if query.kinds:
             where.append(c.kind.in_(query.kinds))
@@ -171,23 +165,31 @@ class Browse:
         if query.deadline_until:
             where.append(c.deadline_at < query.deadline_until)
         if query.text:
-            found = search.matching_ids(self.engine.dialect.name, T.items, query.text)
+            found = search.matching_ids(self.engine.dialect.name, table, query.text)
             if found is not None:
                 where.append(found)
         return where
+
+    def _newest(self, query: ItemQuery, by: str | None = None) -> sa.ColumnElement[bool]:
+        """True for an item that no newer item of its cluster in view precedes (of its cluster and its value of
+        column `by`): the item that stands for the cluster. Newer: seen later, or at the same time with a smaller id
+        (the order of `items`). A cluster is `cluster_id`, else the item alone; both ways are looked up by index."""
+        c, newer = T.items.c, T.items.alias("newer")
+        n = newer.c
+        key = sa.func.coalesce(c.cluster_id, c.id)
+        before = sa.or_(n.seen_at > c.seen_at, sa.and_(n.seen_at == c.seen_at, n.id < c.id))
+        same = [n[by] == c[by]] if by else []
+        scope = self._scope(query, newer)
+        # the item naming the cluster without a cluster id itself (stored before linking) is looked for only where
+        # it may be another item: most items are alone, their cluster id their own id
+        root = sa.or_(c.cluster_id.is_(None), c.cluster_id == c.id,
+                      ~sa.exists().where(n.id == key, n.cluster_id.is_(None), before, *same, *scope))
+        return sa.and_(~sa.exists().where(n.cluster_id == key, before, *same, *scope), root)
 
 
 def _cluster() -> sa.ColumnElement[Any]:
     """The item's cluster, or the item itself when it has none."""
     return sa.func.coalesce(T.items.c.cluster_id, T.items.c.id)
-
-
-def _firsts(scope: list[sa.ColumnElement[bool]], *by: sa.ColumnElement[Any]) -> sa.Subquery:
-    """The items in `scope` with `rank` 1 for the newest of each cluster (within each value of `by`, if given)."""
-    c = T.items.c
-    partition = [*(b.element if isinstance(b, sa.Label) else b for b in by), _cluster()]
-    rank = sa.func.row_number().over(partition_by=partition, order_by=(c.seen_at.desc(), c.id)).label("rank")
-    return sa.select(c.id, *by, rank).where(*scope).subquery()
 
 
 def _judged(query: ItemQuery, item_id: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:

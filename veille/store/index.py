@@ -48,7 +48,9 @@ class FacetIndex:
         self.cluster = cluster if cluster is not None else np.arange(len(ids), dtype=np.int64)
         sizes = np.bincount(self.cluster) if len(ids) else np.array([], dtype=np.int64)
         self.alone = sizes[self.cluster] == 1 if len(ids) else np.array([], dtype=bool)
-        self._clusters = len(sizes)
+        # the items sharing a cluster, sorted by (value of a column, cluster, newest first): taking the first of
+        # each group in view needs no sort per request (built with the index, per column)
+        self._groups: dict[str, np.ndarray] = {}
         stamps = self.deadline.astype(np.int64)  # NaT is the smallest int64: sorted last instead
         self._deadline_order = np.where(np.isnat(self.deadline), np.iinfo(np.int64).max, stamps)
         encoded = np.array([i.encode() for i in ids], dtype=bytes) if ids else np.array([], dtype="S1")
@@ -107,6 +109,8 @@ class FacetIndex:
         index = cls(generation, ids, kinds, regions, sources, kind, region, source, seen, *topic_set, *member_set,
                     deadline=deadline, cluster=cluster)
         index._set_keys(store.search_key_pairs())
+        for by in (None, "kind", "region", "source"):  # here, in the loading thread, not in a request
+            index._grouped(by)
         return index
 
     def search(self, store: Store, text: str) -> np.ndarray | None:
@@ -190,17 +194,29 @@ class FacetIndex:
             keep &= (self.topic_bits != 0) | ((self.member_bits & bits) != 0)
         return keep
 
-    def firsts(self, scope: np.ndarray, by: np.ndarray | None = None) -> np.ndarray:
-        """True for the newest item in `scope` of each cluster (of each cluster within each value of `by`)."""
+    def firsts(self, scope: np.ndarray, by: str | None = None) -> np.ndarray:
+        """True for the newest item in `scope` of each cluster (of each cluster within each value of column `by`:
+        kind, region or source)."""
         keep = scope & self.alone  # an item alone in its cluster stands for it
-        shared = np.flatnonzero(scope & ~self.alone)  # newest first
-        if shared.size:
-            key = self.cluster[shared]
-            if by is not None:  # values from -1 (none): one group per (value, cluster)
-                key = (by[shared].astype(np.int64) + 1) * self._clusters + key
-            _, first = np.unique(key, return_index=True)
-            keep[shared[first]] = True
+        order = self._grouped(by)
+        inside = order[scope[order]]  # still grouped, newest first within each group
+        if inside.size:
+            first = np.ones(inside.size, dtype=bool)
+            clusters = self.cluster[inside]
+            first[1:] = clusters[1:] != clusters[:-1]
+            if by is not None:
+                values = getattr(self, by)[inside]
+                first[1:] |= values[1:] != values[:-1]
+            keep[inside[first]] = True
         return keep
+
+    def _grouped(self, by: str | None) -> np.ndarray:
+        key = by or ""
+        if key not in self._groups:
+            shared = np.flatnonzero(~self.alone)
+            keys = (shared, self.cluster[shared]) + ((getattr(self, by)[shared],) if by else ())
+            self._groups[key] = shared[np.lexsort(keys)]  # the last key sorts first
+        return self._groups[key]
 
     def page(self, query: ItemQuery, text: np.ndarray | None = None) -> Page:
         """The ids of `query`'s page (its limit and offset), in its order, its total and facet counts."""
@@ -216,7 +232,7 @@ class FacetIndex:
         for name, column, names in (("kind", self.kind, self.kinds), ("region", self.region, self.regions),
                                     ("source", self.source, self.sources)):
             # with one per cluster, a value counts the clusters the view would show with that value chosen
-            rows = self.firsts(scope, column) & judged if query.one_per_cluster else keep
+            rows = self.firsts(scope, name) & judged if query.one_per_cluster else keep
             values = column[rows]
             counts = np.bincount(values[values >= 0], minlength=len(names))
             facets[name] = {names[n]: int(c) for n, c in enumerate(counts) if c}
