@@ -21,4 +21,4 @@ def item_page(request: Request) -> Response:
     item = site.shown(item, who)
     cluster = store.clusters([item.cluster_id]).get(item.cluster_id or "", []) if item.cluster_id else []
     return page(request, "item.html.j2", item=site.card(item), raw=item, title=item.title, mine=site.own(who),
-                others=[site.card(i) for i in cluster if i.id != item.id])
+                others=[site.card(site.shown(i, who)) for i in cluster if i.id != item.id])

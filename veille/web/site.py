@@ -107,19 +107,18 @@ class Site:
 
     def sees_all(self, who: Who | None) -> bool:
         """Whether `who` sees every member's matches: the working group, or any member when members.yaml says
-        `digest.members_see_each_other: true`."""
-        return who is None or who.kind != "member" or self.ctx.config.digest.members_see_each_other
+        `digest.members_see_each_other: true` (nobody signed in sees none)."""
+        return who is not None and (who.kind != "member" or self.ctx.config.digest.members_see_each_other)
 
     def visible_members(self, who: Who | None) -> dict[str, Member]:
         """The members whose names and matches `who` may see: all, or only itself (competitors share the site)."""
         if self.sees_all(who):
             return self.members
-        assert who is not None
-        return {m: member for m, member in self.members.items() if m == who.member_id}
+        return {m: member for m, member in self.members.items() if who is not None and m == who.member_id}
 
     def own(self, who: Who | None) -> str | None:
         """The member reading when it sees only its own matches (shown as "pour vous"), else None."""
-        return who.member_id if who is not None and not self.sees_all(who) else None
+        return who.member_id if who is not None and who.kind == "member" and not self.sees_all(who) else None
 
     def shown(self, item: Item, who: Who | None) -> Item:
         """The item as `who` may see it: without the other members' matches when it may not see them."""
