@@ -96,14 +96,17 @@ class Browse:
             return [(int(r[0]), str(r[1])) for r in conn.exec_driver_sql("SELECT n, item_id FROM search_keys")]
 
     def facet_columns(self) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]], list[tuple[str, str]]]:
-        """Every item's (id, kind, region, source, seen_at and deadline_at as naive UTC, cluster), newest first, and
-        every (item id, topic) and (item id, member) pair: what an in-memory facet index is built from."""
+        """Every item's (id, kind, region, source, seen_at and deadline_at as naive UTC, the id naming its cluster or
+        None when that is its own id), newest first, and every (item id, topic) and (item id, member) pair: what an
+        in-memory facet index is built from."""
         c = T.items.c
+        # most items name their own cluster (or none): None keeps a million strings out of memory
+        cluster = sa.case((sa.or_(c.cluster_id.is_(None), c.cluster_id == c.id), None), else_=c.cluster_id)
         with self.engine.connect() as conn:
             # times as the driver gives them (text on SQLite, naive UTC): numpy parses a million at once
             rows = [tuple(r) for r in conn.execute(sa.select(c.id, c.kind, c.region, c.source,
                                                              sa.type_coerce(c.seen_at, sa.Text),
-                                                             sa.type_coerce(c.deadline_at, sa.Text), _cluster())
+                                                             sa.type_coerce(c.deadline_at, sa.Text), cluster)
                                                    .order_by(c.seen_at.desc(), c.id))]
             topics = [(r[0], r[1]) for r in conn.execute(sa.select(T.item_topics.c.item_id, T.item_topics.c.topic))]
             members = [(r[0], r[1]) for r in conn.execute(sa.select(T.item_members.c.item_id,
@@ -185,11 +188,6 @@ class Browse:
         root = sa.or_(c.cluster_id.is_(None), c.cluster_id == c.id,
                       ~sa.exists().where(n.id == key, n.cluster_id.is_(None), before, *same, *scope))
         return sa.and_(~sa.exists().where(n.cluster_id == key, before, *same, *scope), root)
-
-
-def _cluster() -> sa.ColumnElement[Any]:
-    """The item's cluster, or the item itself when it has none."""
-    return sa.func.coalesce(T.items.c.cluster_id, T.items.c.id)
 
 
 def _judged(query: ItemQuery, item_id: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:

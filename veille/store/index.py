@@ -88,8 +88,16 @@ class FacetIndex:
         seen = np.array([str(r[4]) for r in rows], dtype="datetime64[us]") if rows else np.array([], "datetime64[us]")
         deadline = np.array([str(r[5]) if r[5] is not None else "NaT" for r in rows], dtype="datetime64[us]") \
             if rows else np.array([], "datetime64[us]")
-        clusters: dict[str, int] = {}
-        cluster = np.array([clusters.setdefault(r[6], len(clusters)) for r in rows], dtype=np.int64)
+        # a cluster's number is the position of the item naming it (numbers past the items for a name not stored)
+        unknown: dict[str, int] = {}
+
+        def cluster_of(n: int, name: str | None) -> int:
+            if name is None:
+                return n
+            found = position.get(name)
+            return found if found is not None else unknown.setdefault(name, len(rows) + len(unknown))
+
+        cluster = np.array([cluster_of(n, r[6]) for n, r in enumerate(rows)], dtype=np.int64)
 
         def bits(pairs: Sequence[tuple[str, str]]) -> tuple[list[str], np.ndarray] | None:
             names = sorted({name for _, name in pairs})
