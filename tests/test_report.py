@@ -1,4 +1,5 @@
-"""`veille report`: filters by topic, kind, member, region and dates; table, CSV, JSON and HTML outputs."""
+"""`veille report`: filters by topic, kind, member, region and dates; one item per story or tender; table, CSV, JSON,
+HTML and iCalendar outputs."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import csv
 import io
 import json
 
+import icalendar
 import pytest
 
-from tests.conftest import MEMBERS, feed_source, write_config
+from tests.conftest import MEMBERS, WATCH_SOURCES, feed_source, store_items, watch_items, write_config
 from veille import pipeline
 
 
@@ -112,3 +114,47 @@ def test_retag_streams_in_batches(collected, veille):
     finally:
         ctx.close()
     assert count == 9 and sum(batches) == 9
+
+
+@pytest.fixture
+def watched(tmp_path):
+    """A configuration over `watch_items()`: a story in two sources, a tender in two notices, an untagged item."""
+    directory = write_config(tmp_path / "watch", WATCH_SOURCES, MEMBERS)
+    ctx = pipeline.open_context(directory)
+    try:
+        store_items(ctx, watch_items())
+    finally:
+        ctx.close()
+    return directory
+
+
+def test_copies_and_notices_count_once_unless_all_copies(watched, veille):
+    """One item per story and per tender (the newest copy or notice), as the digest lists them; --all-copies
+    lists them all. Items with no topic and no member match stay listed (the command's contract)."""
+    merged = _json(veille, watched, "--sort", "date")
+    assert [i["id"] for i in merged] == ["biofilm", "albi", "gaillac", "logiciels", "story-water", "muret-corr",
+                                         "chlore"]
+    every = {i["id"] for i in _json(veille, watched, "--all-copies")}
+    assert every == {i["id"] for i in merged} | {"story-eau", "muret-call"}
+    table = veille("--config", watched, "report", "--kind", "news")
+    assert table.out.count("Gruissan") == 1 and "3 items" in table.out
+    assert veille("--config", watched, "report", "--kind", "news", "--all-copies").out.count("Gruissan") == 2
+
+
+def test_tagged_only_leaves_out_what_the_digest_does_not_list(watched, veille):
+    assert "logiciels" in {i["id"] for i in _json(veille, watched)}
+    tagged = {i["id"] for i in _json(veille, watched, "--tagged-only")}
+    assert "logiciels" not in tagged and "biofilm" in tagged and len(tagged) == 6  # biofilm: a Neosens match
+
+
+def test_sort_by_deadline_and_a_calendar_of_current_deadlines(watched, veille, tmp_path):
+    """--sort deadline: the soonest first, none last; the calendar has one event per tender, at the deadline of
+    its latest notice (the corrigendum's 4 December), with or without --all-copies."""
+    ordered = [i["id"] for i in _json(veille, watched, "--kind", "tender", "--sort", "deadline")]
+    assert ordered == ["chlore", "gaillac", "muret-corr", "albi"]
+    for extra in ((), ("--all-copies",)):
+        out = tmp_path / f"deadlines{len(extra)}.ics"
+        assert veille("--config", watched, "report", "--kind", "tender", "--format", "ics", "-o", out, *extra).code == 0
+        events = icalendar.Calendar.from_ical(out.read_text(encoding="utf-8")).walk("VEVENT")
+        ends = sorted(e.decoded("dtend").isoformat() for e in events)
+        assert ends == ["2026-11-16T11:00:00+00:00", "2026-11-24T11:00:00+00:00", "2026-12-04T11:00:00+00:00"]

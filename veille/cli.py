@@ -99,8 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", type=_date_arg, metavar="YYYY-MM-DD", help="published on or after this day")
     p.add_argument("--until", type=_date_arg, metavar="YYYY-MM-DD", help="published before this day")
     p.add_argument("--limit", type=int, metavar="N", help="at most N items")
-    p.add_argument("--sort", choices=("relevance", "date"), default="relevance",
-                   help="most relevant first (topic scores, or the member's score with --member), or newest first")
+    p.add_argument("--sort", choices=("relevance", "date", "deadline"), default="relevance",
+                   help="most relevant first (topic scores, or the member's score with --member), newest first, "
+                        "or the soonest deadline first (none last)")
+    p.add_argument("--all-copies", action="store_true",
+                   help="every copy of a story and every notice of a tender (default: one item for each, its newest)")
+    p.add_argument("--tagged-only", action="store_true",
+                   help="leave out the items with no topic and no member match, as the digest does")
     p.add_argument("--format", choices=FORMATS, default="table",
                    help="ics: an iCalendar file of tender deadlines, one event per tender")
     p.add_argument("--lang", choices=("fr", "en"),
@@ -279,7 +284,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         query = ItemQuery(topics=tuple(args.topic), kinds=tuple(args.kind), member=args.member,
                           regions=tuple(args.region), sources=tuple(args.source),
                           since=_local_midnight(ctx, args.since), until=_local_midnight(ctx, args.until),
-                          limit=args.limit)
+                          limit=args.limit, one_per_cluster=not args.all_copies, tagged=args.tagged_only)
         items, text = pipeline.report_items(ctx, query, args.format, args.sort, args.lang)
     finally:
         ctx.close()

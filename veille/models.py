@@ -370,9 +370,19 @@ class FetchState:
     items_recent: int = 0  # items collected in the last 7 days
 
 
+ORDERS = ("newest", "deadline")  # newest first; or the soonest deadline first, items without one last
+
+
 @dataclass(frozen=True)
 class ItemQuery:
-    """A filtered view of stored items: every field is optional and they combine with AND."""
+    """A filtered view of stored items: every field is optional and they combine with AND.
+
+    With `one_per_cluster`, the copies of one story and the notices of one tender count once, as the weekly
+    digest lists them: the items matching the other filters are grouped by cluster and the newest of each
+    group stands for it; `topics`, `member` and `tagged` are then judged on that item (the digest keeps the
+    newest of a week's copies, then lists it if it has a topic or a member match, in a member's digest if it
+    matches the member).
+    """
 
     topics: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
@@ -388,3 +398,7 @@ class ItemQuery:
     text: str | None = None  # full-text search: every word, accents and case ignored
     limit: int | None = None
     offset: int = 0
+    one_per_cluster: bool = False
+    tagged: bool = False  # only items with a topic or a member match
+    tagged_by: tuple[str, ...] | None = None  # with `tagged`: the members whose matches count (None: every member)
+    order: str = "newest"  # one of ORDERS

@@ -216,9 +216,10 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
 
 def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevance",
                  lang: Lang | None = None) -> tuple[list[Item], str]:
-    """Return the items matching `query`, most relevant first (or newest with `sort="date"`), and their
-    rendering in `fmt` for readers of `lang` (default: the language of the query's member, else the digest's),
-    times in the deployment's zone."""
+    """Return the items matching `query`, most relevant first (or newest with `sort="date"`, the soonest deadline
+    first with `sort="deadline"`), and their rendering in `fmt` for readers of `lang` (default: the language of the
+    query's member, else the digest's), times in the deployment's zone; an iCalendar gives each tender the
+    deadline of its latest notice stating one, whichever of its notices `query` keeps."""
     if query.member and ctx.config.member(query.member) is None:
         raise InputError(f"unknown member {query.member!r}; members: {', '.join(m.id for m in ctx.config.members)}")
     unknown = [t for t in query.topics if t not in ctx.config.topic_ids]
@@ -229,11 +230,20 @@ def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevanc
         items.sort(key=lambda i: -i.relevance(query.member))  # stable: newest first among equals
         items = items[:query.limit] if query.limit else items
     else:
-        items = ctx.store.items(query)
+        items = ctx.store.items(replace(query, order="deadline" if sort == "deadline" else "newest"))
     filters = {"topics": ", ".join(query.topics), "kind": ", ".join(query.kinds), "member": query.member,
                "region": ", ".join(query.regions), "since": query.since, "until": query.until}
-    return items, formats.render(items, fmt, filters, ctx.clock(), lang=lang or ctx.config.lang_of(query.member),
+    rendered = tender_notices(ctx, items) if fmt == "ics" else items
+    return items, formats.render(rendered, fmt, filters, ctx.clock(), lang=lang or ctx.config.lang_of(query.member),
                                  zone=ctx.settings.zone)
+
+
+def tender_notices(ctx: Context, items: Sequence[Item]) -> list[Item]:
+    """Every stored notice of the tenders among `items` (a tender being a cluster): what a calendar of their current
+    deadlines is made from, whichever notice stands for each tender."""
+    tenders = [i for i in items if i.kind == "tender"]
+    clusters = ctx.store.clusters({i.cluster_id for i in tenders if i.cluster_id})
+    return [notice for i in tenders for notice in (clusters.get(i.cluster_id or "") or [i])]
 
 
 def retag(ctx: Context, since: datetime | None = None,
@@ -256,13 +266,20 @@ def source_health(ctx: Context) -> list[dict[str, str]]:
     return health_rows(ctx.config.sources, ctx.store.fetch_states(), ctx.settings.zone)
 
 
-def digest_page(ctx: Context, week: Week) -> str:
-    """The HTML of a week's digest for the working group: the file built for that week, else built now as it
-    would have been when the week ended (never as of a later day)."""
-    path = ctx.settings.reports_dir / str(week) / "digest.html"
+def digest_path(ctx: Context, week: Week, member_id: str | None = None) -> Path:
+    """Where a week's digest is built: the working group's, or a member's (under `members/<id>/`)."""
+    folder = ctx.settings.reports_dir / str(week)
+    return (folder / "members" / member_id if member_id else folder) / "digest.html"
+
+
+def digest_page(ctx: Context, week: Week, member_id: str | None = None) -> str:
+    """The HTML of a week's digest for the working group (or for one member): the file built for that week, else
+    built now as it would have been when the week ended (never as of a later day)."""
+    path = digest_path(ctx, week, member_id)
     if not path.is_file():
         end = min(week.bounds(ctx.settings.zone)[1], ctx.clock())
-        build_digest(ctx, week=week, mode="build", reports_dir=ctx.settings.reports_dir, now=end)
+        build_digest(ctx, week=week, member_ids=[member_id] if member_id else (), mode="build",
+                     reports_dir=ctx.settings.reports_dir, now=end)
     return path.read_text(encoding="utf-8")
 
 

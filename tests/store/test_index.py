@@ -10,6 +10,7 @@ import pytest
 from tests.store.test_database import _fresh_postgres
 from veille.models import KINDS, Item, ItemQuery, MemberMatch, TopicTag
 from veille.store import Store
+from veille.store import schema as T
 from veille.store.index import FacetIndex
 
 TOPICS = ["membranes", "sensors", "wastewater", "desalination"]
@@ -72,6 +73,72 @@ def test_index_pages_counts_and_facets_equal_the_sql(store):
         assert page.ids == [i.id for i in store.items(sql_query)], (query, text)
         assert page.total == store.count(sql_query), (query, text)
         assert page.facets == store.facets(sql_query), (query, text)
+
+
+def _clustered(store: Store, items: list[Item], seed: int = 5) -> None:
+    """Store `items` with deadlines on some and a third of them in clusters of 2 to 4 (across sources, kinds
+    and regions, as the copies of a story or the notices of a tender are); in some clusters the item whose id
+    names the cluster has no cluster id itself (stored before any linking)."""
+    rng = random.Random(seed)
+    for item in items:
+        if rng.random() < 0.4:
+            item.deadline_at = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(days=rng.randint(0, 60))
+    store.upsert_items(items)
+    store.save_tags(items)
+    shuffled = rng.sample(items, len(items) // 3)
+    with store.engine.begin() as conn:
+        while shuffled:
+            group = shuffled[:rng.randint(2, 4)]
+            shuffled = shuffled[len(group):]
+            root = min(i.id for i in group)
+            linked = [i.id for i in group if i.id != root or rng.random() < 0.7]
+            conn.execute(T.items.update().where(T.items.c.id.in_(linked)).values(cluster_id=root))
+
+
+def test_one_per_cluster_tagged_and_by_deadline_equal_the_sql(store):
+    """Copies merged (the newest of each cluster in view, topics and members judged on it), items without a topic
+    or a counted member match left out, the soonest deadline first: the index answers as the SQL does."""
+    items = _archive(400, seed=11)
+    _clustered(store, items)
+    index = FacetIndex.load(store)
+    assert index is not None and not index.alone.all()
+    rng = random.Random(13)
+    for query, text in _queries(rng):
+        extra = {"one_per_cluster": rng.random() < 0.7, "tagged": rng.random() < 0.5,
+                 "tagged_by": rng.choice([None, ("polymem",), ()]), "order": rng.choice(["newest", "deadline"])}
+        if rng.random() < 0.3:
+            extra["deadline_from"] = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(days=rng.randint(0, 60))
+        query = ItemQuery(**{**query.__dict__, **extra})
+        sql_query = ItemQuery(**{**query.__dict__, "text": text or None})
+        page = index.page(query, index.search(store, text) if text else None)
+        assert page.ids == [i.id for i in store.items(sql_query)], (query, text)
+        assert page.total == store.count(sql_query), (query, text)
+        assert page.facets == store.facets(sql_query), (query, text)
+
+
+def test_one_per_cluster_keeps_the_newest_copy_and_counts_clusters(store):
+    """Two copies of a story and a lone item: two rows, the newer copy standing for its story; a filter on
+    one source's copy shows that copy; a topic only the older copy has is judged on the newer one."""
+    when = datetime(2026, 11, 10, tzinfo=UTC)
+    older = Item(id="a", source="eau", kind="news", title="Dessalement", published_at=when, collected_at=when,
+                 topics={"desalination": TopicTag(1.0, ["x"])})
+    newer = Item(id="b", source="water", kind="news", title="Desalination", published_at=when + timedelta(hours=2),
+                 collected_at=when)
+    alone = Item(id="c", source="eau", kind="news", title="Seul", published_at=when + timedelta(hours=1),
+                 collected_at=when)
+    store.upsert_items([older, newer, alone])
+    store.save_tags([older, newer, alone])
+    with store.engine.begin() as conn:
+        conn.execute(T.items.update().where(T.items.c.id.in_(["a", "b"])).values(cluster_id="a"))
+    index = FacetIndex.load(store)
+    merged = ItemQuery(one_per_cluster=True)
+    for answer in (index.page(merged).ids, [i.id for i in store.items(merged)]):
+        assert answer == ["b", "c"]
+    assert store.count(merged) == 2 and store.count(ItemQuery()) == 3
+    assert store.facets(merged)["source"] == index.page(merged).facets["source"] == {"eau": 2, "water": 1}
+    assert [i.id for i in store.items(ItemQuery(one_per_cluster=True, sources=("eau",)))] == ["c", "a"]
+    assert store.count(ItemQuery(one_per_cluster=True, topics=("desalination",))) == 0  # judged on "b"
+    assert store.count(ItemQuery(topics=("desalination",))) == 1
 
 
 def test_every_write_changes_the_generation(store):

@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from tests.conftest import MEMBERS, SITE, feed_source, write_config
+from tests.conftest import MEMBERS, SITE, WATCH_SOURCES, feed_source, store_items, watch_items, write_config
 from veille import pipeline
 from veille.demo.server import FixtureServer
 from veille.models import Item
@@ -84,3 +84,20 @@ def serve(app: Starlette) -> Iterator[str]:
         instance.should_exit = True
         thread.join(5)
         listening.close()
+
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)  # the `watch` site's clock: never the wall clock
+
+
+@pytest.fixture(scope="module")
+def watch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A site over `watch_items()`, its clock at NOW (a deadline before NOW is closed)."""
+    directory = tmp_path_factory.mktemp("watch")
+    write_config(directory, WATCH_SOURCES, MEMBERS)
+    env = _env(directory)
+    ctx = pipeline.open_context(directory, env, clock=lambda: NOW)
+    store_items(ctx, watch_items())
+    try:
+        yield Site(directory, env, ctx)
+    finally:
+        ctx.close()

@@ -8,6 +8,7 @@ import io
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -22,6 +23,8 @@ from veille.web.app import create_app
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "site"
 # read at import: the tests' clean environment drops VEILLE_* variables
 BROWSER_REQUIRED = os.environ.get("VEILLE_TEST_BROWSER") == "required"
+# what the list shows by default: one row per cluster, items with a topic or a member match
+LISTED = ItemQuery(one_per_cluster=True, tagged=True)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
@@ -40,6 +43,13 @@ def _chromium() -> str:
 def server(site) -> Iterator[str]:
     """The site served by uvicorn on a free loopback port, in a thread."""
     with serve(create_app(site.ctx)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def watch_server(watch) -> Iterator[str]:
+    """The `watch` site (copies, notices, deadlines around its clock, untagged items) served the same way."""
+    with serve(create_app(watch.ctx)) as url:
         yield url
 
 
@@ -71,7 +81,7 @@ def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site
     page.get_by_label("Shared password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(server + "/")
-    total = site.ctx.store.count(ItemQuery())
+    total = site.ctx.store.count(LISTED)
     assert f"{total} items" in page.locator("#results-title").inner_text()
 
     # two filters, by clicking facet values
@@ -82,7 +92,7 @@ def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site
     assert sorted(_query(page.url)) == [("kind", "tender"), ("topic", "wastewater")]
     chips = page.locator(".chips .chip").all_inner_texts()
     assert len(chips) == 2 and any("Calls for tenders" in c for c in chips) and any("Wastewater" in c for c in chips)
-    expected = site.ctx.store.items(ItemQuery(kinds=("tender",), topics=("wastewater",)))
+    expected = site.ctx.store.items(replace(LISTED, kinds=("tender",), topics=("wastewater",)))
     assert page.locator("article.card").count() == len(expected) > 0
     page.screenshot(path=str(SHOTS / "filtered.png"), full_page=True)
 
@@ -111,7 +121,7 @@ def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site
         page.get_by_role("link", name="CSV").click()
     text = Path(info.value.path()).read_text(encoding="utf-8-sig")  # VEILLE_SITE_LANG: fr
     rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
-    wanted = site.ctx.store.items(ItemQuery(topics=("membranes",)))
+    wanted = site.ctx.store.items(replace(LISTED, topics=("membranes",)))
     assert sorted(r["identifiant"] for r in rows) == sorted(i.id for i in wanted) and rows
     assert all("membranes" in r["sujets"].split(";") for r in rows)
 
@@ -149,7 +159,7 @@ def test_member_link_and_unauthorised_access(browser, server, site):
     page.goto(f"{server}/?token={token}&member=polymem")
     assert "token" not in page.url and _query(page.url) == [("member", "polymem")]
     assert page.locator(".who").inner_text() == "Polymem"
-    assert page.locator("article.card").count() == site.ctx.store.count(ItemQuery(member="polymem"))
+    assert page.locator("article.card").count() == site.ctx.store.count(replace(LISTED, member="polymem"))
     page.screenshot(path=str(SHOTS / "member.png"), full_page=True)
     # the feed link as a feed reader is given it: it opens with no cookie
     feed_url = page.get_by_role("link", name="Atom feed").get_attribute("href")
@@ -168,3 +178,43 @@ def test_member_link_and_unauthorised_access(browser, server, site):
     assert "Ce lien n'est plus valide" in page.get_by_role("alert").inner_text()
     page.screenshot(path=str(SHOTS / "invalid-link.png"))
     dead.close()
+
+def test_switches_closed_deadlines_and_member_view_on_a_phone(browser, watch_server, watch):
+    """On a 390 px screen: the switches are links that work without JavaScript, a closed deadline is grey and not
+    bold, nothing scrolls sideways; a member's session shows "pour vous" and no other member."""
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    page = phone.new_page()
+    page.goto(watch_server + "/signin")
+    page.get_by_label("Shared password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(watch_server + "/")
+    for url in ("/", "/?copies=all&all=1&sort=deadline", "/items/muret-corr", "/nowhere"):
+        page.goto(watch_server + url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{url} is {width}px wide on a 390px screen"
+    page.goto(watch_server + "/")
+    page.get_by_role("link", name="date limite la plus proche").click()
+    page.wait_for_url("**/?sort=deadline")
+    page.get_by_role("link", name="appels d'offres ouverts seulement").click()
+    page.wait_for_url("**/?open=1&sort=deadline")
+    assert page.locator("article.card h2").all_inner_texts()[0].startswith("Réhabilitation du réseau")
+    page.get_by_role("link", name="Afficher toutes les copies").click()
+    page.wait_for_url("**/?open=1&copies=all&sort=deadline")
+    assert page.locator("article.card").count() == 3  # the two notices of Muret, Gaillac
+    page.goto(watch_server + "/?kind=tender")
+    closed = page.locator(".deadline.closed").first
+    style = closed.evaluate("e => [getComputedStyle(e).color, getComputedStyle(e).fontWeight]")
+    assert closed.inner_text().startswith("clos") and style[0] != "rgb(170, 51, 51)" and int(style[1]) < 600
+    page.screenshot(path=str(SHOTS / "phone-tenders.png"), full_page=True)
+    phone.close()
+
+    member = browser.new_context(viewport={"width": 390, "height": 844})
+    page = member.new_page()
+    page.goto(f"{watch_server}/?token={member_token(SECRET, watch.ctx.config.member('polymem'))}")
+    assert page.locator(".who").inner_text() == "Polymem"
+    story = next(t for t in page.locator("article.card").all_inner_texts() if "Gruissan" in t)
+    assert "pour vous : topic membranes" in story and "aussi dans : eau" in story
+    assert "Neosens" not in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(SHOTS / "phone-member.png"), full_page=True)
+    member.close()

@@ -14,10 +14,9 @@ from veille.store import search
 from veille.store.rows import attach_tags, chunks, row_item
 
 
-def _deadlines(bound: datetime, after: bool) -> sa.ColumnElement[bool]:
-    """Deadlines at or after `bound` (`after`), else before it; a deadline given as a day (stored as its 00:00 UTC)
-    passes at the end of that day in the zone `bound` is given in."""
-    c = T.items.c
+def _deadlines(c: Any, bound: datetime, after: bool) -> sa.ColumnElement[bool]:
+    """Deadlines (columns `c` of the items or an alias) at or after `bound` (`after`), else before it; a deadline
+    given as a day (stored as its 00:00 UTC) passes at the end of that day in the zone `bound` is given in."""
     day = datetime.combine(bound.date(), time(0), tzinfo=UTC)  # the bound's day, in its own zone
     if after:
         return sa.or_(sa.and_(c.deadline_date_only.is_(False), c.deadline_at >= bound),
@@ -32,10 +31,14 @@ class Browse:
     engine: sa.Engine
 
     def items(self, query: ItemQuery | None = None) -> list[Item]:
-        """Return the stored items matching `query` (default: all), newest first, with their tags."""
+        """Return the stored items matching `query` (default: all), newest first (or by deadline, see
+        `ItemQuery.order`), with their tags; one per cluster with `query.one_per_cluster`."""
         query = query or ItemQuery()
         c = T.items.c
-        stmt = sa.select(T.items).where(*self._conditions(query)).order_by(c.seen_at.desc(), c.id)
+        order = [c.seen_at.desc(), c.id]
+        if query.order == "deadline":
+            order = [c.deadline_at.is_(None), c.deadline_at.asc(), *order]
+        stmt = sa.select(T.items).where(*self._conditions(query)).order_by(*order)
         if query.limit:
             stmt = stmt.limit(query.limit)
         if query.offset:
@@ -133,13 +136,17 @@ class Browse:
             return [(int(r[0]), str(r[1])) for r in conn.exec_driver_sql("SELECT n, item_id FROM search_keys")]
 
     def facet_columns(self) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]], list[tuple[str, str]]]:
-        """Every item's (id, kind, region, source, seen_at as naive UTC), newest first, and every (item id, topic) and
-        (item id, member) pair: what an in-memory facet index is built from."""
+        """Every item's (id, kind, region, source, seen_at and deadline_at as naive UTC, the id naming its cluster or
+        None when that is its own id), newest first, and every (item id, topic) and (item id, member) pair: what an
+        in-memory facet index is built from."""
         c = T.items.c
+        # most items name their own cluster (or none): None keeps a million strings out of memory
+        cluster = sa.case((sa.or_(c.cluster_id.is_(None), c.cluster_id == c.id), None), else_=c.cluster_id)
         with self.engine.connect() as conn:
-            # seen_at as the driver gives it (text on SQLite, naive UTC): numpy parses a million at once
+            # times as the driver gives them (text on SQLite, naive UTC): numpy parses a million at once
             rows = [tuple(r) for r in conn.execute(sa.select(c.id, c.kind, c.region, c.source,
-                                                             sa.type_coerce(c.seen_at, sa.Text))
+                                                             sa.type_coerce(c.seen_at, sa.Text),
+                                                             sa.type_coerce(c.deadline_at, sa.Text), cluster)
                                                    .order_by(c.seen_at.desc(), c.id))]
             topics = [(r[0], r[1]) for r in conn.execute(sa.select(T.item_topics.c.item_id, T.item_topics.c.topic))]
             members = [(r[0], r[1]) for r in conn.execute(sa.select(T.item_members.c.item_id,
@@ -147,22 +154,27 @@ class Browse:
         return rows, topics, members
 
     def count(self, query: ItemQuery) -> int:
-        """How many stored items match `query` (its limit and offset aside)."""
+        """How many stored items match `query` (its limit and offset aside): clusters with `one_per_cluster`."""
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(T.items)
                                     .where(*self._conditions(query))).scalar() or 0)
 
     def facets(self, query: ItemQuery) -> dict[str, dict[str, int]]:
-        """Return {facet: {value: number of matching items}} for kind, region, source, topic and member."""
+        """Return {facet: {value: number of matching items}} for kind, region, source, topic and member.
+
+        With `one_per_cluster` a number counts clusters, and the number beside a kind, region or source is the
+        count the view would have with that value chosen (its clusters grouped within that value)."""
         c = T.items.c
         conditions = self._conditions(query)
         selected = sa.select(c.id).where(*conditions).scalar_subquery()
         out: dict[str, dict[str, int]] = {}
         with self.engine.connect() as conn:
             for name, column in (("kind", c.kind), ("region", c.region), ("source", c.source)):
-                rows = conn.execute(sa.select(column, sa.func.count()).where(*conditions, column.is_not(None))
-                                    .group_by(column)).all()
-                out[name] = {str(value): int(n) for value, n in rows}
+                where = conditions
+                if query.one_per_cluster:
+                    where = [*self._scope(query, T.items), self._newest(query, by=name), *_judged(query, c.id)]
+                stmt = sa.select(column, sa.func.count()).where(*where, column.is_not(None)).group_by(column)
+                out[name] = {str(value): int(n) for value, n in conn.execute(stmt).all()}
             for name, table, column in (("topic", T.item_topics, T.item_topics.c.topic),
                                         ("member", T.item_members, T.item_members.c.member)):
                 stmt = sa.select(column, sa.func.count()).group_by(column)
@@ -173,7 +185,13 @@ class Browse:
 
     def _conditions(self, query: ItemQuery) -> list[sa.ColumnElement[bool]]:
         """The WHERE conditions of `query` on the items table (limit and offset aside)."""
-        c = T.items.c
+        newest = [self._newest(query)] if query.one_per_cluster else []
+        return [*self._scope(query, T.items), *newest, *_judged(query, T.items.c.id)]
+
+    def _scope(self, query: ItemQuery, table: sa.FromClause) -> list[sa.ColumnElement[bool]]:
+        """The conditions on `table` (the items, or an alias) that choose which copies are in view: all but those
+        judged on a cluster's newest item."""
+        c = table.c
         where: list[sa.ColumnElement[bool]] = []
         if query.kinds:
             where.append(c.kind.in_(query.kinds))
@@ -186,16 +204,42 @@ class Browse:
         if query.until:
             where.append(c.seen_at < query.until)
         if query.deadline_from:
-            where.append(_deadlines(query.deadline_from, after=True))
+            where.append(_deadlines(c, query.deadline_from, after=True))
         if query.deadline_until:
-            where.append(_deadlines(query.deadline_until, after=False))
-        for topic in query.topics:  # every topic asked for must be present
-            where.append(c.id.in_(sa.select(T.item_topics.c.item_id).where(T.item_topics.c.topic == topic)))
-        if query.member:
-            where.append(c.id.in_(
-                sa.select(T.item_members.c.item_id).where(T.item_members.c.member == query.member)))
+            where.append(_deadlines(c, query.deadline_until, after=False))
         if query.text:
-            found = search.matching_ids(self.engine.dialect.name, T.items, query.text)
+            found = search.matching_ids(self.engine.dialect.name, table, query.text)
             if found is not None:
                 where.append(found)
         return where
+
+    def _newest(self, query: ItemQuery, by: str | None = None) -> sa.ColumnElement[bool]:
+        """True for an item that no newer item of its cluster in view precedes (of its cluster and its value of
+        column `by`): the item that stands for the cluster. Newer: seen later, or at the same time with a smaller id
+        (the order of `items`). A cluster is `cluster_id`, else the item alone; both ways are looked up by index."""
+        c, newer = T.items.c, T.items.alias("newer")
+        n = newer.c
+        key = sa.func.coalesce(c.cluster_id, c.id)
+        before = sa.or_(n.seen_at > c.seen_at, sa.and_(n.seen_at == c.seen_at, n.id < c.id))
+        same = [n[by] == c[by]] if by else []
+        scope = self._scope(query, newer)
+        # the item naming the cluster without a cluster id itself (stored before linking) is looked for only where
+        # it may be another item: most items are alone, their cluster id their own id
+        root = sa.or_(c.cluster_id.is_(None), c.cluster_id == c.id,
+                      ~sa.exists().where(n.id == key, n.cluster_id.is_(None), before, *same, *scope))
+        return sa.and_(~sa.exists().where(n.cluster_id == key, before, *same, *scope), root)
+
+
+def _judged(query: ItemQuery, item_id: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:
+    """The conditions judged on the item that stands for its cluster: topics, member, tagged."""
+    where: list[sa.ColumnElement[bool]] = []
+    for topic in query.topics:  # every topic asked for must be present
+        where.append(item_id.in_(sa.select(T.item_topics.c.item_id).where(T.item_topics.c.topic == topic)))
+    if query.member:
+        where.append(item_id.in_(sa.select(T.item_members.c.item_id).where(T.item_members.c.member == query.member)))
+    if query.tagged:
+        matched = sa.select(T.item_members.c.item_id)
+        if query.tagged_by is not None:
+            matched = matched.where(T.item_members.c.member.in_(query.tagged_by))
+        where.append(sa.or_(item_id.in_(sa.select(T.item_topics.c.item_id)), item_id.in_(matched)))
+    return where

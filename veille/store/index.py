@@ -1,7 +1,7 @@
 """An in-memory facet index of the archive: filter, count and page a million items in milliseconds.
 
 The store stays the truth; the index holds, per item, only what filters and facets need (kind, region,
-source, date, topics and members as bit sets) in numpy arrays ordered newest first. Full-text
+source, date, deadline, cluster, topics and members as bit sets) in numpy arrays ordered newest first. Full-text
 conditions come from the store's search index (`FacetIndex.search`: on SQLite the items' search numbers,
 read from the FTS5 index alone; elsewhere their ids). A reader rebuilds it when
 `Store.generation()` changes, so what it shows is never older than the last write it has noticed.
@@ -35,13 +35,24 @@ class FacetIndex:
 
     def __init__(self, generation: int, ids: list[str], kinds: list[str], regions: list[str], sources: list[str],
                  kind: np.ndarray, region: np.ndarray, source: np.ndarray, seen: np.ndarray,
-                 topics: list[str], topic_bits: np.ndarray, members: list[str], member_bits: np.ndarray):
+                 topics: list[str], topic_bits: np.ndarray, members: list[str], member_bits: np.ndarray,
+                 deadline: np.ndarray | None = None, cluster: np.ndarray | None = None):
         self.generation = generation
         self.ids = ids
         self.kinds, self.regions, self.sources = kinds, regions, sources
         self.kind, self.region, self.source, self.seen = kind, region, source, seen
         self.topics, self.topic_bits = topics, topic_bits
         self.members, self.member_bits = members, member_bits
+        self.deadline = deadline if deadline is not None else np.full(len(ids), np.datetime64("NaT"), "datetime64[us]")
+        # each item's cluster as a number (its own when alone), and whether it is alone in it
+        self.cluster = cluster if cluster is not None else np.arange(len(ids), dtype=np.int64)
+        sizes = np.bincount(self.cluster) if len(ids) else np.array([], dtype=np.int64)
+        self.alone = sizes[self.cluster] == 1 if len(ids) else np.array([], dtype=bool)
+        # the items sharing a cluster, sorted by (value of a column, cluster, newest first): taking the first of
+        # each group in view needs no sort per request (built with the index, per column)
+        self._groups: dict[str, np.ndarray] = {}
+        stamps = self.deadline.astype(np.int64)  # NaT is the smallest int64: sorted last instead
+        self._deadline_order = np.where(np.isnat(self.deadline), np.iinfo(np.int64).max, stamps)
         encoded = np.array([i.encode() for i in ids], dtype=bytes) if ids else np.array([], dtype="S1")
         self._by_id = np.argsort(encoded, kind="stable")
         self._sorted_ids = encoded[self._by_id]
@@ -75,6 +86,18 @@ class FacetIndex:
         regions, region = codes(2)
         sources, source = codes(3)
         seen = np.array([str(r[4]) for r in rows], dtype="datetime64[us]") if rows else np.array([], "datetime64[us]")
+        deadline = np.array([str(r[5]) if r[5] is not None else "NaT" for r in rows], dtype="datetime64[us]") \
+            if rows else np.array([], "datetime64[us]")
+        # a cluster's number is the position of the item naming it (numbers past the items for a name not stored)
+        unknown: dict[str, int] = {}
+
+        def cluster_of(n: int, name: str | None) -> int:
+            if name is None:
+                return n
+            found = position.get(name)
+            return found if found is not None else unknown.setdefault(name, len(rows) + len(unknown))
+
+        cluster = np.array([cluster_of(n, r[6]) for n, r in enumerate(rows)], dtype=np.int64)
 
         def bits(pairs: Sequence[tuple[str, str]]) -> tuple[list[str], np.ndarray] | None:
             names = sorted({name for _, name in pairs})
@@ -91,8 +114,11 @@ class FacetIndex:
         topic_set, member_set = bits(topic_pairs), bits(member_pairs)
         if topic_set is None or member_set is None:
             return None
-        index = cls(generation, ids, kinds, regions, sources, kind, region, source, seen, *topic_set, *member_set)
+        index = cls(generation, ids, kinds, regions, sources, kind, region, source, seen, *topic_set, *member_set,
+                    deadline=deadline, cluster=cluster)
         index._set_keys(store.search_key_pairs())
+        for by in (None, "kind", "region", "source"):  # here, in the loading thread, not in a request
+            index._grouped(by)
         return index
 
     def search(self, store: Store, text: str) -> np.ndarray | None:
@@ -122,7 +148,13 @@ class FacetIndex:
         return np.asarray(self._by_id[at[found]], dtype=np.int64)
 
     def mask(self, query: ItemQuery, text: np.ndarray | None = None) -> np.ndarray:
-        """True for the items matching `query` (its text condition given as positions, from `search`)."""
+        """True for the items of `query`'s view (its text condition given as positions, from `search`): one per
+        cluster with `one_per_cluster`."""
+        scope = self.scope(query, text)
+        return (self.firsts(scope) if query.one_per_cluster else scope) & self.judged(query)
+
+    def scope(self, query: ItemQuery, text: np.ndarray | None = None) -> np.ndarray:
+        """True for the items that the filters choosing copies keep (all but topics, member and tagged)."""
         keep = np.ones(len(self.ids), dtype=bool)
 
         def one_of(column: np.ndarray, names: list[str], wanted: Sequence[str]) -> None:
@@ -140,6 +172,19 @@ class FacetIndex:
             keep &= self.seen >= _naive(query.since)
         if query.until:
             keep &= self.seen < _naive(query.until)
+        if query.deadline_from:  # no deadline (NaT) compares false: left out
+            keep &= self.deadline >= _naive(query.deadline_from)
+        if query.deadline_until:
+            keep &= self.deadline < _naive(query.deadline_until)
+        if text is not None:
+            hits = np.zeros(len(self.ids), dtype=bool)
+            hits[text] = True
+            keep &= hits
+        return keep
+
+    def judged(self, query: ItemQuery) -> np.ndarray:
+        """True for the items whose topics and member matches pass `query` (judged on a cluster's newest item)."""
+        keep = np.ones(len(self.ids), dtype=bool)
         if query.topics:
             if any(t not in self.topics for t in query.topics):
                 keep[:] = False
@@ -151,27 +196,57 @@ class FacetIndex:
                 keep[:] = False
             else:
                 keep &= (self.member_bits & np.uint64(1 << self.members.index(query.member))) != 0
-        if text is not None:
-            hits = np.zeros(len(self.ids), dtype=bool)
-            hits[text] = True
-            keep &= hits
+        if query.tagged:
+            counted = self.members if query.tagged_by is None else [m for m in self.members if m in query.tagged_by]
+            bits = np.uint64(sum(1 << self.members.index(m) for m in counted))
+            keep &= (self.topic_bits != 0) | ((self.member_bits & bits) != 0)
         return keep
 
+    def firsts(self, scope: np.ndarray, by: str | None = None) -> np.ndarray:
+        """True for the newest item in `scope` of each cluster (of each cluster within each value of column `by`:
+        kind, region or source)."""
+        keep = scope & self.alone  # an item alone in its cluster stands for it
+        order = self._grouped(by)
+        inside = order[scope[order]]  # still grouped, newest first within each group
+        if inside.size:
+            first = np.ones(inside.size, dtype=bool)
+            clusters = self.cluster[inside]
+            first[1:] = clusters[1:] != clusters[:-1]
+            if by is not None:
+                values = getattr(self, by)[inside]
+                first[1:] |= values[1:] != values[:-1]
+            keep[inside[first]] = True
+        return keep
+
+    def _grouped(self, by: str | None) -> np.ndarray:
+        key = by or ""
+        if key not in self._groups:
+            shared = np.flatnonzero(~self.alone)
+            keys = (shared, self.cluster[shared]) + ((getattr(self, by)[shared],) if by else ())
+            self._groups[key] = shared[np.lexsort(keys)]  # the last key sorts first
+        return self._groups[key]
+
     def page(self, query: ItemQuery, text: np.ndarray | None = None) -> Page:
-        """The ids of `query`'s page (its limit and offset), newest first, its total and facet counts."""
-        keep = self.mask(query, text)
+        """The ids of `query`'s page (its limit and offset), in its order, its total and facet counts."""
+        scope = self.scope(query, text)
+        judged = self.judged(query)
+        keep = (self.firsts(scope) if query.one_per_cluster else scope) & judged
         chosen = np.flatnonzero(keep)
+        if query.order == "deadline":  # stable: newest first among equal deadlines
+            chosen = chosen[np.argsort(self._deadline_order[chosen], kind="stable")]
         start = query.offset or 0
         end = start + query.limit if query.limit else None
         facets: dict[str, dict[str, int]] = {}
         for name, column, names in (("kind", self.kind, self.kinds), ("region", self.region, self.regions),
                                     ("source", self.source, self.sources)):
-            values = column[chosen]
+            # with one per cluster, a value counts the clusters the view would show with that value chosen
+            rows = self.firsts(scope, name) & judged if query.one_per_cluster else keep
+            values = column[rows]
             counts = np.bincount(values[values >= 0], minlength=len(names))
             facets[name] = {names[n]: int(c) for n, c in enumerate(counts) if c}
         for name, column, names in (("topic", self.topic_bits, self.topics),
                                     ("member", self.member_bits, self.members)):
-            values = column[chosen]
+            values = column[keep]
             facets[name] = {}
             for n, label in enumerate(names):
                 count = int(np.count_nonzero(values & np.uint64(1 << n)))

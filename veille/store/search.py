@@ -122,7 +122,7 @@ def key_query(text: str) -> sa.TextClause | None:
     return sa.text("SELECT rowid FROM items_fts WHERE items_fts MATCH :fts").bindparams(fts=expression)
 
 
-def id_query(dialect: str, items: sa.Table, text: str) -> sa.Select[Any] | None:
+def id_query(dialect: str, items: sa.FromClause, text: str) -> sa.Select[Any] | None:
     """A query of the ids of the items containing every word of `text` (None: no words)."""
     if dialect == "sqlite":
         expression = fts_expression(text)
@@ -136,7 +136,7 @@ def id_query(dialect: str, items: sa.Table, text: str) -> sa.Select[Any] | None:
     return None if condition is None else sa.select(items.c.id).where(condition)
 
 
-def matching_ids(dialect: str, items: sa.Table, text: str) -> sa.ColumnElement[bool] | None:
+def matching_ids(dialect: str, items: sa.FromClause, text: str) -> sa.ColumnElement[bool] | None:
     """A condition on `items` true for the items containing every word of `text` (None: no words)."""
     found = words(text)
     if not found:

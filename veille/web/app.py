@@ -14,6 +14,8 @@ from collections.abc import Callable
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -24,7 +26,12 @@ from veille.web.digests import digest, digests, sources_page
 from veille.web.item import item_page
 from veille.web.items import home, items_export
 from veille.web.signin import SESSION_DAYS, Guard, signin, signout
-from veille.web.site import HERE, Site
+from veille.web.site import HERE, Site, not_found
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    """An address that no route serves gets the site's 404 page, not Starlette's bare text."""
+    return not_found(request)
 
 
 def create_app(ctx: Context, monotonic: Callable[[], float] = time.monotonic) -> Starlette:
@@ -47,7 +54,7 @@ def create_app(ctx: Context, monotonic: Callable[[], float] = time.monotonic) ->
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     https = bool(settings.site_url and settings.site_url.startswith("https:"))
-    app = Starlette(routes=routes, middleware=[
+    app = Starlette(routes=routes, exception_handlers={404: _not_found}, middleware=[
         Middleware(SessionMiddleware, secret_key=key, session_cookie="veille_session", max_age=SESSION_DAYS * 86400,
                    same_site="lax", https_only=https),
         Middleware(Guard),

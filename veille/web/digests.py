@@ -12,7 +12,7 @@ from starlette.responses import Response
 from veille import pipeline
 from veille.digest.weeks import Week
 from veille.errors import InputError
-from veille.web.site import Site, bad_request, not_found, page, site_of
+from veille.web.site import Site, bad_request, not_found, page, site_of, who_of
 
 RECENT_WEEKS = 8
 
@@ -37,12 +37,16 @@ def digest_weeks(site: Site, now: datetime, recent: int = RECENT_WEEKS) -> list[
 def digests(request: Request) -> Response:
     site = site_of(request)
     weeks = digest_weeks(site, site.now())
-    built = {w for w in weeks if (site.settings.reports_dir / str(w) / "digest.html").is_file()}
+    own = site.own(who_of(request))
+    built = {w for w in weeks if pipeline.digest_path(site.ctx, w, own).is_file()}
     return page(request, "digests.html.j2", weeks=[(str(w), w in built) for w in weeks], title="Weekly digests")
 
 
 def digest(request: Request) -> Response:
+    """A week's digest: the working group's, or its own for a member who may not see the other members (without
+    the names of the members each item matters to)."""
     site = site_of(request)
+    own = site.own(who_of(request))
     try:
         week = Week.parse(request.path_params["week"])
     except ValueError as exc:
@@ -50,11 +54,14 @@ def digest(request: Request) -> Response:
     start, end = week.bounds(site.zone)
     if start > site.now():
         return not_found(request, f"Week {week} has not begun.")
-    built = (site.settings.reports_dir / str(week) / "digest.html").is_file()
+    built = pipeline.digest_path(site.ctx, week, own).is_file()
     seen = site.ctx.store.seen_range()
     if not built and (seen is None or end <= seen[0] or start > seen[1]):  # nothing to build: no file written
         return not_found(request, f"No digest for week {week}: the archive holds no item of that week.")
-    soup = BeautifulSoup(pipeline.digest_page(site.ctx, week), "html.parser")
+    soup = BeautifulSoup(pipeline.digest_page(site.ctx, week, own), "html.parser")
+    if own:
+        for names in soup.select(".for"):  # "for <members>": the others' names
+            names.decompose()
     body = soup.body.decode_contents() if soup.body else ""
     return page(request, "digest.html.j2", week=str(week), body=Markup(body), title=f"Digest {week}")
 

@@ -2,7 +2,10 @@
 
 Parameters (the same on `/` and on every export): `topic` (repeatable: all must match), `kind`,
 `region`, `source` (repeatable: any may match), `member`, `q` (full-text), `since`, `until`
-(YYYY-MM-DD, local days; `until` is inclusive), `page` (HTML list only).
+(YYYY-MM-DD, local days; `until` is inclusive), `open=1` (tenders whose deadline is still ahead),
+`sort=deadline` (the soonest deadline first; default: the newest first), `copies=all` (every copy of a story
+and every notice of a tender; default: one row per cluster, as the digest lists them), `all=1` (items with no
+topic and no member match too; default: hidden, as in the digest), `page` (HTML list only).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from veille.errors import InputError
 from veille.models import KINDS, REGIONS, ItemQuery
 
 MULTI = ("topic", "kind", "region", "source")
+SWITCHES = {"open": "1", "copies": "all", "all": "1"}  # parameter: the value that turns it on
+SORTS = ("date", "deadline")  # the newest first (default); the soonest deadline first, none last
 MAX_QUERY = 200
 FIRST_YEAR, LAST_YEAR = 1900, 2100  # dates outside make no sense in the archive (and overflow time zones)
 
@@ -34,17 +39,27 @@ class View:
     q: str = ""
     since: date | None = None
     until: date | None = None
+    open: bool = False  # tenders whose deadline is still ahead only
+    sort: str = "date"  # one of SORTS
+    copies: bool = False  # every copy and notice, instead of one row per cluster
+    all: bool = False  # items with no topic and no member match too
     page: int = 1
 
-    def query(self, zone: ZoneInfo, limit: int | None = None, offset: int = 0) -> ItemQuery:
-        """The store query for this view: local days turned into UTC bounds."""
+    def query(self, zone: ZoneInfo, limit: int | None = None, offset: int = 0, *, now: datetime | None = None,
+              tagged_by: tuple[str, ...] | None = None) -> ItemQuery:
+        """The store query for this view: local days turned into UTC bounds; `now` is when deadlines close (needed
+        with `open`), `tagged_by` the members whose matches keep an item in view (None: every member's)."""
         def midnight(day: date | None) -> datetime | None:
             return datetime.combine(day, time(0), tzinfo=zone) if day else None
 
+        if self.open and now is None:
+            raise ValueError("an open-tenders view needs the time now")
         return ItemQuery(topics=self.topics, kinds=self.kinds, regions=self.regions, sources=self.sources,
                          member=self.member, text=self.q or None, since=midnight(self.since),
                          until=midnight(self.until + timedelta(days=1)) if self.until else None,
-                         limit=limit, offset=offset)
+                         deadline_from=now if self.open else None, limit=limit, offset=offset,
+                         one_per_cluster=not self.copies, tagged=not self.all, tagged_by=tagged_by,
+                         order="deadline" if self.sort == "deadline" else "newest")
 
     def params(self, page: bool = False) -> list[tuple[str, str]]:
         """The view as query-string pairs, in a stable order (the page number only when asked and > 1)."""
@@ -58,6 +73,9 @@ class View:
             pairs.append(("since", self.since.isoformat()))
         if self.until:
             pairs.append(("until", self.until.isoformat()))
+        pairs += [(name, on) for name, on in SWITCHES.items() if getattr(self, name)]
+        if self.sort != "date":
+            pairs.append(("sort", self.sort))
         if page and self.page > 1:
             pairs.append(("page", str(self.page)))
         return pairs
@@ -87,9 +105,24 @@ class View:
         if name in MULTI:
             attr = f"{name}s"
             changes[attr] = tuple(v for v in getattr(self, attr) if v != value)
+        elif name in SWITCHES:
+            changes[name] = False
         else:
             changes[name] = "" if name == "q" else None
         return replace(self, **changes)
+
+    def switched(self, name: str) -> View:
+        """This view with switch `name` (open, copies, all) flipped, back to page 1."""
+        if name not in SWITCHES:
+            raise ValueError(name)
+        changes: dict[str, Any] = {name: not getattr(self, name), "page": 1}
+        return replace(self, **changes)
+
+    def sorted_by(self, sort: str) -> View:
+        """This view in another order (one of SORTS), back to page 1."""
+        if sort not in SORTS:
+            raise ValueError(sort)
+        return replace(self, sort=sort, page=1)
 
     def at_page(self, page: int) -> View:
         return replace(self, page=page)
@@ -109,6 +142,8 @@ class View:
             out.append(("since", self.since.isoformat(), self.without("since").url()))
         if self.until:
             out.append(("until", self.until.isoformat(), self.without("until").url()))
+        if self.open:
+            out.append(("open", labels.get("open", {}).get("1", "open"), self.without("open").url()))
         return out
 
     @property
@@ -145,6 +180,22 @@ def _member(values: list[str], members: Sequence[str]) -> str | None:
     return member
 
 
+def _switch(name: str, values: Sequence[str]) -> bool:
+    """Whether switch `name` is on (its last value); InputError for a value that is neither on nor off."""
+    text = values[-1] if values else ""
+    on = SWITCHES[name]
+    if text not in ("", "0", on):
+        raise InputError(f"{name}={text[:40]!r}: write {name}={on} or leave it out")
+    return text == on
+
+
+def _sort(values: Sequence[str]) -> str:
+    text = (values[-1] if values else "") or "date"
+    if text not in SORTS:
+        raise InputError(f"unknown sort {text[:40]!r}; valid: {', '.join(SORTS)}")
+    return text
+
+
 def _page(text: str) -> int:
     """The page number (at most 10,000); InputError when it is not a positive number."""
     digits = text.lstrip("0")
@@ -170,4 +221,4 @@ def parse(pairs: Iterable[tuple[str, str]], topics: Sequence[str], members: Sequ
         regions=_known("region", got.get("region", []), REGIONS),
         sources=tuple(dict.fromkeys(v[:200] for v in got.get("source", []) if v)), member=member,
         q=" ".join((got.get("q") or [""])[-1].split())[:MAX_QUERY], since=since, until=until,
-        page=page)
+        sort=_sort(got.get("sort", [])), page=page, **{name: _switch(name, got.get(name, [])) for name in SWITCHES})

@@ -10,12 +10,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from veille import pipeline
 from veille.errors import InputError
 from veille.export import MEDIA_TYPES
 from veille.export.formats import export
-from veille.models import KINDS, REGIONS, Item
-from veille.web.filters import View
-from veille.web.site import Site, bad_request, page, site_of, title_of
+from veille.models import KINDS, REGIONS, Item, ItemQuery
+from veille.web.filters import SORTS, SWITCHES, View
+from veille.web.site import Site, Who, bad_request, not_found, page, site_of, title_of, who_of
 from veille.web.subscribe import base_url, reader_token, signed, subscriptions
 
 PAGE_SIZE = 50
@@ -25,30 +26,37 @@ MAX_SOURCES = 40  # source names listed beside the results (the busiest ones, an
 EXPORT_FORMATS = tuple(MEDIA_TYPES)
 
 
-def _found(site: Site, view: View) -> tuple[View, list[Item], int, dict[str, dict[str, int]]]:
+def _found(site: Site, view: View, who: Who | None) -> tuple[View, list[Item], int, dict[str, dict[str, int]]]:
     """(the view at a page that exists, that page's items, the total, the facet counts)."""
-    store, zone = site.ctx.store, site.zone
+    store = site.ctx.store
+
+    def query(at: View) -> ItemQuery:
+        return site.query(at, who, PAGE_SIZE, (at.page - 1) * PAGE_SIZE)
+
     index = site.archive.current()
     if index is not None:  # a million items: numpy over the index, the store for the page's 50 rows
         text = index.search(store, view.q) if view.q else None
-        found = index.page(view.query(zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE), text)
+        found = index.page(query(view), text)
         pages = max(1, ceil(found.total / PAGE_SIZE))
         if view.page > pages:
             view = view.at_page(pages)
-            found = index.page(view.query(zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE), text)
+            found = index.page(query(view), text)
         return view, store.items_by_ids(found.ids), found.total, found.facets
-    query = view.query(zone)
-    total = store.count(query)
+    whole = site.query(view, who)
+    total = store.count(whole)
     view = view.at_page(min(view.page, max(1, ceil(total / PAGE_SIZE))))
-    return view, store.items(view.query(zone, PAGE_SIZE, (view.page - 1) * PAGE_SIZE)), total, store.facets(query)
+    return view, store.items(query(view)), total, store.facets(whole)
 
 
-def _facet_groups(site: Site, view: View, facets: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
-    """The filters beside the results: each value with its count and the link that toggles it."""
+def _facet_groups(site: Site, view: View, facets: dict[str, dict[str, int]],
+                  who: Who | None) -> list[dict[str, Any]]:
+    """The filters beside the results: each value with its count and the link that toggles it (the member filter
+    lists only the members the reader may see)."""
     stored = sorted(facets.get("source", {}), key=lambda name: -facets["source"][name])[:MAX_SOURCES]
     groups = []
     for name, values in (("topic", list(site.topic_labels)), ("kind", list(KINDS)), ("region", list(REGIONS)),
-                         ("member", list(site.members)), ("source", list(dict.fromkeys([*site.sources, *stored])))):
+                         ("member", list(site.visible_members(who))),
+                         ("source", list(dict.fromkeys([*site.sources, *stored])))):
         counts = facets.get(name, {})
         selected = set(getattr(view, f"{name}s")) if name != "member" else {view.member}
         entries = [{"value": v, "label": site.labels.get(name, {}).get(v, v), "count": counts.get(v, 0),
@@ -58,38 +66,70 @@ def _facet_groups(site: Site, view: View, facets: dict[str, dict[str, int]]) -> 
     return groups
 
 
+def _rows(site: Site, items: list[Item], who: Who | None) -> list[dict[str, Any]]:
+    """The cards of a page, each with the rest of its cluster: the other sources of a story ("also in"), the
+    number of notices of a tender (its history is on the item page)."""
+    clusters = site.ctx.store.clusters({i.cluster_id for i in items if i.cluster_id})
+    rows = []
+    for item in items:
+        cluster = clusters.get(item.cluster_id or "", [])
+        card = site.card(site.shown(item, who))
+        card["also_in"] = [] if item.kind == "tender" else \
+            sorted({i.source for i in cluster if i.source != item.source})
+        card["notices"] = len(cluster) if item.kind == "tender" and len(cluster) > 1 else 0
+        rows.append(card)
+    return rows
+
+
+def _switches(view: View) -> dict[str, Any]:
+    """The links that turn each switch of the view on or off, and those that sort it."""
+    return {"toggle": {name: view.switched(name).url() for name in SWITCHES},
+            "sort": {sort: view.sorted_by(sort).url() for sort in SORTS}}
+
+
 def home(request: Request) -> Response:
     """The filtered, searched list of the archive, 50 items a page, with facets and export links."""
     site = site_of(request)
+    who = who_of(request)
     try:
         view = site.view_of(request)
     except InputError as exc:
         return bad_request(request, exc)
-    view, items, total, facets = _found(site, view)
+    view, items, total, facets = _found(site, view, who)
     pages = max(1, ceil(total / PAGE_SIZE))
-    return page(request, "list.html.j2", view=view, items=[site.card(i) for i in items], total=total, pages=pages,
-                groups=_facet_groups(site, view, facets), chips=view.chips(site.labels),
+    return page(request, "list.html.j2", view=view, items=_rows(site, items, who), total=total, pages=pages,
+                groups=_facet_groups(site, view, facets, who), chips=view.chips(site.labels),
                 exports={fmt: view.url(f"/items.{fmt}") for fmt in EXPORT_FORMATS} | subscriptions(site, request, view),
+                switches=_switches(view),
                 previous=view.at_page(view.page - 1).url(page=True) if view.page > 1 else None,
                 following=view.at_page(view.page + 1).url(page=True) if view.page < pages else None,
+                mine=site.own(who),
                 labels=site.labels, title=title_of(view, site.labels))
 
 
 def items_export(request: Request) -> Response:
     """`/items.<format>`: the same filtered view as a download (JSON, CSV, XLSX, iCalendar) or an Atom feed."""
     site = site_of(request)
+    who = who_of(request)
     fmt = request.path_params["format"]
     if fmt not in MEDIA_TYPES:
-        return Response(f"404 no export format {fmt!r}; formats: {', '.join(MEDIA_TYPES)}\n", 404,
-                        media_type="text/plain")
+        message = f"404 no export format {fmt!r}; formats: {', '.join(MEDIA_TYPES)}"
+        if "text/html" in request.headers.get("accept", ""):
+            return not_found(request, message[4:])
+        return Response(message + "\n", 404, media_type="text/plain")
     try:
         view = site.view_of(request)
     except InputError as exc:
         return bad_request(request, exc)
-    query = view.query(site.zone, FEED_LIMIT if fmt == "atom" else EXPORT_LIMIT)
+    query = site.query(view, who, FEED_LIMIT if fmt == "atom" else EXPORT_LIMIT)
+    if fmt == "atom":  # a feed gives the newest, whatever the page's order
+        query = replace(query, order="newest")
     if fmt == "ics":
         query = replace(query, kinds=("tender",))
     items = site.ctx.store.items(query)
+    if fmt == "ics":
+        items = pipeline.tender_notices(site.ctx, items)
+    items = [site.shown(i, who) for i in items]  # a member's download names no other member
     if fmt == "json":
         body = json.dumps({"count": site.ctx.store.count(query), "items": [i.to_json() for i in items]},
                           ensure_ascii=False, indent=2).encode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,9 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from veille.context import Context
 from veille.errors import InputError
-from veille.models import KIND_LABELS, REGION_LABELS, Item, Member
+from veille.models import KIND_LABELS, REGION_LABELS, Item, ItemQuery, Member
 from veille.store.index import FacetIndex
+from veille.web import texts
 from veille.web.filters import View, parse
 from veille.web.limits import Attempts
 
@@ -86,7 +87,7 @@ class Site:
         self.members: dict[str, Member] = {m.id: m for m in ctx.config.members}
         self.topic_labels = {t.id: t.label for t in ctx.config.topics}
         self.labels = {"topic": self.topic_labels, "kind": KIND_LABELS, "region": REGION_LABELS,
-                       "member": {m.id: m.name for m in ctx.config.members}}
+                       "member": {m.id: m.name for m in ctx.config.members}, "open": {"1": texts.OPEN_TENDERS}}
         self.sources = [s.name for s in ctx.config.sources]
         self.archive = Archive(ctx, monotonic)
         self.attempts = Attempts(clock=monotonic)  # failed sign-ins per client address
@@ -99,11 +100,47 @@ class Site:
         return self.ctx.clock()
 
     def view_of(self, request: Request) -> View:
-        """The filters of the request's query string (raises InputError on a bad value)."""
-        return parse(request.query_params.multi_items(), list(self.topic_labels), list(self.members))
+        """The filters of the request's query string (raises InputError on a bad value); a member who may not
+        see the others can filter on its own profile only (another member is unknown to it)."""
+        return parse(request.query_params.multi_items(), list(self.topic_labels),
+                     list(self.visible_members(who_of(request))))
+
+    def sees_all(self, who: Who | None) -> bool:
+        """Whether `who` sees every member's matches: the working group, or any member when members.yaml says
+        `digest.members_see_each_other: true` (nobody signed in sees none)."""
+        return who is not None and (who.kind != "member" or self.ctx.config.digest.members_see_each_other)
+
+    def visible_members(self, who: Who | None) -> dict[str, Member]:
+        """The members whose names and matches `who` may see: all, or only itself (competitors share the site)."""
+        if self.sees_all(who):
+            return self.members
+        return {m: member for m, member in self.members.items() if who is not None and m == who.member_id}
+
+    def own(self, who: Who | None) -> str | None:
+        """The member reading when it sees only its own matches (shown as "pour vous"), else None."""
+        return who.member_id if who is not None and who.kind == "member" and not self.sees_all(who) else None
+
+    def shown(self, item: Item, who: Who | None) -> Item:
+        """The item as `who` may see it: without the other members' matches when it may not see them."""
+        if self.sees_all(who):
+            return item
+        visible = self.visible_members(who)
+        return replace(item, members={m: match for m, match in item.members.items() if m in visible})
+
+    def query(self, view: View, who: Who | None, limit: int | None = None, offset: int = 0) -> ItemQuery:
+        """The store query of `view` for `who`: an item that only other members match counts as untagged for a
+        member who may not see them (nothing shows that someone else's profile matched it)."""
+        tagged_by = None if self.sees_all(who) else tuple(self.visible_members(who))
+        return view.query(self.zone, limit, offset, now=self.now(), tagged_by=tagged_by)
 
     def card(self, item: Item) -> dict[str, Any]:
         return card(item, self.zone, self.labels, self.now())
+
+
+def who_of(request: Request) -> Who | None:
+    """Who reads: set by the guard on every page but the sign-in page and the static files."""
+    who: Who | None = getattr(request.state, "who", None)
+    return who
 
 
 def site_of(request: Request) -> Site:
@@ -113,8 +150,7 @@ def site_of(request: Request) -> Site:
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A page of the site rendered from `template`, knowing who reads it and where."""
-    who = getattr(request.state, "who", None)
-    html = _ENV.get_template(template).render(who=who, path=request.url.path, **context)
+    html = _ENV.get_template(template).render(who=who_of(request), path=request.url.path, **context)
     return HTMLResponse(html, status)
 
 
@@ -125,8 +161,9 @@ def bad_request(request: Request, exc: InputError) -> Response:
     return PlainTextResponse(f"400 {exc}\n", 400)
 
 
-def not_found(request: Request, message: str) -> Response:
-    return page(request, "error.html.j2", 404, title="Not found", message=message)
+def not_found(request: Request, message: str = texts.NO_SUCH_PAGE) -> Response:
+    """404 as a page of the site: its layout, what is missing and the way back to the list."""
+    return page(request, "not_found.html.j2", 404, title=texts.NOT_FOUND, message=message)
 
 
 def title_of(view: View, labels: dict[str, dict[str, str]]) -> str:
