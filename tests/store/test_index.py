@@ -116,6 +116,28 @@ def test_one_per_cluster_tagged_and_by_deadline_equal_the_sql(store):
         assert page.facets == store.facets(sql_query), (query, text)
 
 
+def test_more_than_64_topics_and_members_still_make_an_index(store):
+    """Bit sets take as many 64-bit words as there are names: 70 topics and 150 members (a large cluster gives each
+    member a profile) are indexed, and the index answers as the SQL does."""
+    topics, members = [f"topic{n:02d}" for n in range(70)], [f"member{n:03d}" for n in range(150)]
+    items = _archive(300, seed=17)
+    rng = random.Random(19)
+    for item in items:
+        item.topics = {t: TopicTag(1.0, ["x"]) for t in rng.sample(topics, rng.choice([0, 1, 3]))}
+        item.members = {m: MemberMatch(1.0, ["x"]) for m in rng.sample(members, rng.choice([0, 1, 2]))}
+    _clustered(store, items)
+    index = FacetIndex.load(store)
+    assert index is not None and len(index.topics) > 64 and len(index.members) > 64
+    assert index.member_bits.shape[1] == -(-len(index.members) // 64) >= 2 and index.topic_bits.shape[1] == 2
+    for _ in range(60):
+        query = ItemQuery(topics=tuple(rng.sample(topics[60:], rng.choice([0, 1]))),
+                          member=rng.choice([None, *members[:2], *members[120:]]), one_per_cluster=rng.random() < .5,
+                          tagged=rng.random() < .5, tagged_by=rng.choice([None, tuple(members[100:140])]))
+        page = index.page(query)
+        assert page.ids == [i.id for i in store.items(query)], query
+        assert page.total == store.count(query) and page.facets == store.facets(query), query
+
+
 def test_one_per_cluster_keeps_the_newest_copy_and_counts_clusters(store):
     """Two copies of a story and a lone item: two rows, the newer copy standing for its story; a filter on
     one source's copy shows that copy; a topic only the older copy has is judged on the newer one."""

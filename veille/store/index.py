@@ -1,7 +1,8 @@
 """An in-memory facet index of the archive: filter, count and page a million items in milliseconds.
 
 The store stays the truth; the index holds, per item, only what filters and facets need (kind, region,
-source, date, deadline, cluster, topics and members as bit sets) in numpy arrays ordered newest first. Full-text
+source, date, deadline, cluster, topics and members as bit sets of as many 64-bit words as they need) in numpy
+arrays ordered newest first. Full-text
 conditions come from the store's search index (`FacetIndex.search`: on SQLite the items' search numbers,
 read from the FTS5 index alone; elsewhere their ids). A reader rebuilds it when
 `Store.generation()` changes, so what it shows is never older than the last write it has noticed.
@@ -18,7 +19,7 @@ import numpy as np
 from veille.models import ItemQuery
 from veille.store.database import Store
 
-MAX_TAGS = 64  # topics and members are bits of one 64-bit word each
+WORD = 64  # topics and members are bits of 64-bit words: a word per 64 names
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ class FacetIndex:
         self.ids = ids
         self.kinds, self.regions, self.sources = kinds, regions, sources
         self.kind, self.region, self.source, self.seen = kind, region, source, seen
-        self.topics, self.topic_bits = topics, topic_bits
-        self.members, self.member_bits = members, member_bits
+        self.topics, self.topic_bits = topics, _words(topic_bits)
+        self.members, self.member_bits = members, _words(member_bits)
         self.deadline = deadline if deadline is not None else np.full(len(ids), np.datetime64("NaT"), "datetime64[us]")
         # each item's cluster as a number (its own when alone), and whether it is alone in it
         self.cluster = cluster if cluster is not None else np.arange(len(ids), dtype=np.int64)
@@ -71,7 +72,8 @@ class FacetIndex:
 
     @classmethod
     def load(cls, store: Store) -> FacetIndex | None:
-        """Read the archive's columns from the store (None when more than 64 topics or members exist)."""
+        """Read the archive's columns from the store (any number of topics and members; the type keeps None for a
+        site that has to do without an index)."""
         generation = store.generation()
         rows, topic_pairs, member_pairs = store.facet_columns()
         ids = [r[0] for r in rows]
@@ -99,21 +101,18 @@ class FacetIndex:
 
         cluster = np.array([cluster_of(n, r[6]) for n, r in enumerate(rows)], dtype=np.int64)
 
-        def bits(pairs: Sequence[tuple[str, str]]) -> tuple[list[str], np.ndarray] | None:
+        def bits(pairs: Sequence[tuple[str, str]]) -> tuple[list[str], np.ndarray]:
             names = sorted({name for _, name in pairs})
-            if len(names) > MAX_TAGS:
-                return None
             number = {name: n for n, name in enumerate(names)}
-            out = np.zeros(len(ids), dtype=np.uint64)
+            out = np.zeros((len(ids), max(1, -(-len(names) // WORD))), dtype=np.uint64, order="F")
             where = np.array([position.get(item_id, -1) for item_id, _ in pairs], dtype=np.int64)
-            flags = np.array([1 << number[name] for _, name in pairs], dtype=np.uint64)
+            numbers = np.array([number[name] for _, name in pairs], dtype=np.int64)
+            flags = np.left_shift(np.uint64(1), (numbers % WORD).astype(np.uint64))
             keep = where >= 0
-            np.bitwise_or.at(out, where[keep], flags[keep])
+            np.bitwise_or.at(out, (where[keep], numbers[keep] // WORD), flags[keep])
             return names, out
 
         topic_set, member_set = bits(topic_pairs), bits(member_pairs)
-        if topic_set is None or member_set is None:
-            return None
         index = cls(generation, ids, kinds, regions, sources, kind, region, source, seen, *topic_set, *member_set,
                     deadline=deadline, cluster=cluster)
         index._set_keys(store.search_key_pairs())
@@ -189,17 +188,23 @@ class FacetIndex:
             if any(t not in self.topics for t in query.topics):
                 keep[:] = False
             else:
-                need = np.uint64(sum(1 << self.topics.index(t) for t in query.topics))
-                keep &= (self.topic_bits & need) == need
+                need = _flags(self.topics, query.topics, self.topic_bits.shape[1])
+                for word in np.flatnonzero(need):
+                    keep &= (self.topic_bits[:, word] & need[word]) == need[word]
         if query.member:
             if query.member not in self.members:
                 keep[:] = False
             else:
-                keep &= (self.member_bits & np.uint64(1 << self.members.index(query.member))) != 0
+                keep &= _has(self.member_bits, self.members.index(query.member))
         if query.tagged:
             counted = self.members if query.tagged_by is None else [m for m in self.members if m in query.tagged_by]
-            bits = np.uint64(sum(1 << self.members.index(m) for m in counted))
-            keep &= (self.topic_bits != 0) | ((self.member_bits & bits) != 0)
+            wanted = _flags(self.members, counted, self.member_bits.shape[1])
+            tagged = np.zeros(len(self.ids), dtype=bool)
+            for column in range(self.topic_bits.shape[1]):
+                tagged |= self.topic_bits[:, column] != 0
+            for word in np.flatnonzero(wanted):
+                tagged |= (self.member_bits[:, word] & wanted[word]) != 0
+            keep &= tagged
         return keep
 
     def firsts(self, scope: np.ndarray, by: str | None = None) -> np.ndarray:
@@ -246,13 +251,32 @@ class FacetIndex:
             facets[name] = {names[n]: int(c) for n, c in enumerate(counts) if c}
         for name, column, names in (("topic", self.topic_bits, self.topics),
                                     ("member", self.member_bits, self.members)):
-            values = column[keep]
+            values = np.asfortranarray(column[keep])
             facets[name] = {}
             for n, label in enumerate(names):
-                count = int(np.count_nonzero(values & np.uint64(1 << n)))
+                count = int(np.count_nonzero(_has(values, n)))
                 if count:
                     facets[name][label] = count
         return Page([self.ids[int(i)] for i in chosen[start:end]], len(chosen), facets)
+
+
+def _words(bits: np.ndarray) -> np.ndarray:
+    """Bit sets as (items, words), each word's column contiguous (a one-word array given flat is one column)."""
+    return np.asfortranarray(bits.reshape(len(bits), -1))
+
+
+def _has(bits: np.ndarray, number: int) -> np.ndarray:
+    """True for the rows of `bits` holding name number `number`."""
+    return np.asarray((bits[:, number // WORD] & np.uint64(1 << (number % WORD))) != 0)
+
+
+def _flags(names: list[str], wanted: Sequence[str], words: int) -> np.ndarray:
+    """The bit set of `wanted` (names of `names`), one value per word."""
+    out = np.zeros(words, dtype=np.uint64)
+    for name in wanted:
+        n = names.index(name)
+        out[n // WORD] |= np.uint64(1 << (n % WORD))
+    return out
 
 
 def _naive(value: datetime) -> np.datetime64:
