@@ -17,8 +17,9 @@ from tests.conftest import write_config
 from veille import pipeline
 from veille.digest.weeks import Week
 from veille.export.formats import export
+from veille.i18n import Formats
 from veille.models import ItemQuery
-from veille.web.site import card
+from veille.web.site import Reading, card
 
 PARIS = ZoneInfo("Europe/Paris")
 TITLE = "Extension de la station d'épuration de Muret"
@@ -113,9 +114,10 @@ def test_the_site_shows_the_day_and_closes_it_at_its_end(day_tender):
     finally:
         ctx.close()
     labels: dict[str, dict[str, str]] = {"kind": {}, "topic": {}, "member": {}}
-    shown = card(item, PARIS, labels, LAST_MINUTE)
-    assert (shown["deadline"], shown["closed"]) == ("2026-12-04", False)
-    assert card(item, PARIS, labels, NEXT_DAY)["closed"] is True
+    reading = Reading("fr", labels, Formats("fr", PARIS))
+    shown = card(item, reading, LAST_MINUTE)
+    assert (shown["deadline"], shown["closed"]) == ("ven. 4 déc. 2026", False)  # the day, no time
+    assert card(item, reading, NEXT_DAY)["closed"] is True
 
 
 def test_report_csv_xlsx_and_ics_show_the_day(day_tender, veille, tmp_path):

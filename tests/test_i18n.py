@@ -60,7 +60,7 @@ def _visible_literal_text(path: Path) -> list[str]:
         text = re.sub(r"[\w-]+=(\"[^\"]*\"?|'[^']*'?)", " ", text)  # attributes split by a {% if %}
         text = re.sub(r"&\w+;", " ", text)
         words += [w for w in re.findall(r"[^\W\d_]{2,}", text) if w not in {"CPV", "veille", "ICS", "CSV", "XLSX",
-                                                                               "JSON", "Atom", "iCal"}]
+                                                                               "JSON", "Atom", "iCal", "Excel"}]
     return words
 
 

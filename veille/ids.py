@@ -21,6 +21,8 @@ KIND_LABELS = {"tender": N_("Calls for tenders"), "regulation": N_("Regulation")
                "news": N_("News"), "event": N_("Events")}
 REGION_LABELS = {"FR": N_("France"), "EU": N_("Europe (EU/EEA)"), "CA": N_("Canada"), "BR": N_("Brazil"),
                  "GULF": N_("Gulf countries"), "OTHER": N_("Other countries"), "unknown": N_("Country not given")}
+NOTICE_TYPES = {"": N_("notice"), "other": N_("notice"), "contract-notice": N_("call for tenders"),
+                "award": N_("award"), "prior-information": N_("prior information"), "modification": N_("modification")}
 
 
 def region_of(country: str | None) -> str | None:

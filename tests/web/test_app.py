@@ -143,8 +143,8 @@ def test_list_page_shows_chips_facet_counts_and_export_links(signed, site):
     assert toggled == "/?topic=membranes&kind=news"
     exports = {a.text: a["href"] for a in soup.select(".exports a")}
     assert exports["CSV"] == "/items.csv?topic=membranes"
-    assert exports["Atom feed"] == "http://testserver/items.atom?topic=membranes"  # absolute: for a feed reader
-    for label in ("Search", "From", "To"):
+    assert exports["flux Atom"] == "http://testserver/items.atom?topic=membranes"  # absolute: for a feed reader
+    for label in ("Rechercher", "Du", "Au"):
         assert soup.find("label", string=label) is not None
 
 
@@ -172,7 +172,7 @@ def test_item_page_shows_fields_reasons_and_link(signed, site):
     tender = next(i for i in site.ctx.store.items(ItemQuery(kinds=("tender",))) if i.buyer)
     soup = BeautifulSoup(signed.get(f"/items/{tender.id}", headers=HTML).text, "html.parser")
     text = soup.get_text(" ")
-    assert tender.title in text and "Ville de Lavaur" in text and "2026-11-30 12:00" in text
+    assert tender.title in text and "Ville de Lavaur" in text and "lun. 30 nov. 2026, 12:00" in text
     assert soup.select_one("a.original")["href"] == tender.url
     for topic, tag in tender.topics.items():
         assert tag.evidence[0] in text, topic

@@ -73,16 +73,16 @@ def _query(url: str) -> list[tuple[str, str]]:
 
 
 def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site, tmp_path):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.goto(server + "/")
     assert urlsplit(page.url).path == "/signin"
     page.screenshot(path=str(SHOTS / "signin.png"))
-    page.get_by_label("Shared password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Mot de passe partagé").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(server + "/")
     total = site.ctx.store.count(LISTED)
-    assert f"{total} items" in page.locator("#results-title").inner_text()
+    assert f"{total} éléments" in page.locator("#results-title").inner_text()
 
     # two filters, by clicking facet values
     page.locator("a[data-facet=kind][data-value=tender]").click()
@@ -91,7 +91,7 @@ def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site
     page.wait_for_url("**/?topic=wastewater&kind=tender")
     assert sorted(_query(page.url)) == [("kind", "tender"), ("topic", "wastewater")]
     chips = page.locator(".chips .chip").all_inner_texts()
-    assert len(chips) == 2 and any("Calls for tenders" in c for c in chips) and any("Wastewater" in c for c in chips)
+    assert len(chips) == 2 and any("Appels d'offres" in c for c in chips) and any("Eaux usées" in c for c in chips)
     expected = site.ctx.store.items(replace(LISTED, kinds=("tender",), topics=("wastewater",)))
     assert page.locator("article.card").count() == len(expected) > 0
     page.screenshot(path=str(SHOTS / "filtered.png"), full_page=True)
@@ -100,8 +100,8 @@ def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site
     page.goto(server + "/")
     results = {}
     for word in ("épuration", "epuration"):
-        page.get_by_role("searchbox", name="Search").fill(word)
-        page.get_by_role("button", name="Apply").click()
+        page.get_by_role("searchbox", name="Rechercher").fill(word)
+        page.get_by_role("button", name="Appliquer").click()
         page.wait_for_load_state()
         results[word] = page.locator("article.card h2").all_inner_texts()
     assert results["épuration"] == results["epuration"] and any("Lavaur" in t for t in results["epuration"])
@@ -111,8 +111,8 @@ def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site
     page.get_by_role("link", name="Station d'épuration de Lavaur : extension").click()
     page.wait_for_load_state()
     details = page.locator("dl.fields").inner_text()
-    assert "Ville de Lavaur" in details and "Deadline" in details
-    assert page.locator("h2", has_text="Topics").count() == 1
+    assert "Ville de Lavaur" in details and "Date limite" in details
+    assert page.locator("h2", has_text="Sujets").count() == 1
     page.screenshot(path=str(SHOTS / "item.png"), full_page=True)
 
     # the CSV of a filtered view, downloaded as a user would
@@ -126,7 +126,7 @@ def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site
     assert all("membranes" in r["sujets"].split(";") for r in rows)
 
     # the Atom feed of the same view, as a feed reader gets it
-    feed_url = page.get_by_role("link", name="Atom feed").get_attribute("href")
+    feed_url = page.get_by_role("link", name="flux Atom").get_attribute("href")
     assert feed_url == f"{server}/items.atom?topic=membranes"  # absolute, for a reader; no token for the group
     response = context.request.get(feed_url)
     feed = feedparser.parse(response.body())
@@ -134,7 +134,8 @@ def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site
     assert sorted(e.title for e in feed.entries) == sorted(i.title for i in wanted)
 
     # on a phone
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state())
+    phone = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844},
+                                storage_state=context.storage_state())
     mobile = phone.new_page()
     mobile.goto(server + "/?kind=tender")
     width = mobile.evaluate("document.documentElement.scrollWidth")
@@ -145,7 +146,7 @@ def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site
 
 
 def test_member_link_and_unauthorised_access(browser, server, site):
-    stranger = browser.new_context()
+    stranger = browser.new_context(locale="fr-FR")
     response = stranger.request.get(server + "/items.csv")
     assert response.status == 401 and "Ultrafiltration" not in response.text()
     page = stranger.new_page()
@@ -153,7 +154,7 @@ def test_member_link_and_unauthorised_access(browser, server, site):
     assert urlsplit(page.url).path == "/signin"
     stranger.close()
 
-    member = browser.new_context()
+    member = browser.new_context(locale="fr-FR")
     page = member.new_page()
     token = member_token(SECRET, site.ctx.config.member("polymem"))
     page.goto(f"{server}/?token={token}&member=polymem")
@@ -162,16 +163,16 @@ def test_member_link_and_unauthorised_access(browser, server, site):
     assert page.locator("article.card").count() == site.ctx.store.count(replace(LISTED, member="polymem"))
     page.screenshot(path=str(SHOTS / "member.png"), full_page=True)
     # the feed link as a feed reader is given it: it opens with no cookie
-    feed_url = page.get_by_role("link", name="Atom feed").get_attribute("href")
+    feed_url = page.get_by_role("link", name="flux Atom").get_attribute("href")
     assert feed_url == f"{server}/items.atom?token={token}&member=polymem"
-    reader = browser.new_context()
+    reader = browser.new_context(locale="fr-FR")
     feed = reader.request.get(feed_url)
     assert feed.status == 200 and not feedparser.parse(feed.body()).bozo
     reader.close()
     member.close()
 
     # a revoked or mistyped link says so, in the readers' language
-    dead = browser.new_context()
+    dead = browser.new_context(locale="fr-FR")
     page = dead.new_page()
     response = page.goto(f"{server}/?token=polymem.revoked")
     assert response is not None and response.status == 403
@@ -182,11 +183,11 @@ def test_member_link_and_unauthorised_access(browser, server, site):
 def test_switches_closed_deadlines_and_member_view_on_a_phone(browser, watch_server, watch):
     """On a 390 px screen: the switches are links that work without JavaScript, a closed deadline is grey and not
     bold, nothing scrolls sideways; a member's session shows "pour vous" and no other member."""
-    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
     page = phone.new_page()
     page.goto(watch_server + "/signin")
-    page.get_by_label("Shared password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Mot de passe partagé").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(watch_server + "/")
     for url in ("/", "/?copies=all&all=1&sort=deadline", "/items/muret-corr", "/nowhere"):
         page.goto(watch_server + url)
@@ -208,7 +209,7 @@ def test_switches_closed_deadlines_and_member_view_on_a_phone(browser, watch_ser
     page.screenshot(path=str(SHOTS / "phone-tenders.png"), full_page=True)
     phone.close()
 
-    member = browser.new_context(viewport={"width": 390, "height": 844})
+    member = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
     page = member.new_page()
     page.goto(f"{watch_server}/?token={member_token(SECRET, watch.ctx.config.member('polymem'))}")
     assert page.locator(".who").inner_text() == "Polymem"

@@ -73,7 +73,7 @@ def test_one_tender_in_two_notices_is_one_row_with_its_history_on_the_item_page(
     assert history.text == "historique : 2 avis" and history["href"] == "/items/muret-corr#historique"
     page = soup_of(group, history["href"].split("#")[0])
     section = page.select_one("#historique")
-    assert section.text == "History of this tender"
+    assert section.text == "Historique de cet appel d'offres"
     assert [a["href"] for a in section.find_next("ul").select("a")] == ["/items/muret-call"]
     assert TENDER in section.find_next("ul").text
 
@@ -98,7 +98,7 @@ def test_pages_count_clusters(group, monkeypatch):
     """Two rows a page: the pages list each story and tender once, the page count follows the rows."""
     monkeypatch.setattr(items_module, "PAGE_SIZE", 2)
     first = soup_of(group, "/")
-    assert "page 1 of 3" in first.select_one(".pager").text
+    assert "page 1 sur 3" in first.select_one(".pager").text
     seen, url = [], "/"
     while url:
         page = soup_of(group, url)
@@ -107,8 +107,8 @@ def test_pages_count_clusters(group, monkeypatch):
         url = following["href"] if following else None
     assert len(seen) == len(set(seen)) == 6
     assert seen == [i["id"] for i in group.get("/items.json").json()["items"]]
-    assert "page 3 of 3" in soup_of(group, "/?page=9").select_one(".pager").text  # past the end: the last page
-    assert "page 1 of 4" in soup_of(group, "/?copies=all").select_one(".pager").text
+    assert "page 3 sur 3" in soup_of(group, "/?page=9").select_one(".pager").text  # past the end: the last page
+    assert "page 1 sur 4" in soup_of(group, "/?copies=all").select_one(".pager").text
 
 
 def test_items_with_no_topic_and_no_member_match_are_hidden_unless_asked(group):
@@ -124,7 +124,8 @@ def test_items_with_no_topic_and_no_member_match_are_hidden_unless_asked(group):
     assert "logiciels" in card_ids(shown) and total(shown) == 7
     assert shown.select_one("a[data-facet=kind][data-value=news]").find_next_sibling("span").text == "3"
     assert shown.select_one("a[data-switch=all]").text == "Les masquer"
-    assert [r["id"] for r in csv.DictReader(io.StringIO(group.get("/items.csv").text))].count("logiciels") == 0
+    rows = csv.DictReader(io.StringIO(group.get("/items.csv").content.decode("utf-8-sig")), delimiter=";")
+    assert [r["identifiant"] for r in rows].count("logiciels") == 0  # VEILLE_SITE_LANG: fr
     assert "logiciels" in group.get("/items.csv?all=1").text
 
 
@@ -132,7 +133,7 @@ def test_closed_deadlines_read_clos_and_are_grey(group, watch):
     """A deadline before the site's clock reads "clos" in the muted class, not bold; an open one stays bold."""
     page = soup_of(group, "/?kind=tender")
     closed = card(page, "chlore").select_one(".deadline")
-    assert closed.name == "span" and "closed" in closed["class"] and closed.text == "clos le 2026-11-16 12:00"
+    assert closed.name == "span" and "closed" in closed["class"] and closed.text == "clos le lun. 16 nov. 2026, 12:00"
     opened = card(page, "gaillac").select_one(".deadline")
     assert opened.name == "strong" and "closed" not in opened["class"] and "clos" not in opened.text
     item = soup_of(group, "/items/chlore").select_one("dl.fields .deadline")
@@ -193,7 +194,7 @@ def test_the_list_of_a_week_counts_what_the_digest_lists(group, watch):
     as many as it counts."""
     report = pipeline.build_digest(watch.ctx, week=Week(2026, 46), reports_dir=watch.directory / "w46")
     text = (watch.directory / "w46" / "2026-W46" / "digest.txt").read_text(encoding="utf-8")
-    unlisted = int(re.search(r"(\d+) items? with no topic", text).group(1))
+    unlisted = int(re.search(r"(\d+) autres? éléments?, sans sujet", text).group(1))
     week = "/?since=2026-11-09&until=2026-11-15"
     assert total(soup_of(group, week)) == report.items - unlisted == 4
     assert total(soup_of(group, week + "&all=1")) == report.items

@@ -79,7 +79,7 @@ def test_a_member_session_never_shows_another_member(polymem):
         for secret in NEOSENS:
             assert secret not in body, (url, secret)
     listed = BeautifulSoup(polymem.get("/", headers=HTML).text, "html.parser")
-    assert "/items/biofilm" not in str(listed) and "5 items" in listed.select_one("#results-title").text
+    assert "/items/biofilm" not in str(listed) and "5 éléments" in listed.select_one("#results-title").text
     assert [a.text for a in listed.select("a[data-facet=member]")] == ["Polymem"]
 
 
@@ -106,10 +106,10 @@ def test_a_member_cannot_filter_on_another_member(polymem):
 def test_the_working_group_sees_every_member(group):
     """The password session sees each member's name and reasons on the pages and in the downloads."""
     listed = group.get("/", headers=HTML).text
-    assert "for Neosens" in listed and "for Polymem" in listed
+    assert "pour Neosens" in listed and "pour Polymem" in listed
     assert "topic sensors" in group.get("/items/chlore", headers=HTML).text
     assert "neosens" in group.get("/items.csv").text and "topic sensors" in group.get("/items.json").text
-    assert "for Neosens" in group.get("/digests/2026-W45", headers=HTML).text
+    assert "pour Polymem" in group.get("/digests/2026-W45", headers=HTML).text
     soup = BeautifulSoup(listed, "html.parser")
     assert [a.text for a in soup.select("a[data-facet=member]")] == ["Polymem", "Neosens"]
 
@@ -126,7 +126,7 @@ def test_members_see_each_other_when_members_yaml_says_so(watch, tmp_path):
     try:
         with signed_in_as(ctx, "polymem") as client:
             listed = client.get("/", headers=HTML).text
-            assert "for Neosens" in listed and "/items/biofilm" in listed and "pour vous" not in listed
+            assert "pour Neosens" in listed and "/items/biofilm" in listed and "pour vous" not in listed
             assert "topic sensors" in client.get("/items/chlore", headers=HTML).text
             assert "neosens" in client.get("/items.csv").text
             assert client.get("/items.json?member=neosens").status_code == 200

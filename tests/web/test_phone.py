@@ -37,7 +37,7 @@ def test_the_digest_fits_a_phone(browser, site, tmp_path, lang):  # noqa: F811
         ctx.close()
     digest = (tmp_path / "2026-W46" / "digest.html").as_uri()
     for width in WIDTHS:
-        page = browser.new_page(viewport={"width": width, "height": 900})
+        page = browser.new_page(locale="fr-FR", viewport={"width": width, "height": 900})
         page.goto(digest)
         assert _fits(page, width, f"digest-{lang}") <= width
         page.close()
@@ -48,7 +48,7 @@ PAGES = ["/", "/?topic=membranes&kind=tender", "/items/hostile1", "/digests", "/
 
 
 def test_every_site_page_fits_a_phone(browser, server, site):  # noqa: F811
-    context = browser.new_context(viewport={"width": 390, "height": 844},
+    context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844},
                                   http_credentials={"username": "groupe", "password": PASSWORD})
     page = context.new_page()
     widths = {}

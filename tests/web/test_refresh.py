@@ -25,7 +25,7 @@ def test_new_items_appear_once_the_store_has_changed(site):
     app = create_app(site.ctx, monotonic=lambda: clock[0])
     with TestClient(app) as client:
         client.auth = ("x", PASSWORD)
-        assert _total(client) == "8 items"  # two items with no topic nor member match are hidden
+        assert _total(client) == "8 éléments"  # two items with no topic nor member match are hidden
         writer = pipeline.open_context(site.directory, site.env)  # another process: a collect
         item = Item(id="late1", source="eau", kind="news", title="Nouvelle usine de dessalement à Agde",
                     summary="osmose inverse", collected_at=datetime(2026, 11, 12, 9, tzinfo=UTC), country="FR")
@@ -33,9 +33,9 @@ def test_new_items_appear_once_the_store_has_changed(site):
         writer.store.upsert_items([item])
         writer.store.save_tags([item])
         writer.close()
-        assert _total(client) == "8 items"  # not checked again before the interval
+        assert _total(client) == "8 éléments"  # not checked again before the interval
         clock[0] += REFRESH_SECONDS
         _total(client)  # this request notices the write and starts the reload
         app.state.site.archive.settled()
-        assert _total(client) == "9 items"
+        assert _total(client) == "9 éléments"
         assert "Nouvelle usine de dessalement" in client.get("/?q=dessalement", headers={"Accept": "text/html"}).text

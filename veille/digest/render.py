@@ -24,6 +24,7 @@ from veille.cpv import cpv_label
 from veille.digest.summarize import Table, numbers
 from veille.digest.weeks import Week
 from veille.i18n import N_, Formats, template_environment
+from veille.ids import NOTICE_TYPES
 from veille.models import KIND_LABELS, KIND_ORDER, REGION_LABELS, Item
 
 SUMMARY_CHARS = 320
@@ -128,11 +129,6 @@ def _cluster_view(item: Item, history: Sequence[Item], fmt: Formats) -> dict[str
                              "type": fmt.gettext(NOTICE_TYPES.get(h.notice_type or "", NOTICE_TYPES[""])),
                              "current": h.id == item.id} for h in history], "also_in": []}
     return {"history": [], "also_in": sorted({h.source for h in history if h.source != item.source})}
-
-
-NOTICE_TYPES = {"": N_("notice"), "other": N_("notice"), "contract-notice": N_("call for tenders"),
-                "award": N_("award"), "prior-information": N_("prior information"),
-                "modification": N_("modification")}
 
 
 def _sort_key(item: Item, member: str | None, zone: ZoneInfo) -> tuple[object, ...]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
-import jinja2
 from rich.console import Console
 from rich.table import Table
 
@@ -62,13 +62,15 @@ def to_table(items: Sequence[Item], width: int | None = None) -> str:
     return console.export_text()
 
 
-_ENV = jinja2.Environment(loader=jinja2.PackageLoader("veille.export", "templates"), autoescape=True)
+def to_html(items: Sequence[Item], filters: Mapping[str, object], lang: Lang = "en", zone: tzinfo = UTC) -> str:
+    """An HTML table of `items` for readers of `lang` (dates in `zone`)."""
+    from veille.i18n import Formats, template_environment
 
-
-def to_html(items: Sequence[Item], filters: Mapping[str, object]) -> str:
     described = "; ".join(f"{k}: {v}" for k, v in filters.items() if v)
     described = f"{described}. " if described else ""
-    return _ENV.get_template("report.html.j2").render(title="veille report", items=items, filters=described, why=why)
+    fmt = Formats(lang, zone if isinstance(zone, ZoneInfo) else ZoneInfo("UTC"))
+    return template_environment("veille.export", lang).get_template("report.html.j2").render(
+        title="veille", items=items, filters=described, why=why, day=fmt.day, lang=fmt.lang)
 
 
 def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object], now: datetime | None = None, *,
@@ -81,7 +83,7 @@ def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object], now: 
     if fmt == "json":
         return to_json(items)
     if fmt == "html":
-        return to_html(items, filters)
+        return to_html(items, filters, lang, zone)
     if fmt == "ics":
         return to_ics(items, now, zone)
     return to_table(items)

@@ -280,7 +280,8 @@ class Store(Browse):
         c = T.sent_digests.c
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(T.sent_digests).where(c.digest == digest)).mappings()
-            return {r["week"]: {"items": r["items"], "recipients": r["recipients"], "sent_at": r["sent_at"]} for r in rows}
+            return {r["week"]: {"items": r["items"], "recipients": r["recipients"], "sent_at": r["sent_at"]}
+                    for r in rows}
 
     def session_ended(self, sid: str) -> bool:
         with self.engine.connect() as conn:

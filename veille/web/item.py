@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from veille.web import texts
-from veille.web.site import not_found, page, site_of, who_of
+from veille.web.site import not_found, page, reading_of, site_of, who_of
 
 
 def item_page(request: Request) -> Response:
@@ -20,5 +20,6 @@ def item_page(request: Request) -> Response:
         return not_found(request, texts.NO_SUCH_ITEM)
     item = site.shown(item, who)
     cluster = store.clusters([item.cluster_id]).get(item.cluster_id or "", []) if item.cluster_id else []
-    return page(request, "item.html.j2", item=site.card(item), raw=item, title=item.title, mine=site.own(who),
-                others=[site.card(site.shown(i, who)) for i in cluster if i.id != item.id])
+    reading = reading_of(request)
+    return page(request, "item.html.j2", item=site.card(item, reading), raw=item, title=item.title,
+                mine=site.own(who), others=[site.card(site.shown(i, who), reading) for i in cluster if i.id != item.id])

@@ -16,7 +16,7 @@ from veille.export import MEDIA_TYPES
 from veille.export.formats import export
 from veille.models import KINDS, REGIONS, Item, ItemQuery
 from veille.web.filters import SORTS, SWITCHES, View
-from veille.web.site import Site, Who, bad_request, not_found, page, site_of, title_of, who_of
+from veille.web.site import Reading, Site, Who, bad_request, not_found, page, reading_of, site_of, title_of, who_of
 from veille.web.subscribe import base_url, reader_token, signed, subscriptions
 
 PAGE_SIZE = 50
@@ -49,7 +49,7 @@ def _found(site: Site, view: View, who: Who | None) -> tuple[View, list[Item], i
 
 
 def _facet_groups(site: Site, view: View, facets: dict[str, dict[str, int]],
-                  who: Who | None) -> list[dict[str, Any]]:
+                  who: Who | None, reading: Reading) -> list[dict[str, Any]]:
     """The filters beside the results: each value with its count and the link that toggles it (the member filter
     lists only the members the reader may see)."""
     stored = sorted(facets.get("source", {}), key=lambda name: -facets["source"][name])[:MAX_SOURCES]
@@ -59,21 +59,21 @@ def _facet_groups(site: Site, view: View, facets: dict[str, dict[str, int]],
                          ("source", list(dict.fromkeys([*site.sources, *stored])))):
         counts = facets.get(name, {})
         selected = set(getattr(view, f"{name}s")) if name != "member" else {view.member}
-        entries = [{"value": v, "label": site.labels.get(name, {}).get(v, v), "count": counts.get(v, 0),
+        entries = [{"value": v, "label": reading.labels.get(name, {}).get(v, v), "count": counts.get(v, 0),
                     "selected": v in selected, "url": view.toggle(name, v).url()}
                    for v in values if counts.get(v) or v in selected]
-        groups.append({"name": name, "entries": entries})
+        groups.append({"name": name, "title": reading.labels["facet"][name], "entries": entries})
     return groups
 
 
-def _rows(site: Site, items: list[Item], who: Who | None) -> list[dict[str, Any]]:
+def _rows(site: Site, items: list[Item], who: Who | None, reading: Reading) -> list[dict[str, Any]]:
     """The cards of a page, each with the rest of its cluster: the other sources of a story ("also in"), the
     number of notices of a tender (its history is on the item page)."""
     clusters = site.ctx.store.clusters({i.cluster_id for i in items if i.cluster_id})
     rows = []
     for item in items:
         cluster = clusters.get(item.cluster_id or "", [])
-        card = site.card(site.shown(item, who))
+        card = site.card(site.shown(item, who), reading)
         card["also_in"] = [] if item.kind == "tender" else \
             sorted({i.source for i in cluster if i.source != item.source})
         card["notices"] = len(cluster) if item.kind == "tender" and len(cluster) > 1 else 0
@@ -97,14 +97,15 @@ def home(request: Request) -> Response:
         return bad_request(request, exc)
     view, items, total, facets = _found(site, view, who)
     pages = max(1, ceil(total / PAGE_SIZE))
-    return page(request, "list.html.j2", view=view, items=_rows(site, items, who), total=total, pages=pages,
-                groups=_facet_groups(site, view, facets, who), chips=view.chips(site.labels),
+    reading = reading_of(request)
+    return page(request, "list.html.j2", view=view, items=_rows(site, items, who, reading), total=total, pages=pages,
+                groups=_facet_groups(site, view, facets, who, reading), chips=view.chips(reading.labels),
                 exports={fmt: view.url(f"/items.{fmt}") for fmt in EXPORT_FORMATS} | subscriptions(site, request, view),
                 switches=_switches(view),
                 previous=view.at_page(view.page - 1).url(page=True) if view.page > 1 else None,
                 following=view.at_page(view.page + 1).url(page=True) if view.page < pages else None,
                 mine=site.own(who),
-                labels=site.labels, title=title_of(view, site.labels))
+                labels=reading.labels, title=title_of(view, reading))
 
 
 def items_export(request: Request) -> Response:
@@ -136,7 +137,7 @@ def items_export(request: Request) -> Response:
         return Response(body, media_type=MEDIA_TYPES[fmt])
     base = base_url(site, request)
     # the feed's id stays the same when a member's token changes; its self link is the reader's address
-    body, media = export(items, fmt, title=f"veille — {title_of(view, site.labels)}",
+    body, media = export(items, fmt, title=f"veille — {title_of(view, reading_of(request))}",
                          feed_url=base + view.url(f"/items.{fmt}"), page_url=base + view.url("/"),
                          item_url=base + "/items/{id}", now=site.now(), lang=site.settings.site_lang,
                          zone=site.zone,

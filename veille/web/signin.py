@@ -21,7 +21,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from veille.tokens import token_member
 from veille.web import access
 from veille.web.messages import INVALID_LINK, INVALID_LINK_TITLE
-from veille.web.site import Site, Who, page, site_of
+from veille.web.site import Site, Who, page, reading_of, site_of
 
 EXPORTS = "/items."  # /items.json|csv|xlsx|atom|ics
 BY_TOKEN, BAD_TOKEN = "token", "bad token"  # how a request carrying ?token= came
@@ -91,10 +91,11 @@ def _refused(request: Request, html: bool) -> Response:
 def _invalid_link(site: Site, request: Request, html: bool) -> Response:
     """403 and a page that says the link is dead for a browser (401 would open its password dialog); 401 and
     the same sentence as text for the rest: feed readers, calendar apps, scripts."""
+    _ = reading_of(request)._
     if html:
-        return page(request, "invalid_link.html.j2", 403, title=INVALID_LINK_TITLE, message=INVALID_LINK,
+        return page(request, "invalid_link.html.j2", 403, title=_(INVALID_LINK_TITLE), message=_(INVALID_LINK),
                     password=bool(site.settings.site_password), next=_without_token(request))
-    return PlainTextResponse(f"401 {INVALID_LINK}\n", 401, headers={"WWW-Authenticate": 'Basic realm="veille"'})
+    return PlainTextResponse(f"401 {_(INVALID_LINK)}\n", 401, headers={"WWW-Authenticate": 'Basic realm="veille"'})
 
 
 def _without_token(request: Request) -> str:

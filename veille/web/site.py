@@ -6,7 +6,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +19,8 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from veille.context import Context
 from veille.errors import InputError
+from veille.i18n import Formats, gettext_for, negotiate, translations
+from veille.ids import NOTICE_TYPES
 from veille.models import KIND_LABELS, REGION_LABELS, Item, ItemQuery, Member
 from veille.store.index import FacetIndex
 from veille.web import texts
@@ -33,9 +36,29 @@ def safe_url(url: str | None) -> str | None:
     return url if url and urlsplit(url).scheme in ("http", "https") else None
 
 
-_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                          trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-_ENV.filters["safe_url"] = safe_url
+@cache
+def _env(lang: str) -> jinja2.Environment:
+    """The pages' templates speaking `lang`."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+                             extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["safe_url"] = safe_url
+    env.filters["number"] = Formats(lang, ZoneInfo("UTC")).number
+    return env
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How one request is read: its language (the browser's among fr and en, else VEILLE_SITE_LANG), the labels
+    of every filter value in it, and its formats of dates and amounts."""
+
+    lang: str
+    labels: dict[str, dict[str, str]]
+    fmt: Formats
+
+    def _(self, text: str) -> str:
+        return self.fmt.gettext(text)
 
 
 class Archive:
@@ -86,8 +109,7 @@ class Site:
         self.settings = ctx.settings
         self.members: dict[str, Member] = {m.id: m for m in ctx.config.members}
         self.topic_labels = {t.id: t.label for t in ctx.config.topics}
-        self.labels = {"topic": self.topic_labels, "kind": KIND_LABELS, "region": REGION_LABELS,
-                       "member": {m.id: m.name for m in ctx.config.members}, "open": {"1": texts.OPEN_TENDERS}}
+        self._readings: dict[str, Reading] = {}
         self.sources = [s.name for s in ctx.config.sources]
         self.archive = Archive(ctx, monotonic)
         self.attempts = Attempts(clock=monotonic)  # failed sign-ins per client address
@@ -133,8 +155,21 @@ class Site:
         tagged_by = None if self.sees_all(who) else tuple(self.visible_members(who))
         return view.query(self.zone, limit, offset, now=self.now(), tagged_by=tagged_by)
 
-    def card(self, item: Item) -> dict[str, Any]:
-        return card(item, self.zone, self.labels, self.now())
+    def reading(self, lang: str) -> Reading:
+        """The labels and formats of readers of `lang`."""
+        if lang not in self._readings:
+            _ = gettext_for(lang)
+            config = self.ctx.config
+            labels = {"topic": {t.id: t.label_in(lang) for t in config.topics},
+                      "kind": {k: _(v) for k, v in KIND_LABELS.items()},
+                      "region": {k: _(v) for k, v in REGION_LABELS.items()},
+                      "member": {m.id: m.name for m in config.members}, "open": {"1": _(texts.OPEN_TENDERS)},
+                      "facet": {k: _(v) for k, v in texts.FACETS.items()}}
+            self._readings[lang] = Reading(lang, labels, Formats(lang, self.zone))
+        return self._readings[lang]
+
+    def card(self, item: Item, reading: Reading) -> dict[str, Any]:
+        return card(item, reading, self.now())
 
 
 def who_of(request: Request) -> Who | None:
@@ -148,48 +183,54 @@ def site_of(request: Request) -> Site:
     return site
 
 
+def reading_of(request: Request) -> Reading:
+    """How the request is read: in the language its browser prefers among fr and en, else VEILLE_SITE_LANG."""
+    site = site_of(request)
+    return site.reading(negotiate(request.headers.get("accept-language"), site.settings.site_lang))
+
+
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A page of the site rendered from `template`, knowing who reads it and where."""
-    html = _ENV.get_template(template).render(who=who_of(request), path=request.url.path, **context)
-    return HTMLResponse(html, status)
+    """A page of the site rendered from `template` in the reader's language, knowing who reads it and where."""
+    lang = reading_of(request).lang
+    html = _env(lang).get_template(template).render(who=who_of(request), path=request.url.path, lang=lang,
+                                                    **context)
+    return HTMLResponse(html, status, headers={"Content-Language": lang, "Vary": "Accept-Language"})
 
 
 def bad_request(request: Request, exc: InputError) -> Response:
     """400 with the reason: a page for a browser, a line of text for a script."""
     if "text/html" in request.headers.get("accept", ""):
-        return page(request, "error.html.j2", 400, title="Bad request", message=str(exc))
+        return page(request, "error.html.j2", 400, title=reading_of(request)._(texts.BAD_REQUEST), message=str(exc))
     return PlainTextResponse(f"400 {exc}\n", 400)
 
 
 def not_found(request: Request, message: str = texts.NO_SUCH_PAGE) -> Response:
-    """404 as a page of the site: its layout, what is missing and the way back to the list."""
-    return page(request, "not_found.html.j2", 404, title=texts.NOT_FOUND, message=message)
+    """404 as a page of the site: its layout, what is missing (`message`, a catalog's message) and the way back
+    to the list."""
+    _ = reading_of(request)._
+    return page(request, "not_found.html.j2", 404, title=_(texts.NOT_FOUND), message=_(message))
 
 
-def title_of(view: View, labels: dict[str, dict[str, str]]) -> str:
+def title_of(view: View, reading: Reading) -> str:
     """The title of a filtered view: its filters' labels, or "All items"."""
-    parts = [label for _, label, _ in view.chips(labels)]
-    return "All items" if not parts else ", ".join(parts)
+    parts = [label for _name, label, _url in view.chips(reading.labels)]
+    return reading._(texts.ALL_ITEMS) if not parts else ", ".join(parts)
 
 
-def card(item: Item, zone: ZoneInfo, labels: dict[str, dict[str, str]], now: datetime) -> dict[str, Any]:
-    """What a page shows of an item."""
-    def local(value: datetime | date | None, with_time: bool = False) -> str:
-        if value is None:
-            return ""
-        if not isinstance(value, datetime):  # a deadline given as a day
-            return value.isoformat()
-        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
-
+def card(item: Item, reading: Reading, now: datetime) -> dict[str, Any]:
+    """What a page shows of an item, in the reader's language."""
+    fmt, labels = reading.fmt, reading.labels
     when = item.published_at or item.collected_at
-    closes = item.closes_at(zone)
+    closes = item.closes_at(fmt.zone)
     summary = item.summary if len(item.summary) <= 300 else item.summary[:299] + "…"
+    notice = NOTICE_TYPES.get(item.notice_type or "", "") if item.notice_type else ""
     return {
         "id": item.id, "title": item.title, "url": safe_url(item.url), "source": item.source, "kind": item.kind,
-        "kind_label": labels["kind"].get(item.kind, item.kind), "date": local(when), "country": item.country,
+        "kind_label": labels["kind"].get(item.kind, item.kind), "date": fmt.day(when), "country": item.country,
         "region": item.region, "summary": summary, "buyer": item.buyer,
-        "deadline": local(item.local_deadline(zone), True), "closed": bool(closes and closes < now),
-        "notice_type": (item.notice_type or "").replace("-", " "),
+        "deadline": fmt.moment(item.local_deadline(fmt.zone)), "closed": bool(closes and closes < now),
+        "value": fmt.money(item.value_amount, item.value_currency),
+        "notice_type": reading._(notice) if notice else "",
         "topics": [(t, labels["topic"].get(t, t), item.topics[t].score, item.topics[t].evidence)
                    for t in sorted(item.topics, key=lambda t: -item.topics[t].score)],
         "members": [(m, labels["member"].get(m, m), item.members[m].score, item.members[m].reasons)

@@ -1,9 +1,16 @@
-"""The site's French words that are built in Python (the rest are in the templates), in one place: ready to be
-moved to gettext catalogs."""
+"""The site's words that are built in Python (the rest are in the templates), in English: each is a message of the
+catalogs, shown in the reader's language (`Reading._`)."""
 
 from __future__ import annotations
 
-NOT_FOUND = "Introuvable"  # the title of the 404 page
-OPEN_TENDERS = "appels d'offres ouverts"  # the chip of `open=1`
-NO_SUCH_ITEM = "Cet élément n'est pas dans l'archive : le lien est peut-être incomplet, ou l'élément a été retiré."
-NO_SUCH_PAGE = "Il n'y a pas de page à cette adresse."
+from veille.i18n import N_
+
+NOT_FOUND = N_("Not found")  # the title of the 404 page
+BAD_REQUEST = N_("Bad request")
+ALL_ITEMS = N_("All items")
+OPEN_TENDERS = N_("open tenders")  # the chip of `open=1`
+NO_SUCH_ITEM = N_("This item is not in the archive: the link may be incomplete, or the item was removed.")
+NO_SUCH_PAGE = N_("There is no page at this address.")
+FACETS = {"topic": N_("Topic"), "kind": N_("Kind"), "region": N_("Region"), "member": N_("Member"),
+          "source": N_("Source"), "open": N_("Deadline"), "search": N_("Search"), "since": N_("From"),
+          "until": N_("To")}  # the titles of the list's filter groups
