@@ -133,9 +133,9 @@ def test_report_csv_xlsx_and_ics_show_the_day(day_tender, veille, tmp_path):
     raw = ics.read_bytes().decode("utf-8")
     assert "DTSTART;VALUE=DATE:20261204\r\n" in raw and "DTEND;VALUE=DATE:20261205\r\n" in raw
     events = {str(e["summary"]): e for e in icalendar.Calendar.from_ical(raw).walk("VEVENT")}
-    day_event = events[f"Deadline: {TITLE}"]
+    day_event = events[f"Date limite : {TITLE}"]
     assert day_event.decoded("dtstart") == DAY and day_event.decoded("dtend") == DAY + timedelta(days=1)
-    timed = events["Deadline: France – Station de pompage de Lavaur"]
+    timed = events["Date limite : France – Station de pompage de Lavaur"]
     assert timed.decoded("dtend") == datetime(2026, 12, 3, 11, tzinfo=UTC)
 
     ctx = pipeline.open_context(day_tender)
@@ -151,4 +151,6 @@ def test_report_csv_xlsx_and_ics_show_the_day(day_tender, veille, tmp_path):
     assert cells["boamp"].value.date() == DAY and cells["boamp"].number_format == "yyyy-mm-dd"
     assert cells["ted"].value == datetime(2026, 12, 3, 12, 0) and "hh:mm" in cells["ted"].number_format
     feed, _ = export(items, "atom", lang="fr", zone=PARIS, now=LAST_MINUTE)
-    assert b"Deadline: 2026-12-04\n" in feed and b"Deadline: 2026-12-03 11:00 UTC" in feed
+    text = feed.decode()  # in French: the day alone, the time in Paris
+    assert "Date limite : ven. 4 déc. 2026\n" in text and "Date limite : jeu. 3 déc. 2026, 12:00" in text
+    assert "Sujets : membranes" in text

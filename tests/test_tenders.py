@@ -107,9 +107,9 @@ def test_ics_of_tender_deadlines(tender_sources, veille, tmp_path):
     assert len(events) == 1  # three notices, one tender
     event = events[0]
     assert event.decoded("dtend") == datetime(2026, 12, 4, 11, tzinfo=UTC)  # the latest notice's deadline
-    assert str(event["summary"]).startswith("Deadline: France – Travaux")
+    assert str(event["summary"]).startswith("Date limite : France – Travaux")
     description = str(event["description"])
-    assert f"Buyer: {BUYER}" in description and "CPV: 45252127" in description
+    assert f"Acheteur : {BUYER}" in description and "CPV : 45252127" in description
     assert "https://ted.europa.eu/fr/notice/-/detail/750001-2026" in description
     assert list(event.walk("VALARM"))
 

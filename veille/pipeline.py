@@ -190,7 +190,7 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     built = []
     for digest in plans:
         chosen, rendered = assemble.render(digest, week, found, settings)
-        calendar = to_ics(listed_tenders(chosen), now, ctx.settings.zone)
+        calendar = to_ics(listed_tenders(chosen), now, ctx.settings.zone, ctx.config.lang_of(digest.member))
         report.files += write_files(digest.folder, rendered, chosen, calendar,
                                     lang=ctx.config.lang_of(digest.member), zone=ctx.settings.zone)
         messages += assemble.messages(digest, rendered, week, settings)

@@ -165,7 +165,7 @@ def test_exports_carry_the_same_view(signed):
     calendar = Calendar.from_ical(signed.get("/items.ics").content)
     events = [str(e["summary"]) for e in calendar.walk("VEVENT")]
     tenders = [i for i in signed.get("/items.json?kind=tender").json()["items"] if i["deadline_at"]]
-    assert len(events) == len(tenders) == 2 and "Deadline: Station d'épuration de Lavaur : extension" in events
+    assert len(events) == len(tenders) == 2 and "Date limite : Station d'épuration de Lavaur : extension" in events
 
 
 def test_item_page_shows_fields_reasons_and_link(signed, site):

@@ -113,7 +113,7 @@ def test_the_links_open_with_no_cookie_over_loopback(ctx):
     assert calendar_answer.headers["content-type"].startswith("text/calendar")
     events = Calendar.from_ical(calendar_answer.content).walk("VEVENT")
     tenders = latest_per_tender([i for i in expected if i.deadline_at])
-    assert sorted(str(e["summary"]) for e in events) == sorted(f"Deadline: {i.title}" for i in tenders)
+    assert sorted(str(e["summary"]) for e in events) == sorted(f"Date limite : {i.title}" for i in tenders)
     assert len(events) == 2 and all(e.decoded("dtend") in {i.deadline_at for i in tenders} for e in events)
 
 

@@ -6,13 +6,14 @@ Built with lxml (escaping and encoding are its job); feedgen drops the `rel` of 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from lxml import etree
 
 from veille import __version__
 from veille.cells import xml_safe
 from veille.export.ics import tender_lines
+from veille.i18n import gettext_for
 from veille.models import Item
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -34,7 +35,7 @@ def _strip_controls(text: str) -> str:
     return xml_safe(text)
 
 
-def _entry(feed: etree._Element, item: Item, page: str, now: datetime) -> None:
+def _entry(feed: etree._Element, item: Item, page: str, now: datetime, lang: str, zone: tzinfo) -> None:
     """Add the item's entry: its page on the site as id, the original as link, the summary with tender details."""
     entry = _add(feed, "entry")
     when = item.published_at or item.collected_at or now
@@ -48,15 +49,16 @@ def _entry(feed: etree._Element, item: Item, page: str, now: datetime) -> None:
         _add(entry, "link", href=page, rel="related", type="text/html")
     for term in (item.kind, *sorted(item.topics)):
         _add(entry, "category", term=term)
-    lines = ([item.summary] if item.summary else []) + tender_lines(item, deadline=True)
+    lines = ([item.summary] if item.summary else []) + tender_lines(item, deadline=True, lang=lang, zone=zone)
     if item.topics:
-        lines.append(f"Topics: {', '.join(sorted(item.topics))}")
+        _ = gettext_for(lang)
+        lines.append(_("Topics: {topics}").format(topics=", ".join(sorted(item.topics))))
     if lines:
         _add(entry, "summary", _strip_controls("\n".join(lines)), type="text")
 
 
 def to_atom(items: Sequence[Item], *, title: str, feed_url: str, page_url: str, item_url: str,
-            now: datetime | None = None, self_url: str | None = None) -> bytes:
+            now: datetime | None = None, self_url: str | None = None, lang: str = "en", zone: tzinfo = UTC) -> bytes:
     """Return the feed's bytes, newest first; `item_url` has `{id}` for each entry's page on the site.
     `feed_url` is the feed's id, `self_url` (default: `feed_url`) the address its reader fetches it from."""
     now = now or datetime.now(UTC)
@@ -69,5 +71,5 @@ def to_atom(items: Sequence[Item], *, title: str, feed_url: str, page_url: str, 
     _add(feed, "link", href=page_url, rel="alternate", type="text/html")
     _add(feed, "generator", "veille", version=__version__)
     for item in items:
-        _entry(feed, item, item_url.format(id=item.id), now)
+        _entry(feed, item, item_url.format(id=item.id), now, lang, zone)
     return bytes(etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True))

@@ -85,7 +85,7 @@ def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object], now: 
     if fmt == "html":
         return to_html(items, filters, lang, zone)
     if fmt == "ics":
-        return to_ics(items, now, zone)
+        return to_ics(items, now, zone, lang)
     return to_table(items)
 
 
@@ -102,7 +102,8 @@ def export(items: Sequence[Item], fmt: str, *, title: str = "veille", feed_url: 
     if fmt == "atom":
         from veille.export.atom import to_atom
 
-        feed = to_atom(items, title=title, feed_url=feed_url, page_url=page_url, item_url=item_url, now=now,
+        feed = to_atom(items, title=title, feed_url=feed_url, page_url=page_url, item_url=item_url, now=now, lang=lang,
+                       zone=zone,
                        self_url=self_url)
         return feed, MEDIA_TYPES[fmt]
     return render(items, fmt, {}, now, lang=lang, zone=zone).encode("utf-8"), MEDIA_TYPES[fmt]

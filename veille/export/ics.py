@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event
 
 from veille import __version__
+from veille.i18n import Formats, gettext_for
 from veille.models import Item, current_notices
 
 EVENT_LENGTH = timedelta(hours=1)  # the hour before the deadline: when the offer must be in
@@ -21,30 +23,33 @@ def latest_per_tender(items: Sequence[Item], zone: tzinfo = UTC) -> list[Item]:
                   key=lambda i: i.closes_at(zone) or datetime.max.replace(tzinfo=UTC))
 
 
-def tender_lines(item: Item, deadline: bool = False) -> list[str]:
-    """The tender's details as lines of text: buyer, (deadline,) CPV codes, notice, value."""
-    lines = [f"Buyer: {item.buyer}"] if item.buyer else []
-    due = item.local_deadline(UTC)
+def tender_lines(item: Item, deadline: bool = False, lang: str = "en", zone: tzinfo = UTC) -> list[str]:
+    """The tender's details as lines of text for readers of `lang`: buyer, (deadline,) CPV codes, notice, value."""
+    fmt = Formats(lang, zone if isinstance(zone, ZoneInfo) else ZoneInfo("UTC"))
+    _ = fmt.gettext
+    lines = [_("Buyer: {buyer}").format(buyer=item.buyer)] if item.buyer else []
+    due = item.local_deadline(fmt.zone)
     if deadline and due is not None:
-        lines.append(f"Deadline: {due:%Y-%m-%d %H:%M} UTC" if isinstance(due, datetime) else f"Deadline: {due}")
+        lines.append(_("Deadline: {when}").format(when=fmt.moment(due)))
     if item.cpv:
-        lines.append(f"CPV: {', '.join(item.cpv)}")
+        lines.append(_("CPV: {codes}").format(codes=", ".join(item.cpv)))
     if item.notice_id:
-        lines.append(f"Notice: {item.notice_id} ({item.source})")
+        lines.append(_("Notice: {notice} ({source})").format(notice=item.notice_id, source=item.source))
     if item.value_amount is not None:
-        lines.append(f"Value: {item.value_amount:,.0f} {item.value_currency or ''}".rstrip())
+        lines.append(_("Value: {value}").format(value=fmt.money(item.value_amount, item.value_currency)))
     return lines
 
 
-def to_ics(items: Sequence[Item], now: datetime | None = None, zone: tzinfo = UTC) -> str:
-    """Return a calendar with one event per tender deadline: link, buyer, CPV and notice in the description. A
-    deadline given as a day is an all-day event on that day."""
+def to_ics(items: Sequence[Item], now: datetime | None = None, zone: tzinfo = UTC, lang: str = "en") -> str:
+    """Return a calendar with one event per tender deadline: link, buyer, CPV and notice in the description, in
+    the language `lang`. A deadline given as a day is an all-day event on that day."""
+    _ = gettext_for(lang)
     stamp = now or datetime.now(UTC)
     calendar = Calendar()
     calendar.add("prodid", f"-//veille//water market watch {__version__}//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", "veille — tender deadlines")
+    calendar.add("x-wr-calname", _("veille — tender deadlines"))
     for item in latest_per_tender(items, zone):
         due = item.local_deadline(zone)
         assert due is not None
@@ -57,8 +62,8 @@ def to_ics(items: Sequence[Item], now: datetime | None = None, zone: tzinfo = UT
         else:  # all day: DTSTART;VALUE=DATE and the next day as its exclusive end
             event.add("dtstart", due)
             event.add("dtend", due + timedelta(days=1))
-        event.add("summary", f"Deadline: {item.title}")
-        lines = [item.title, *tender_lines(item)]
+        event.add("summary", _("Deadline: {title}").format(title=item.title))
+        lines = [item.title, *tender_lines(item, lang=lang, zone=zone)]
         if item.url:
             lines.append(item.url)
             event.add("url", item.url)
@@ -68,7 +73,7 @@ def to_ics(items: Sequence[Item], now: datetime | None = None, zone: tzinfo = UT
         event.add("categories", ["tender", *sorted(item.topics)])
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", f"Tender closes in 3 days: {item.title}")
+        alarm.add("description", _("Tender closes in 3 days: {title}").format(title=item.title))
         alarm.add("trigger", -REMINDER, parameters={"RELATED": "END"})
         event.add_component(alarm)
         calendar.add_component(event)
