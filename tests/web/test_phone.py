@@ -48,12 +48,16 @@ PAGES = ["/", "/?topic=membranes&kind=tender", "/items/hostile1", "/digests", "/
 
 
 def test_every_site_page_fits_a_phone(browser, server, site):  # noqa: F811
-    context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844},
-                                  http_credentials={"username": "groupe", "password": PASSWORD})
+    context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
     page = context.new_page()
+    page.goto(server + "/signin")
+    page.get_by_label("Mot de passe partagé").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(server + "/")
     widths = {}
     for path in PAGES:
         page.goto(server + path)
+        assert page.locator("form.signout").count() == 1, path  # signed in: the page itself, not the sign-in form
         name = path.strip("/").replace("/", "-").split("?")[0] or "list"
         widths[path] = _fits(page, 390, f"site-{name}")
     context.close()

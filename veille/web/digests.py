@@ -49,7 +49,7 @@ def digests(request: Request) -> Response:
         rows.append({"week": str(week), "number": week.number,
                      "period": reading.fmt.period(start, end - timedelta(days=1)),
                      "built": pipeline.digest_path(site.ctx, week, own).is_file(),
-                     "sent": reading.fmt.day(done["sent_at"]) if done else None, "items": done["items"] if done else 0})
+                     "sent": reading.fmt.day(done["sent_at"]) if done else None, "count": done["items"] if done else 0})
     return page(request, "digests.html.j2", weeks=rows, title=reading._(WEEKLY_DIGESTS))
 
 
