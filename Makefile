@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint messages bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)  ## run the test suite
 lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/python -m ruff check veille tests bench
 	$(BIN)/python -m mypy
+
+messages: $(STAMP)  ## extract the strings readers see and update the French catalog (then translate the new ones)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output -o veille/locale/veille.pot .
+	$(BIN)/pybabel update -i veille/locale/veille.pot -d veille/locale -D veille -l fr --no-location --width 120
 
 bench: $(STAMP)  ## benchmarks (not tests): see bench/README.md
 	QUICK=$(QUICK) $(BIN)/python -m bench
