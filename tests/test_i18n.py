@@ -21,15 +21,15 @@ TEMPLATES = sorted(PACKAGE.glob("*/templates/*.j2"))
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def _extracted() -> set[str]:
+def _extracted() -> set[tuple[str | None, str]]:
     method_map = [("veille/**.py", "python"), ("veille/**/templates/**.j2", "jinja2")]
     options = {"veille/**/templates/**.j2": {"extensions": "jinja2.ext.i18n", "trim_blocks": "True",
                                               "lstrip_blocks": "True"}}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "NC_": ((1, "c"), 2)}
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT), method_map, options, keywords):
-        found.add(message if isinstance(message, str) else message[0])
-    return {m for m in found if m}
+    for _file, _line, message, _comments, context in extract_from_dir(str(ROOT), method_map, options, keywords):
+        found.add((context, message if isinstance(message, str) else message[0]))
+    return {m for m in found if m[1]}
 
 
 def test_every_string_readers_see_has_a_french_translation():
@@ -41,7 +41,7 @@ def test_every_string_readers_see_has_a_french_translation():
     for message in catalog:
         key = message.id if isinstance(message.id, str) else message.id[0]
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        translated[key] = bool(key) and all(strings) and not message.fuzzy
+        translated[(message.context, key)] = bool(key) and all(strings) and not message.fuzzy
     extracted = _extracted()
     assert len(extracted) > 60
     missing = sorted(m for m in extracted if not translated.get(m))

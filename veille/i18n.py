@@ -27,6 +27,11 @@ def N_(message: str) -> str:  # the usual name of gettext's no-op marker
     return message
 
 
+def NC_(context: str, message: str) -> str:  # the marker of a message with a context
+    """Mark a string with its context (pgettext) for the catalog, without translating it here."""
+    return message
+
+
 @cache
 def translations(lang: str) -> gettext.NullTranslations:
     """The catalog of `lang` (English, the source language, has none)."""

@@ -12,31 +12,47 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, tzinfo
+from functools import cache
 
 from veille.cells import neutralise
+from veille.i18n import LANGS, NC_, translations
 from veille.models import Lang
 
-# The header of each column, per reader language (one table, to move into the gettext catalogs as it is). The
-# English headers are the column ids: tools read the English CSV by them, keep them as they are.
-HEADERS: dict[str, dict[Lang, str]] = {
-    "id": {"fr": "identifiant", "en": "id"},
-    "kind": {"fr": "type", "en": "kind"},
-    "published_at": {"fr": "date", "en": "published_at"},
-    "title": {"fr": "titre", "en": "title"},
-    "url": {"fr": "lien", "en": "url"},
-    "source": {"fr": "source", "en": "source"},
-    "country": {"fr": "pays", "en": "country"},
-    "region": {"fr": "région", "en": "region"},
-    "relevance": {"fr": "pertinence", "en": "relevance"},
-    "topics": {"fr": "sujets", "en": "topics"},
-    "members": {"fr": "membres", "en": "members"},
-    "why": {"fr": "raisons", "en": "why"},
-    "deadline_at": {"fr": "date limite", "en": "deadline_at"},
-    "buyer": {"fr": "acheteur", "en": "buyer"},
-    "notice_id": {"fr": "numéro d'avis", "en": "notice_id"},
-    "cpv": {"fr": "codes CPV", "en": "cpv"},
-    "summary": {"fr": "résumé", "en": "summary"},
-}
+# The columns, in English their own ids (scripts read them); their headers in other languages are in the catalogs,
+# under the context "column" (a column's name is not the word of a sentence).
+COLUMNS: tuple[str, ...] = (
+    NC_("column", "id"),
+    NC_("column", "kind"),
+    NC_("column", "published_at"),
+    NC_("column", "title"),
+    NC_("column", "url"),
+    NC_("column", "source"),
+    NC_("column", "country"),
+    NC_("column", "region"),
+    NC_("column", "relevance"),
+    NC_("column", "topics"),
+    NC_("column", "members"),
+    NC_("column", "why"),
+    NC_("column", "deadline_at"),
+    NC_("column", "buyer"),
+    NC_("column", "notice_id"),
+    NC_("column", "cpv"),
+    NC_("column", "summary"),
+)
+
+
+@cache
+def headers(lang: str) -> dict[str, str]:
+    """{column id: its header for readers of `lang`}."""
+    catalog = translations(lang)
+    return {column: column if lang == "en" else catalog.pgettext("column", column) for column in COLUMNS}
+
+
+def __getattr__(name: str) -> dict[str, dict[str, str]]:  # HEADERS: {column: {lang: header}}, read from the catalogs
+    if name == "HEADERS":
+        return {column: {lang: headers(lang)[column] for lang in LANGS} for column in COLUMNS}
+    raise AttributeError(name)
+
 TIME_COLUMNS = frozenset({"published_at", "deadline_at"})  # their headers name the zone of their times
 SEPARATORS: dict[Lang, str] = {"fr": ";", "en": ","}
 DECIMAL_MARKS: dict[Lang, str] = {"fr": ",", "en": "."}
@@ -46,7 +62,7 @@ TIME_FORMAT = "%Y-%m-%d %H:%M"  # ISO order: every spreadsheet, in every locale,
 
 def header(column: str, lang: Lang, zone: tzinfo | None = None) -> str:
     """The column's header in `lang`; a time column names `zone` when one is given: "date (Europe/Paris)"."""
-    text = HEADERS[column][lang]
+    text = headers(lang)[column]
     return f"{text} ({zone})" if zone is not None and column in TIME_COLUMNS else text
 
 
