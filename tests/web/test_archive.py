@@ -77,3 +77,23 @@ def test_the_digest_counts_agree_with_each_other(site, tmp_path):
 def _unlisted(html: str) -> int:
     found = re.search(r"(\d+) autres? éléments?, sans sujet", BeautifulSoup(html, "html.parser").get_text())
     return int(found.group(1)) if found else 0
+
+
+def test_a_members_digest_and_its_site_link_count_the_same(site, tmp_path):
+    """Polymem's digest says "Voir les N éléments de la semaine"; its link, opened with its token, lists N."""
+    ctx = pipeline.open_context(site.directory, {**site.env, "VEILLE_SITE_URL": "http://testserver"},
+                                clock=lambda: SENT_AT)
+    try:
+        pipeline.build_digest(ctx, week=Week(2026, 46), member_ids=["polymem"], reports_dir=tmp_path, now=SENT_AT)
+        text = (tmp_path / "2026-W46" / "members" / "polymem" / "digest.txt").read_text(encoding="utf-8")
+        said, link = re.search(r"Voir les (\d+) éléments de la semaine sur le site de la veille : (\S+)", text).groups()
+        sections = sum(int(n) for n in re.findall(r"\n[A-ZÉÈ' ]+ \((\d+)\)\n-+\n", text))
+        with TestClient(create_app(ctx), follow_redirects=True) as client:
+            path = link.removeprefix("http://testserver")
+            page = client.get(path, headers=HTML)
+            json_view = client.get(path.replace("/?", "/items.json?", 1)).json()
+    finally:
+        ctx.close()
+    shown = int(re.search(r"(\d+) éléments?", BeautifulSoup(page.text, "html.parser").select_one(
+        "#results-title .count").text).group(1))
+    assert int(said) == sections == shown == json_view["count"] > 0
