@@ -103,3 +103,16 @@ def test_french_templates_render_french():
     assert env.from_string('{{ _("Closing soon") }}').render() == "Se terminent bientôt"
     assert template_environment("veille.digest", "en").from_string('{{ _("Closing soon") }}').render() == \
         "Closing soon"
+
+
+def test_reasons_are_said_in_the_readers_language_without_ids():
+    from veille.reasons import explain
+
+    labels = {"membranes": "Membranes et filtration"}
+    assert explain("topic membranes: 'ultrafiltration' in title", "fr", labels) == \
+        "Membranes et filtration : « ultrafiltration » dans le titre"
+    assert explain("keyword 'biofilm': 'biofilm' in summary", "fr", labels) == \
+        "mot-clé 'biofilm' : « biofilm » dans le résumé"
+    assert explain("CPV 45252127 matches 4525", "fr", labels) == "CPV 45252127 dans 4525"
+    assert explain("topic membranes", "en", {"membranes": "Membranes & filtration"}) == "Membranes & filtration"
+    assert explain("'Station d'épuration' in title", "en", labels) == "“Station d'épuration” in the title"

@@ -75,7 +75,8 @@ def test_send_delivers_multipart_email(collected, veille, smtp, monkeypatch):
     assert "PFAS dans l'eau du robinet" in text
     member = received["veille@polymem.example.org"]
     member_text = member.get_body(("plain",)).get_content()
-    assert "Polymem" in member["Subject"] and "for you: topic membranes" in member_text
+    assert "Polymem" in member["Subject"]
+    assert "for you: Membranes & filtration: “ultrafiltration” in the title" in member_text
     # a member sees its own matches and reasons, never another member's name (members_see_each_other: false)
     assert "Neosens" in text and "Neosens" not in member_text
     assert "Neosens" not in member.get_body(("html",)).get_content()
@@ -254,4 +255,4 @@ def test_a_member_lang_overrides_the_digest_lang(collected, veille):
     member = (collected / "reports/2026-W46/members/polymem/digest.txt").read_text(encoding="utf-8")
     assert group.startswith("Veille eau — semaine 46") and "ACTUALITÉS" in group
     assert member.startswith("Water market watch — week 46 — Polymem") and "NEWS" in member
-    assert "for you: topic membranes" in member and "Membranes & filtration" in member
+    assert "for you: Membranes & filtration: " in member and "topic membranes" not in member

@@ -18,6 +18,7 @@ from tests.web.conftest import HOSTILE, PASSWORD, SECRET
 from veille import pipeline
 from veille.errors import InputError
 from veille.models import ItemQuery
+from veille.reasons import explain
 from veille.tokens import member_token
 from veille.web.app import create_app
 
@@ -174,10 +175,11 @@ def test_item_page_shows_fields_reasons_and_link(signed, site):
     text = soup.get_text(" ")
     assert tender.title in text and "Ville de Lavaur" in text and "lun. 30 nov. 2026, 12:00" in text
     assert soup.select_one("a.original")["href"] == tender.url
-    for topic, tag in tender.topics.items():
-        assert tag.evidence[0] in text, topic
+    labels = {t.id: t.label_in("fr") for t in site.ctx.config.topics}
+    for topic, tag in tender.topics.items():  # the evidence as a French reader reads it
+        assert explain(tag.evidence[0], "fr", labels) in text, topic
     for member, match in tender.members.items():
-        assert match.reasons[0] in text, member
+        assert explain(match.reasons[0], "fr", labels) in text, member
     assert signed.get("/items/nope", headers=HTML).status_code == 404
 
 

@@ -214,7 +214,7 @@ def test_switches_closed_deadlines_and_member_view_on_a_phone(browser, watch_ser
     page.goto(f"{watch_server}/?token={member_token(SECRET, watch.ctx.config.member('polymem'))}")
     assert page.locator(".who").inner_text() == "Polymem"
     story = next(t for t in page.locator("article.card").all_inner_texts() if "Gruissan" in t)
-    assert "pour vous : topic membranes" in story and "aussi dans : eau" in story
+    assert "pour vous : Membranes et filtration" in story and "aussi dans : eau" in story
     assert "Neosens" not in page.content()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(SHOTS / "phone-member.png"), full_page=True)

@@ -19,7 +19,7 @@ from veille.web.app import create_app
 
 HTML = {"Accept": "text/html"}
 # what would betray Neosens to Polymem: its name, its id, and the reasons of its matches
-NEOSENS = ("Neosens", "neosens", "topic sensors", "keyword biofilm")
+NEOSENS = ("Neosens", "neosens", "topic sensors", "keyword biofilm", "mot-clé 'biofilm'")
 PAGES = ["/", "/?all=1&copies=all", "/?kind=tender&sort=deadline", "/?open=1", "/?topic=sensors", "/?q=biofilm&all=1",
          "/items/chlore", "/items/biofilm", "/items/story-water", "/items/muret-corr", "/items/muret-call",
          "/digests", "/digests/2026-W45", "/digests/2026-W46", "/digests/2026-W47", "/sources"]
@@ -87,7 +87,7 @@ def test_a_member_sees_its_own_match_and_reasons(polymem):
     """"pour vous : <its reasons>" on the list and the item page; nothing for an item it does not match."""
     listed = BeautifulSoup(polymem.get("/", headers=HTML).text, "html.parser")
     row = next(c for c in listed.select("article.card") if c.select_one('a[href="/items/story-water"]'))
-    assert row.select_one(".for.mine").text == "pour vous : topic membranes"
+    assert row.select_one(".for.mine").text == "pour vous : Membranes et filtration"
     page = BeautifulSoup(polymem.get("/items/muret-corr", headers=HTML).text, "html.parser")
     assert page.select_one(".reasons.mine").text.startswith("pour vous : keyword ultrafiltration")
     other = BeautifulSoup(polymem.get("/items/chlore", headers=HTML).text, "html.parser")
@@ -100,14 +100,14 @@ def test_a_member_cannot_filter_on_another_member(polymem):
     for url in ("/?member=neosens", "/items.json?member=neosens", "/items.csv?member=neosens&all=1"):
         response = polymem.get(url, headers=HTML if url.startswith("/?") else {})
         assert response.status_code == 400 and "valid: polymem" in response.text, url
-        assert "Neosens" not in response.text and "topic sensors" not in response.text
+        assert "Neosens" not in response.text and "Capteurs et suivi" not in response.text
 
 
 def test_the_working_group_sees_every_member(group):
     """The password session sees each member's name and reasons on the pages and in the downloads."""
     listed = group.get("/", headers=HTML).text
     assert "pour Neosens" in listed and "pour Polymem" in listed
-    assert "topic sensors" in group.get("/items/chlore", headers=HTML).text
+    assert "— Capteurs et suivi de la qualité de l&#39;eau</li>" in group.get("/items/chlore", headers=HTML).text
     assert "neosens" in group.get("/items.csv").text and "topic sensors" in group.get("/items.json").text
     assert "pour Polymem" in group.get("/digests/2026-W45", headers=HTML).text
     soup = BeautifulSoup(listed, "html.parser")
@@ -127,7 +127,8 @@ def test_members_see_each_other_when_members_yaml_says_so(watch, tmp_path):
         with signed_in_as(ctx, "polymem") as client:
             listed = client.get("/", headers=HTML).text
             assert "pour Neosens" in listed and "/items/biofilm" in listed and "pour vous" not in listed
-            assert "topic sensors" in client.get("/items/chlore", headers=HTML).text
+            chlore = client.get("/items/chlore", headers=HTML).text
+            assert "— Capteurs et suivi de la qualité de l&#39;eau</li>" in chlore
             assert "neosens" in client.get("/items.csv").text
             assert client.get("/items.json?member=neosens").status_code == 200
     finally:

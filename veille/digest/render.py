@@ -26,6 +26,7 @@ from veille.digest.weeks import Week
 from veille.i18n import N_, Formats, template_environment
 from veille.ids import NOTICE_TYPES
 from veille.models import KIND_LABELS, KIND_ORDER, REGION_LABELS, Item
+from veille.reasons import explain
 
 SUMMARY_CHARS = 320
 BAR_STEPS = 10  # the trend's bars are drawn in this many heights (CSS classes b0…b10, no inline style)
@@ -106,7 +107,8 @@ def _item_view(item: Item, reader: Reader, now: datetime, history: Sequence[Item
         "topic_links": [(reader.topic_labels.get(t, t), site.url("/", topic=t) if site else None) for t in by_score],
         "page": site.url(f"/items/{item.id}") if site else None,
         "members": [reader.member_names.get(m, m) for m in sorted(item.members)] if reader.see_others else [],
-        "reasons": item.members[member].reasons if member and member in item.members else [],
+        "reasons": [explain(r, fmt.lang, reader.topic_labels) for r in item.members[member].reasons]
+        if member and member in item.members else [],
         **_cluster_view(item, history, fmt),
     }
 

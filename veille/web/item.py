@@ -22,4 +22,5 @@ def item_page(request: Request) -> Response:
     cluster = store.clusters([item.cluster_id]).get(item.cluster_id or "", []) if item.cluster_id else []
     reading = reading_of(request)
     return page(request, "item.html.j2", item=site.card(item, reading), raw=item, title=item.title,
-                mine=site.own(who), others=[site.card(site.shown(i, who), reading) for i in cluster if i.id != item.id])
+                mine=site.own(who), others=[site.card(site.shown(i, who), reading) for i in cluster if i.id != item.id],
+                labels=reading.labels)

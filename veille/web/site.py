@@ -22,6 +22,7 @@ from veille.errors import InputError
 from veille.i18n import Formats, gettext_for, negotiate, translations
 from veille.ids import NOTICE_TYPES
 from veille.models import KIND_LABELS, REGION_LABELS, Item, ItemQuery, Member
+from veille.reasons import explain
 from veille.store.index import FacetIndex
 from veille.web import texts
 from veille.web.filters import View, parse
@@ -59,6 +60,12 @@ class Reading:
 
     def _(self, text: str) -> str:
         return self.fmt.gettext(text)
+
+    def country(self, code: str | None) -> str:
+        """A country's name in the reader's language (its code when Babel does not know it)."""
+        from babel import Locale
+
+        return str(Locale.parse(self.lang).territories.get(code.upper(), code)) if code else ""
 
 
 class Archive:
@@ -231,8 +238,11 @@ def card(item: Item, reading: Reading, now: datetime) -> dict[str, Any]:
         "deadline": fmt.moment(item.local_deadline(fmt.zone)), "closed": bool(closes and closes < now),
         "value": fmt.money(item.value_amount, item.value_currency),
         "notice_type": reading._(notice) if notice else "",
-        "topics": [(t, labels["topic"].get(t, t), item.topics[t].score, item.topics[t].evidence)
+        "topics": [(t, labels["topic"].get(t, t), item.topics[t].score,
+                    [explain(e, reading.lang, labels["topic"]) for e in item.topics[t].evidence])
                    for t in sorted(item.topics, key=lambda t: -item.topics[t].score)],
-        "members": [(m, labels["member"].get(m, m), item.members[m].score, item.members[m].reasons)
+        "members": [(m, labels["member"].get(m, m), item.members[m].score,
+                     [explain(r, reading.lang, labels["topic"]) for r in item.members[m].reasons])
                     for m in sorted(item.members, key=lambda m: -item.members[m].score)],
+        "country_name": reading.country(item.country),
     }
