@@ -67,6 +67,12 @@ class Reading:
 
         return str(Locale.parse(self.lang).territories.get(code.upper(), code)) if code else ""
 
+    def language(self, code: str | None) -> str:
+        """A language's name in the reader's language ("anglais" for en), its code when Babel does not know it."""
+        from babel import Locale
+
+        return str(Locale.parse(self.lang).languages.get(code, code)) if code else ""
+
 
 class Archive:
     """The facet index of the archive, rebuilt in the background when the store has been written to."""
@@ -244,5 +250,5 @@ def card(item: Item, reading: Reading, now: datetime) -> dict[str, Any]:
         "members": [(m, labels["member"].get(m, m), item.members[m].score,
                      [explain(r, reading.lang, labels["topic"]) for r in item.members[m].reasons])
                     for m in sorted(item.members, key=lambda m: -item.members[m].score)],
-        "country_name": reading.country(item.country),
+        "country_name": reading.country(item.country), "lang_name": reading.language(item.lang),
     }
