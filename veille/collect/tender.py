@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from veille.collect.countries import language_alpha3
+from veille.collect.money import money
 from veille.collect.normalize import written_time
 
 _CPV = re.compile(r"^\s*(\d{8})(?:-\d)?\s*$")
@@ -47,24 +48,21 @@ def cpv_codes(codes: Iterable[object]) -> list[str]:
 
 
 def amount(value: object) -> float | None:
-    """Return a number from 1200000, '1 200 000,50', '1,200,000.50' or ['500000']; None when absent."""
+    """Return the number of 1200000, '1 200 000,50 €', '1,2 M€' or ['500000'] (see `money`); None when absent
+    or unsure."""
+    return tender_value(value)[0]
+
+
+def tender_value(value: object, currency: str | None = None) -> tuple[float | None, str | None]:
+    """Return (amount, currency) of a source's value field: numbers as given with `currency`, text read by
+    `money` (its own currency first, `currency` to settle a shared symbol or when it names none)."""
     if isinstance(value, list | tuple):
         value = value[0] if value else None
     if value is None or isinstance(value, bool):
-        return None
+        return None, None
     if isinstance(value, int | float):
-        return float(value)
-    text = re.sub(r"[\s\u00a0\u202f]", "", str(value))
-    if not text:
-        return None
-    if "," in text and "." in text:
-        text = text.replace(",", "") if text.rfind(".") > text.rfind(",") else text.replace(".", "").replace(",", ".")
-    elif "," in text:
-        text = text.replace(",", ".") if len(text.rsplit(",", 1)[1]) != 3 else text.replace(",", "")
-    try:
-        return float(text)
-    except ValueError:
-        return None
+        return float(value), currency
+    return money(value, currency)
 
 
 def pick_text(texts: Mapping[str, Any] | None, prefer: Sequence[str]) -> str | None:
