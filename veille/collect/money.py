@@ -31,10 +31,12 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 THREE_DECIMALS = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
-CODES = frozenset(
-    "EUR USD CAD BRL SAR AED QAR GBP CHF MAD DZD TND XOF XAF KWD BHD OMR JOD IQD LYD EGP INR CNY JPY AUD NZD "
-    "MXN ARS CLP COP PEN UYU ZAR NOK SEK DKK PLN CZK HUF RON BGN TRY ILS SGD HKD KRW MYR IDR PHP THB VND NGN "
-    "KES GHS XPF".split())
+CODES = frozenset({
+    "EUR", "USD", "CAD", "BRL", "SAR", "AED", "QAR", "GBP", "CHF", "MAD", "DZD", "TND", "XOF", "XAF", "KWD",
+    "BHD", "OMR", "JOD", "IQD", "LYD", "EGP", "INR", "CNY", "JPY", "AUD", "NZD", "MXN", "ARS", "CLP", "COP",
+    "PEN", "UYU", "ZAR", "NOK", "SEK", "DKK", "PLN", "CZK", "HUF", "RON", "BGN", "TRY", "ILS", "SGD", "HKD",
+    "KRW", "MYR", "IDR", "PHP", "THB", "VND", "NGN", "KES", "GHS", "XPF",
+})
 _DOLLARS = frozenset({"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN", "ARS", "CLP", "COP", "UYU"})
 # symbol or name (lower case) → the currencies it may mean
 _NAMES: dict[str, frozenset[str]] = {
@@ -50,7 +52,8 @@ _NAMES: dict[str, frozenset[str]] = {
     "a$": frozenset({"AUD"}), "au$": frozenset({"AUD"}),
     "$": _DOLLARS, "dollar": _DOLLARS, "dollars": _DOLLARS, "pesos": frozenset({"MXN", "ARS", "CLP", "COP", "UYU"}),
     "riyal": frozenset({"SAR", "QAR"}), "riyals": frozenset({"SAR", "QAR"}), "rial": frozenset({"OMR", "SAR", "QAR"}),
-    "rials": frozenset({"OMR", "SAR", "QAR"}), "saudi riyals": frozenset({"SAR"}), "riyals saoudiens": frozenset({"SAR"}),
+    "rials": frozenset({"OMR", "SAR", "QAR"}),
+    "saudi riyals": frozenset({"SAR"}), "riyals saoudiens": frozenset({"SAR"}),
     "qatari riyals": frozenset({"QAR"}), "dirham": frozenset({"AED", "MAD"}), "dirhams": frozenset({"AED", "MAD"}),
     "dh": frozenset({"MAD", "AED"}), "dhs": frozenset({"MAD", "AED"}),
     "fcfa": frozenset({"XOF", "XAF"}), "francs cfa": frozenset({"XOF", "XAF"}),
@@ -89,8 +92,9 @@ _LABEL = re.compile(r"^[^\d:]{1,60}:\s*")
 _ABOUT = re.compile(r"^(?i:environ|approx\.?|approximately|about|around|ca\.|aprox\.?|aproximadamente|cerca de|"
                     r"cerca|près de|~|≈)\s*")
 _TAX = re.compile(r"\s*[(\[]?(?i:h\.?t\.?(?:v\.?a\.?)?|t\.?t\.?c\.?|hors taxes?|hors tva|net|excl\.? vat|"
-                  r"excluding vat|incl\.? vat|including vat|vat excluded|(?:sin|con|más|\+) iva|iva (?:incluido|excluido)|"
-                  r"sem impostos|com impostos|estimated|estimé|estimado)[)\]]?\.?$")
+                  r"excluding vat|incl\.? vat|including vat|vat excluded|"
+                  r"(?:sin|con|más|\+) iva|iva (?:incluido|excluido)|sem impostos|com impostos|"
+                  r"estimated|estimé|estimado)[)\]]?\.?$")
 
 
 def _number(raw: str, unsure_thousands: bool) -> Decimal | None:

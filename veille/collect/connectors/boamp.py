@@ -15,7 +15,7 @@ from veille.collect.connectors import Connector
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, plain_text
 from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_json, shape_error
-from veille.collect.tender import amount, cpv_codes, deadline, notice_type, tender_deadline
+from veille.collect.tender import cpv_codes, deadline, notice_type, tender_deadline, tender_value
 from veille.collect.xml import parse_xml
 from veille.models import Item, Source
 
@@ -130,12 +130,13 @@ def _value(donnees: Any) -> tuple[float | None, str | None]:
             for key, value in tree.items():
                 if key.upper() in VALUE_KEYS or "EstimatedOverallContractAmount" in key:
                     if isinstance(value, dict):
-                        number = amount(value.get("#text") or value.get("$") or value.get("MONTANT"))
-                        currency = value.get("@DEVISE") or value.get("@currencyID") or "EUR"
+                        given = value.get("@DEVISE") or value.get("@currencyID")
+                        number, currency = tender_value(value.get("#text") or value.get("$") or value.get("MONTANT"),
+                                                        str(given) if given else None)
                     else:
-                        number, currency = amount(value), "EUR"
+                        number, currency = tender_value(value)
                     if number is not None:
-                        return number, str(currency)
+                        return number, currency or "EUR"
                 stack.append(value)
         elif isinstance(tree, list):
             stack += tree

@@ -12,7 +12,7 @@ from veille.collect.connectors import Connector
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, plain_text
 from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_json, shape_error
-from veille.collect.tender import amount, cpv_codes, deadline, tender_deadline
+from veille.collect.tender import cpv_codes, deadline, tender_deadline, tender_value
 from veille.models import Item, Source
 
 TOPIC_PAGE = "https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/topic-details/{id}"
@@ -111,7 +111,8 @@ def result_item(source: Source, result: dict[str, Any], prefixes: list[str]) -> 
     title = _meta(result, "title") or result.get("summary") or identifier
     description = _meta(result, "description") or result.get("content")
     url = _url(result, identifier)
-    value = amount(_meta(result, "cftEstimatedOverallContractAmount"))
+    value, currency = tender_value(_meta(result, "cftEstimatedOverallContractAmount"),
+                                   _meta(result, "cftEstimatedOverallContractCurrency"))
     return Item(
         id=item_id(source.name, str(identifier)),
         source=source.name,
@@ -128,7 +129,7 @@ def result_item(source: Source, result: dict[str, Any], prefixes: list[str]) -> 
         **tender_deadline(_meta(result, "deadlineDate")),
         cpv=_cpv(result),
         value_amount=value,
-        value_currency=_meta(result, "cftEstimatedOverallContractCurrency") if value is not None else None,
+        value_currency=currency if value is not None else None,
     )
 
 

@@ -18,11 +18,11 @@ from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_
 from veille.collect.tender import (
     NO_DEADLINE,
     Deadline,
-    amount,
     cpv_codes,
     day_deadline,
     deadline,
     notice_type,
+    tender_value,
     written_deadline,
 )
 from veille.models import Item, Source
@@ -183,7 +183,8 @@ def record_item(source: Source, record: Any, get: Getter, options: _Common, inde
     key = _scalar(get(record, f.id)) if f.id else None
     url = _url(record, get, options, key)
     cpv = get(record, f.cpv) if f.cpv else None
-    value = amount(get(record, f.value)) if f.value else None
+    given = str(_scalar(get(record, f.currency))) if f.currency and _scalar(get(record, f.currency)) else None
+    value, currency = tender_value(get(record, f.value), given) if f.value else (None, None)
     return Item(
         id=item_id(source.name, str(key if key is not None else url or f"{index}:{title}")),
         source=source.name,
@@ -200,7 +201,7 @@ def record_item(source: Source, record: Any, get: Getter, options: _Common, inde
         **_deadline(record, get, f.deadline, options),
         cpv=_cpv(cpv),
         value_amount=value,
-        value_currency=str(_scalar(get(record, f.currency))) if value is not None and f.currency else None,
+        value_currency=currency if value is not None else None,
         procedure=_present(record, get, f.procedure),
     )
 
