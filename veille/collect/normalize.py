@@ -109,25 +109,56 @@ class _MultilingualDates(dateparser.parserinfo):
         ("Nov", "November", "novembre", "novembro", "noviembre"),
         ("Dec", "December", "décembre", "decembre", "déc", "dezembro", "dez", "diciembre", "dic"),
     ]
-    JUMP = [*dateparser.parserinfo.JUMP, "le", "du", "de", "del", "à", "h"]  # noqa: RUF012
+    JUMP = [*dateparser.parserinfo.JUMP, "le", "du", "de", "del", "à", "h", "às", "as", "a", "las", "em", "el"]  # noqa: RUF012
 
 
 _DATES = _MultilingualDates(dayfirst=True)
+_WEEKDAY = re.compile(r"(?i)\b(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lun|mar|mer|jeu|ven|sam|dim|"
+                      r"segunda|terça|terca|quarta|quinta|sexta|sábado|sabado|domingo|seg|ter|qua|qui|sex|sáb|sab|dom|"
+                      r"lunes|martes|miércoles|miercoles|jueves|viernes|mié|mie|jue|vie)(?:-feira)?\.?(?=[\s,]|$),?")
+_ORDINAL = re.compile(r"\b(\d{1,2})(?:er|º|°)(?=\s)")
+_MONTH = "|".join(sorted((re.escape(n) for names in _DATES.MONTHS for n in names), key=len, reverse=True))
+_CLOCK = r"(?:[\sT,]+(?:(?:à|a|at|às|as|a las|um)\s+)?\d{1,2}(?:\s*[:h]\s*\d{2}(?::\d{2})?|\s*h)" \
+         r"(?:\s*(?:Z|[+-]\d{2}:?\d{2}|[A-Z]{2,4}))?)?"
+# a whole day written inside a longer text ("Publié le 12/11/2026 à 10h"): the only part read then
+_WRITTEN_DAY = re.compile(
+    rf"(?i)(?<![\w/.-])(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:\d{{4}}|\d{{2}})|"
+    rf"\d{{1,2}}\s+(?:de\s+)?(?:{_MONTH})\.?,?\s+(?:de\s+)?\d{{4}}|"
+    rf"(?:{_MONTH})\.?\s+\d{{1,2}},?\s+\d{{4}})"
+    rf"(?![\w/.-]){_CLOCK}")
+_APART, _BPART = datetime(1901, 1, 1), datetime(1902, 2, 2)  # two defaults: a field they disagree on was not written
+
+
+def _strict(text: str, default: datetime | None) -> datetime | None:
+    """The time written in `text` by dateutil without fuzzy matching, None unless it gives a year, month and day."""
+    try:
+        a = dateparser.parse(text, parserinfo=_DATES, default=_APART)
+        b = dateparser.parse(text, parserinfo=_DATES, default=_BPART)
+        if a.date() != b.date():
+            return None  # "3", "novembre 2026": the day, month or year would be made up
+        return dateparser.parse(text, parserinfo=_DATES, default=default) if default else a
+    except (ValueError, OverflowError):
+        return None
 
 
 def _parsed(text: str, default: datetime | None = None) -> datetime | None:
-    """The time in `text`: ISO 8601, else any form dateutil reads (missing fields from `default`)."""
+    """The time in `text`: ISO 8601, else a date dateutil reads from the whole text (weekday names and 'le', 'à'
+    allowed), else a whole date written inside it; never one made up from stray numbers ('Lot 3', '2 lots')."""
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        try:
-            return dateparser.parse(text, parserinfo=_DATES, fuzzy=True, default=default)
-        except (ValueError, OverflowError):
-            return None
+        pass
+    cleaned = _SPACE.sub(" ", _ORDINAL.sub(r"\1", _WEEKDAY.sub(" ", text))).strip(" ,")
+    found = _strict(cleaned, default)
+    if found is None and (m := _WRITTEN_DAY.search(cleaned)):
+        found = _strict(m.group(0).strip(), default)
+    return found
 
 
 def parse_date(text: str | None, zone: str | None = None) -> datetime | None:
-    """Return the UTC time written in `text` (ISO, RFC 822, '12/11/2026', '12 novembre 2026'…), or None."""
+    """Return the UTC time written in `text` (ISO, RFC 822, '12/11/2026', '12 novembre 2026'…), or None.
+
+    A date needs its day, month and year written: 'Lot 3', 'phase 2', '45 000 EH' or 'novembre 2026' give None."""
     if not text or not text.strip():
         return None
     return to_utc(_parsed(text.strip()), zone)
