@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -83,21 +84,29 @@ def _count_same_story(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return calls
 
 
+def _collect(tmp_path: Path, count: int, path: str, http: HttpSettings,
+             look: Callable[[pipeline.Context], object] = lambda ctx: None) -> tuple[pipeline.CollectReport, object]:
+    """Collect `count` feeds of tmp_path/site served at `path` (`{i}`: the feed's number) into a fresh store;
+    return the report and what `look` reads from the store before it closes."""
+    with FixtureServer(tmp_path / "site") as server:
+        folder = write_config(tmp_path / "cfg", [feed_source(f"feed-{i}", server.url(path.format(i=i)))
+                                                for i in range(count)])
+        ctx = pipeline.open_context(folder)
+        try:
+            return pipeline.collect_sources(ctx, http=http), look(ctx)
+        finally:
+            ctx.close()
+
+
 def test_boilerplate_feeds_collect_whole_without_false_stories(tmp_path, monkeypatch):
     """200 loopback feeds × 50 items all described by one long text: every source ok, every item stored, the
     only clusters are the true duplicates, and linking compares each item with few others."""
     feeds, items = 200, 50
     twins = write_feeds(tmp_path / "site", feeds, items, boilerplate=True)
     calls = _count_same_story(monkeypatch)
-    with FixtureServer(tmp_path / "site") as server:
-        folder = write_config(tmp_path / "cfg", [feed_source(f"feed-{i}", server.url(f"{i}.rss"))
-                                                for i in range(feeds)])
-        ctx = pipeline.open_context(folder)
-        try:
-            report = pipeline.collect_sources(ctx, http=HttpSettings(host_delay=0, per_host=8, concurrency=16))
-            stored = ctx.store.items()
-        finally:
-            ctx.close()
+    report, stored = _collect(tmp_path, feeds, "{i}.rss", HttpSettings(host_delay=0, per_host=8, concurrency=16),
+                              lambda ctx: ctx.store.items())
+    assert isinstance(stored, list)
     assert report.ok == feeds and report.failed == 0
     assert len(stored) == feeds * items
     guid_of = {i.id: i.url.rsplit("/", 1)[1] for i in stored}
@@ -144,15 +153,8 @@ def test_deadline_starts_with_the_request_not_in_the_queue(tmp_path):
     """Eight sources answering in 0.3 s each, one request at a time, a 1-second deadline: all are ok (counted
     from the queue, the last ones would have waited 2 s and failed)."""
     write_feeds(tmp_path / "site", 8, 3, boilerplate=False)
-    with FixtureServer(tmp_path / "site") as server:
-        folder = write_config(tmp_path / "cfg", [feed_source(f"feed-{i}", server.url(f"slow/0.3/{i}.rss"))
-                                                for i in range(8)])
-        ctx = pipeline.open_context(folder)
-        try:
-            report = pipeline.collect_sources(ctx, http=HttpSettings(host_delay=0, per_host=1, concurrency=1,
-                                                                     source_deadline=1.0))
-        finally:
-            ctx.close()
+    report, _ = _collect(tmp_path, 8, "slow/0.3/{i}.rss",
+                         HttpSettings(host_delay=0, per_host=1, concurrency=1, source_deadline=1.0))
     assert [s.status for s in report.sources] == ["ok"] * 8, [s.error for s in report.sources]
     assert all(s.seconds < 1.0 for s in report.sources)  # each source's own time, not its wait
 
@@ -173,16 +175,9 @@ def test_storing_tagging_and_linking_run_off_the_event_loop(tmp_path, monkeypatc
 
     for name in ("upsert_items", "save_tags", "link_all", "record_fetch"):
         monkeypatch.setattr(Store, name, watch(name, getattr(Store, name)))
+    monkeypatch.setattr(Tagger, "tag_many", watch("tag_many", Tagger.tag_many))
     write_feeds(tmp_path / "site", 20, 10, boilerplate=False)
-    with FixtureServer(tmp_path / "site") as server:
-        folder = write_config(tmp_path / "cfg", [feed_source(f"feed-{i}", server.url(f"{i}.rss"))
-                                                for i in range(20)])
-        ctx = pipeline.open_context(folder)
-        try:
-            monkeypatch.setattr(Tagger, "tag_many", watch("tag_many", Tagger.tag_many))
-            report = pipeline.collect_sources(ctx, http=HttpSettings(host_delay=0, per_host=8))
-            count = ctx.store.count_items()
-        finally:
-            ctx.close()
+    report, count = _collect(tmp_path, 20, "{i}.rss", HttpSettings(host_delay=0, per_host=8),
+                             lambda ctx: ctx.store.count_items())
     assert report.ok == 20 and count == 200
     assert on_loop == []

@@ -68,6 +68,13 @@ def browser(server):
         chromium.close()
 
 
+def sign_in(page, server: str) -> None:
+    """Sign in with the shared password on the sign-in form, as a French reader (the page is on /signin)."""
+    page.get_by_label("Mot de passe partagé").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(server + "/")
+
+
 def _query(url: str) -> list[tuple[str, str]]:
     return parse_qsl(urlsplit(url).query)
 
@@ -78,9 +85,7 @@ def test_sign_in_filter_search_open_download_and_subscribe(browser, server, site
     page.goto(server + "/")
     assert urlsplit(page.url).path == "/signin"
     page.screenshot(path=str(SHOTS / "signin.png"))
-    page.get_by_label("Mot de passe partagé").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(server + "/")
+    sign_in(page, server)
     total = site.ctx.store.count(LISTED)
     assert f"{total} éléments" in page.locator("#results-title").inner_text()
 
@@ -186,9 +191,7 @@ def test_switches_closed_deadlines_and_member_view_on_a_phone(browser, watch_ser
     phone = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
     page = phone.new_page()
     page.goto(watch_server + "/signin")
-    page.get_by_label("Mot de passe partagé").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(watch_server + "/")
+    sign_in(page, watch_server)
     for url in ("/", "/?copies=all&all=1&sort=deadline", "/items/muret-corr", "/nowhere"):
         page.goto(watch_server + url)
         width = page.evaluate("document.documentElement.scrollWidth")

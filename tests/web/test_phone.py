@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import PASSWORD
-from tests.web.test_browser import browser, server  # noqa: F401 - fixtures
+from tests.web.test_browser import browser, server, sign_in  # noqa: F401 - fixtures
 from veille import pipeline
 from veille.digest.weeks import Week
 
@@ -51,9 +50,7 @@ def test_every_site_page_fits_a_phone(browser, server, site):  # noqa: F811
     context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
     page = context.new_page()
     page.goto(server + "/signin")
-    page.get_by_label("Mot de passe partagé").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(server + "/")
+    sign_in(page, server)
     widths = {}
     for path in PAGES:
         page.goto(server + path)
