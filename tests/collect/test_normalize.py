@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from veille.collect.normalize import canonical_url, item_id, parse_date, plain_text
 
 
@@ -44,3 +46,13 @@ def test_parse_date_reads_several_languages_and_zones():
     assert parse_date("09/11/2026", "Europe/Paris") == datetime(2026, 11, 8, 23, tzinfo=UTC)
     assert parse_date("not a date") is None
     assert parse_date("") is None
+
+
+@pytest.mark.parametrize(("given", "number"), [("091489-2019", "91489-2019"), ("91489-2019", "91489-2019"),
+                                               ("2019/S 035-091489", "91489-2019"), ("000001-2024", "1-2024"),
+                                               ("2020/S 064-152048", "152048-2020"), ("Lot 3", None), ("", None)])
+def test_ted_numbers_meet_whatever_format_they_come_in(given, number):
+    """R2.0.9 pads TED's publication numbers with zeros, the API and eForms do not: one form for all of them."""
+    from veille.collect.tender import ted_number
+
+    assert ted_number(given) == number

@@ -13,6 +13,8 @@ from veille.collect.money import money
 from veille.collect.normalize import written_time
 
 _CPV = re.compile(r"^\s*(\d{8})(?:-\d)?\s*$")
+_TED_NUMBER = re.compile(r"^\s*0*(\d{1,8})-(\d{4})\s*$")
+_TED_OJS = re.compile(r"(\d{4})/S\s*\d+-0*(\d+)")
 _DATE = re.compile(r"^\s*(\d{4})-?(\d{2})-?(\d{2})(?:[T ]([\d:.]+))?\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
 _TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
 
@@ -35,6 +37,19 @@ def notice_type(code: str | None) -> str | None:
                      "edital", "divulgada")) or "avis de marché" in c:
         return "contract-notice"
     return "other"
+
+
+def ted_number(value: str | None) -> str | None:
+    """A TED publication number as the TED API writes it, whatever format it comes in: '091489-2019' (R2.0.9's
+    DOC_ID, zero-padded), '91489-2019' (the API, eForms) and the OJ S reference '2019/S 035-091489' all give
+    '91489-2019', so the notices of one tender meet; None when `value` is none of these."""
+    if not value:
+        return None
+    if m := _TED_NUMBER.match(value):
+        return f"{int(m.group(1))}-{m.group(2)}"
+    if m := _TED_OJS.search(value):
+        return f"{int(m.group(2))}-{m.group(1)}"
+    return None
 
 
 def cpv_codes(codes: Iterable[object]) -> list[str]:

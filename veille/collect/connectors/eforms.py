@@ -17,6 +17,7 @@ from veille.collect.tender import (
     earliest_deadline,
     notice_type,
     preferred_languages,
+    ted_number,
     tender_deadline,
 )
 from veille.collect.xml import parse_xml, text
@@ -115,6 +116,7 @@ def _kind(root: etree._Element) -> str | None:
 
 def _related(number: str | None, folder: str | None) -> list[str]:
     """Return the notice's TED number and its procedure's folder id, as related identifiers."""
+    number = ted_number(number) or number
     return [*([f"ted:{number}"] if number else []), *([f"procedure:{folder}"] if folder else [])]
 
 

@@ -22,6 +22,7 @@ from veille.collect.tender import (
     notice_type,
     pick_text,
     preferred_languages,
+    ted_number,
     tender_deadline,
 )
 from veille.errors import SourceError
@@ -114,7 +115,8 @@ def _first(value: Any) -> Any:
 def _related(number: str, value: Any) -> list[str]:
     """This notice and TED's related notices (RN): the other publications of the same procedure."""
     values = value if isinstance(value, list) else [value] if value else []
-    return [f"ted:{number}", *(f"ted:{v}" for v in values)]
+    numbers = [ted_number(str(v)) or str(v) for v in (number, *values)]
+    return [f"ted:{n}" for n in dict.fromkeys(numbers)]
 
 
 def _title_language(notice: dict[str, Any], prefer: list[str]) -> str | None:

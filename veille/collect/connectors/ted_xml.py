@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from lxml import etree
@@ -10,7 +9,7 @@ from lxml import etree
 from veille.collect.connectors import Connector, NoOptions
 from veille.collect.countries import country_code, country_zone, language_code
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, item_id, plain_text
-from veille.collect.tender import amount, cpv_codes, deadline, notice_type, tender_deadline
+from veille.collect.tender import amount, cpv_codes, deadline, notice_type, ted_number, tender_deadline
 from veille.collect.xml import parse_xml, text
 from veille.errors import TerminalSourceError
 from veille.models import Item, Source
@@ -23,7 +22,6 @@ FORMS = {"F01": "prior-information", "F04": "prior-information", "F16": "prior-i
          "F17": "contract-notice", "F21": "contract-notice", "F22": "contract-notice", "F23": "contract-notice",
          "F24": "contract-notice", "F03": "award", "F06": "award", "F13": "award", "F15": "award",
          "F18": "award", "F25": "award", "F14": "modification", "F20": "modification"}
-_OJS = re.compile(r"(\d{4})/S\s*\d+-0*(\d+)")
 
 
 def _local(tag: str) -> str:
@@ -41,15 +39,15 @@ def _findall(node: etree._Element, *path: str) -> list[etree._Element]:
 
 def ojs_to_number(value: str | None) -> str | None:
     """'2020/S 248-616032' → '616032-2020', the publication number TED's API uses."""
-    m = _OJS.search(value or "")
-    return f"{m.group(2)}-{m.group(1)}" if m else None
+    return ted_number(value) if value and "/S" in value else None
 
 
 def _number(root: etree._Element) -> str:
     """Return the notice's publication number (DOC_ID, else from the OJ S reference); raise if not a notice."""
     if etree.QName(root).localname != "TED_EXPORT":
         raise TerminalSourceError(f"not a TED R2.0.9 export: root element is {etree.QName(root).localname}")
-    number = root.get("DOC_ID") or ojs_to_number(text(_find(root, "CODED_DATA_SECTION", "NOTICE_DATA", "NO_DOC_OJS")))
+    number = ted_number(root.get("DOC_ID")) or ojs_to_number(text(_find(root, "CODED_DATA_SECTION", "NOTICE_DATA",
+                                                                          "NO_DOC_OJS")))
     if not number:
         raise TerminalSourceError("TED R2.0.9 export without DOC_ID or NO_DOC_OJS")
     return number
