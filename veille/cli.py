@@ -209,6 +209,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
     for source in report.sources:
         if source.status in ("failed", "waiting", "busy"):
             _err(f"{source.status}: {source.name}: {source.error}")
+        elif source.skipped:
+            _err(f"skipped: {source.name}: {source.skipped} entries with neither title nor link")
     print(report.line())
     return EXIT_FAILED if report.failed and report.ok == 0 else EXIT_OK
 
@@ -230,7 +232,8 @@ def cmd_try(args: argparse.Namespace) -> int:
             print(json.dumps(item.to_json(), ensure_ascii=False))
     else:
         print(to_table(items), end="")
-    print(f"{args.name}: {outcome.status}, {len(items)} items in {outcome.seconds:.1f}s (nothing stored)",
+    skipped = f", {outcome.skipped} entries skipped (no title or link)" if outcome.skipped else ""
+    print(f"{args.name}: {outcome.status}, {len(items)} items{skipped} in {outcome.seconds:.1f}s (nothing stored)",
           file=sys.stderr)
     return EXIT_OK
 

@@ -123,7 +123,8 @@ def _store_outcome(ctx: Context, outcome: SourceOutcome, collected_at: datetime)
     ctx.store.record_fetch(source.name, ok=True, status=outcome.status,
                            etag=outcome.validators.etag, last_modified=outcome.validators.last_modified)
     return SourceReport(source.name, outcome.status, len(outcome.items), len(new), len(updated),
-                        seconds=round(outcome.seconds, 3), http_status=outcome.http_status, bytes=outcome.bytes)
+                        seconds=round(outcome.seconds, 3), http_status=outcome.http_status, bytes=outcome.bytes,
+                        skipped=outcome.skipped)
 
 
 def try_source(ctx: Context, name: str, http: HttpSettings | None = None) -> tuple[SourceOutcome, list[Item]]:

@@ -238,6 +238,27 @@ def test_eu_funding_sends_json_parts_and_pages(http):
     assert items[0].summary.startswith("HORIZON-CL6-2027-ZEROPOLLUTION · Pilots of ultrafiltration")
 
 
+def test_eu_funding_budget_from_the_json_inside_a_string():
+    """A topic's budget is the sum of its own action's yearly budgets in `budgetOverview` (JSON in a string),
+    read even when that JSON is cut short; another topic's action is not counted."""
+    from veille.collect.connectors.eu_funding import result_item
+
+    overview = json.dumps({"budgetTopicActionMap": {"1": [
+        {"action": "LIFE-2027-SAP-ENV-WATER - LIFE-PJG LIFE Project Grants", "budgetYearMap": {"2027": "9000000",
+                                                                                               "2028": 3000000}},
+        {"action": "LIFE-2027-SAP-ENV-AIR - LIFE-PJG", "budgetYearMap": {"2027": "5000000"}}]}})
+    result = {"reference": "1TOPICSen", "metadata": {
+        "identifier": ["LIFE-2027-SAP-ENV-WATER"], "status": ["31094503"], "budgetOverview": [overview[:-20]],
+        "deadlineDate": ["2027-09-23T00:00:00.000+0000"], "typesOfAction": ["LIFE  Project Grants"]}}
+    source = Source(name="eu", kind="funding", type="eu-funding", url="https://x.example.org/")
+    item = result_item(source, result, [])
+    assert (item.value_amount, item.value_currency) == (12000000.0, "EUR")
+    assert item.notice_type == "other" and item.buyer == "European Commission – LIFE Programme"  # closed
+    assert item.procedure == "LIFE Project Grants" and item.deadline_date_only
+    result["metadata"]["identifier"] = ["LIFE-2027-SAP-ENV-NATURE"]
+    assert result_item(source, result, []).value_amount is None
+
+
 # --- CanadaBuys, eForms, TED R2.0.9 (one file each) ---------------------------------------------------
 
 

@@ -198,3 +198,67 @@ def test_grants_gov_through_the_generic_json_connector():
     corpus = need_corpus()
     data = json.loads((corpus / "other/grantsgov-search2-response-community.json").read_text())
     assert len(grants) == len(data["data"]["oppHits"])
+
+
+def test_canadabuys_open_data_csv():
+    """The real CSV (every field quoted, CRLF records, quoted line breaks, `*item` lists) gives every row, each
+    with its title, notice page, buyer, Eastern-time deadline, publication day and cleaned lists."""
+    notices = parse("canadabuys", "canadabuys/newTenderNotice.nirek13-New.csv")
+    assert len(notices) == 20 and len({n.notice_id for n in notices}) == 20
+    for notice in notices:
+        assert notice.title and notice.buyer and notice.procedure and notice.country == "CA"
+        assert notice.url.startswith("https://canadabuys.canada.ca/fr/") and notice.lang == "fr"
+        assert notice.deadline_at and not notice.deadline_date_only and notice.published_at == utc(2024, 12, 9, 5)
+        assert "*" not in notice.summary  # `*item` lists are read as lists
+    by_id = {n.notice_id: n for n in notices}
+    storage = by_id["cb-303-96479125"]
+    assert storage.title == "Stockage et manutention hors site du matériel informatique"
+    assert storage.buyer == "La Commission de l’immigration et du statut de réfugié du Canada"
+    assert storage.deadline_at == utc(2025, 1, 6, 19)  # "2025-01-06T14:00:00", Eastern time
+    assert storage.summary.startswith("Région de la capitale nationale (RCN), Canada · Stockage et entreposage")
+    assert storage.notice_type == "contract-notice" and storage.related == ["canadabuys:20241610-IRB"]
+    acan = by_id["cb-690-63595508"]
+    assert acan.notice_type == "award" and acan.updated_at == utc(2024, 12, 9, 5)  # amended the day it was listed
+    selected = parse("canadabuys", "canadabuys/newTenderNotice.nirek13-New.csv", unspsc=["7215"])
+    assert [n.notice_id for n in selected] == ["cb-911-57282544"]  # the last of its four `*item` UNSPSC codes
+
+
+def test_eu_funding_search_responses():
+    """Real SEDIA responses: array-of-strings metadata, status codes, cascade calls sharing a topic identifier,
+    several cut-off dates, and JSON inside strings cut short."""
+    topics = parse("eu-funding", "eu-funding/sedia_search.tacowars-fundhunt.json", kind="funding")
+    assert [t.notice_id for t in topics] == ["HORIZON-CL5-2026-09-D4-03", "HORIZON-CL5-2026-09-D4-08",
+                                             "HORIZON-JU-CBE-2026-IAFlag-02", "HORIZON-JU-CBE-2026-IA-05"]
+    first = topics[0]
+    assert first.title.startswith("Advanced data platforms to integrate whole life carbon")
+    assert first.url.endswith("/topic-details/HORIZON-CL5-2026-09-D4-03")
+    assert first.notice_type == "contract-notice"  # status 31094502: open for submission
+    assert first.buyer == "European Commission – Horizon Europe"  # not the programme's code 43108390
+    assert first.deadline_at == utc(2026, 9, 15) and first.deadline_date_only  # 00:00 UTC: a day
+    assert first.published_at == utc(2026, 5, 5) and first.procedure == "HORIZON Innovation Actions"
+    assert first.summary == "HORIZON-CL5-2026-09 · BATTERIES and ENERGY"
+    assert topics[2].summary == "HORIZON-JU-CBE-2026"  # the call's title repeats its identifier
+
+    calls = parse("eu-funding", "eu-funding/sedia_cascade.tacowars-fundhunt.json", kind="funding")
+    assert len({c.id for c in calls}) == 4  # two calls of one project: distinct items
+    metu = calls[0]
+    assert metu.notice_id == "11143COMPETITIVE_CALLen" and metu.title == "METU Internships Offer"
+    assert metu.buyer == "Sustainable Healthcare with Digital Health Data Competence (SUSA)"
+    assert (metu.value_amount, metu.value_currency) == (30500.0, "EUR")
+    assert metu.related == ["eu-funding:DIGITAL-2023-SKILLS-05-SPECIALEDU"]
+    assert metu.summary.startswith("DIGITAL-2023-SKILLS-05-SPECIALEDU · Specialised education programmes")
+    assert "Within the framework of the SUSA project" in metu.summary  # the HTML description, as text
+    cut_offs = ["2025-09-02T03:59", "2026-01-03T07:59", "2026-09-02T03:59", "2027-01-03T07:59", "2027-09-02T03:59",
+                "2028-01-03T07:59", "2028-09-02T03:59"]
+    now = datetime.now(UTC)
+    upcoming = [d for d in (datetime.fromisoformat(c).replace(tzinfo=UTC) for c in cut_offs) if d >= now]
+    assert metu.deadline_at == (upcoming[0] if upcoming else utc(2028, 9, 2, 3, 59))  # the next cut-off
+
+    portal = parse("eu-funding", "eu-funding/portal_search_page.AarhusAI.first2results.json", kind="funding")
+    soil, arts = portal
+    assert soil.notice_id == "HORIZON-MISS-2027-05-SOIL-01-two-stage" and soil.notice_type == "prior-information"
+    assert soil.deadline_at == utc(2027, 4, 8) and soil.lang == "en"  # the first of its two stages
+    assert "Expected Outcome" in soil.summary  # from `descriptionByte`
+    assert soil.value_amount is None  # its budgetOverview is cut before this topic's action: no guess
+    assert arts.url == ("https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/"
+                        "topic-details/HORIZON-CL2-2024-TRANSFORMATIONS-01-08")  # the page, not its JSON data

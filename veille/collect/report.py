@@ -20,6 +20,7 @@ class SourceReport:
     seconds: float = 0.0
     http_status: int | None = None
     bytes: int = 0
+    skipped: int = 0  # entries of the payload that gave no item (a feed entry with neither title nor link)
 
 
 @dataclass
@@ -42,14 +43,19 @@ class CollectReport:
     def updated(self) -> int:
         return sum(s.updated for s in self.sources)
 
+    @property
+    def skipped(self) -> int:
+        return sum(s.skipped for s in self.sources)
+
     def line(self) -> str:
         not_modified = sum(s.status == "not-modified" for s in self.sources)
         waiting = sum(s.status == "waiting" for s in self.sources)
         busy = sum(s.status == "busy" for s in self.sources)
         wait_note = (f", {waiting} waiting (backoff)" if waiting else "") + (
             f", {busy} skipped (being collected by another process)" if busy else "")
+        skipped = f", {self.skipped} entries skipped (no title or link)" if self.skipped else ""
         return (f"{len(self.sources)} sources: {self.ok} ok ({not_modified} not modified), {self.failed} failed"
-                f"{wait_note}; items: {self.new} new, {self.updated} updated")
+                f"{wait_note}; items: {self.new} new, {self.updated} updated{skipped}")
 
 
 def busy_report(name: str, owner: str) -> SourceReport:

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import httpx
 
-from veille.collect.connectors import REGISTRY, Connector
+from veille.collect.connectors import REGISTRY, Connector, Skipped
 from veille.collect.http import Fetcher, HttpSettings, Response, Validators, request_started
 from veille.collect.language import detect
 from veille.errors import SourceError, TerminalSourceError
@@ -33,6 +33,7 @@ class SourceOutcome:
     retry_after: float | None = None
     http_status: int | None = None
     bytes: int = 0
+    skipped: int = 0  # entries of the payload that gave no item (neither title nor link…)
 
     @property
     def ok(self) -> bool:
@@ -76,11 +77,14 @@ async def collect_one(source: Source, fetcher: Fetcher, validators: Validators) 
             return SourceOutcome(source, "not-modified", validators=validators, seconds=budget.elapsed(),
                                  http_status=304)
         items: list[Item] = []
+        skipped = 0
         for response in fresh:  # parsing runs in a thread: a slow parse does not stall other fetches
-            items += await asyncio.to_thread(_parse_all, connector, source, response)
+            parsed, left_out = await asyncio.to_thread(_parse_counted, connector, source, response)
+            items += parsed
+            skipped += left_out
         return SourceOutcome(source, "ok", merge_items(items), validators=fresh[-1].validators,
                              seconds=budget.elapsed(), http_status=fresh[-1].status,
-                             bytes=sum(len(r.content) for r in fresh))
+                             bytes=sum(len(r.content) for r in fresh), skipped=skipped)
     except SourceError as exc:
         return SourceOutcome(source, "failed", error=str(exc), transient=exc.transient,
                              seconds=budget.elapsed(), retry_after=getattr(exc, "retry_after", None))
@@ -107,12 +111,22 @@ def merge_items(items: list[Item]) -> list[Item]:
     return list(merged.values())
 
 
+def _parse_counted(connector: Connector, source: Source, response: Response) -> tuple[list[Item], int]:
+    """Return the items of one response and the number of entries skipped by the connector."""
+    items: list[Item] = []
+    skipped = 0
+    for entry in connector.parse(source, response.content, response.url, response.content_type):
+        if isinstance(entry, Skipped):
+            skipped += 1
+            continue
+        if entry.lang is None:  # the source did not say: guess from the text, to pick the right rules
+            entry.lang = detect(f"{entry.title}. {entry.summary}")
+        items.append(entry)
+    return items, skipped
+
+
 def _parse_all(connector: Connector, source: Source, response: Response) -> list[Item]:
-    items = list(connector.parse(source, response.content, response.url, response.content_type))
-    for item in items:
-        if item.lang is None:  # the source did not say: guess from the text, to pick the right rules
-            item.lang = detect(f"{item.title}. {item.summary}")
-    return items
+    return _parse_counted(connector, source, response)[0]
 
 
 async def collect_async(sources: Iterable[Source], validators: Mapping[str, Validators],

@@ -1,6 +1,7 @@
 """Connector registry: one module per source `type`, each giving options, fetch and parse.
 
-A connector parses a payload into items: `parse(source, content, url, content_type) -> Iterator[Item]`.
+A connector parses a payload into items: `parse(source, content, url, content_type) -> Iterator[Item]`;
+it may also yield `Skipped` for an entry it cannot make an item of, so that the source's report counts it.
 Its `fetch` builds the requests (a single conditional GET unless the connector pages through an API).
 Adding a source type is one module and one line in REGISTRY.
 """
@@ -15,7 +16,15 @@ from pydantic import BaseModel, ConfigDict
 from veille.collect.http import Fetcher, Response, Validators
 from veille.models import Item, Source
 
-Parse = Callable[[Source, bytes, str, str], Iterator[Item]]
+
+@dataclass(frozen=True)
+class Skipped:
+    """An entry of the payload that gave no item, and why (counted in the source's report)."""
+
+    reason: str
+
+
+Parse = Callable[[Source, bytes, str, str], Iterator[Item | Skipped]]
 Fetch = Callable[[Source, Fetcher, Validators], Awaitable[list[Response]]]
 
 

@@ -1,4 +1,8 @@
-"""CanadaBuys tender notices open data: one CSV (UTF-8 with BOM) with bilingual `english-french` columns."""
+"""CanadaBuys tender notices open data: one CSV (UTF-8 with BOM) with bilingual `english-french` columns.
+
+Every field is quoted, records end in CRLF, descriptions hold quoted line breaks, and a field with several
+values is a list of `*item` lines (`*National Capital Region (NCR)\n*Canada`).
+"""
 
 from __future__ import annotations
 
@@ -51,6 +55,17 @@ def _column(row: dict[str, str], stem: str, lang: str) -> str | None:
     return (row.get(stem) or "").strip() or None
 
 
+def _items(value: str | None) -> list[str]:
+    """Return the values of a `*item` list field (one value a line, each starting with `*`), in order."""
+    lines = (line.strip().removeprefix("*").strip() for line in (value or "").splitlines())
+    return list(dict.fromkeys(line for line in lines if line))
+
+
+def _listed(row: dict[str, str], stem: str, lang: str) -> str | None:
+    """Return a bilingual `*item` list field as one text, 'A, B'."""
+    return ", ".join(_items(_column(row, stem, lang))) or None
+
+
 def _reader(content: bytes) -> csv.DictReader[str]:
     """Return a reader of the CSV rows, once the header is read and has the reference column."""
     try:
@@ -78,7 +93,7 @@ def _keyword_hit(row: dict[str, str], wanted: re.Pattern[str]) -> bool:
 
 def _selected(row: dict[str, str], wanted: re.Pattern[str] | None, prefixes: list[str]) -> bool:
     """Return whether the row is kept: any keyword or UNSPSC prefix when keywords are given, else the prefixes."""
-    unspsc = (row.get("unspsc") or "").replace("*", "").split()
+    unspsc = _items(row.get("unspsc"))
     if wanted is not None:
         return _keyword_hit(row, wanted) or _unspsc_hit(unspsc, prefixes)
     return not prefixes or _unspsc_hit(unspsc, prefixes)
@@ -87,8 +102,8 @@ def _selected(row: dict[str, str], wanted: re.Pattern[str] | None, prefixes: lis
 def _summary(row: dict[str, str], lang: str) -> str:
     """Return the summary parts joined: region of delivery, category, plain description."""
     description = _column(row, "tenderDescription-descriptionAppelOffres", lang)
-    region = _column(row, "regionsOfDelivery-regionsLivraison", lang)
-    category = _column(row, "gsinDescription-nibsDescription", lang) or _column(row, "unspscDescription", lang)
+    region = _listed(row, "regionsOfDelivery-regionsLivraison", lang)
+    category = _listed(row, "gsinDescription-nibsDescription", lang) or _listed(row, "unspscDescription", lang)
     return " · ".join(x for x in (region, category, plain_text(description)) if x)
 
 
@@ -107,6 +122,7 @@ def _row_item(source: Source, row: dict[str, str], reference: str, lang: str) ->
         lang="fr" if lang == "fr" and row.get("title-titre-fra") else "en",
         country="CA",
         published_at=deadline(row.get("publicationDate-datePublication"), zone=EASTERN),
+        updated_at=deadline(row.get("amendmentDate-dateModification"), zone=EASTERN),
         notice_id=reference,
         notice_type=notice_type(_column(row, "noticeType-avisType", "en")),
         buyer=_column(row, "contractingEntityName-nomEntitContractante", lang)

@@ -1,9 +1,15 @@
-"""EU Funding & Tenders portal search (SEDIA): funding calls and topics, multipart JSON parts, page numbers."""
+"""EU Funding & Tenders portal search (SEDIA): funding calls and topics, multipart JSON parts, page numbers.
+
+Every metadata value of a result is a list of strings (`"budget": ["30500"]`); `actions` and `budgetOverview`
+are JSON written inside such strings, and may be cut short in saved copies.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field
@@ -12,11 +18,21 @@ from veille.collect.connectors import Connector
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, plain_text
 from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_json, shape_error
-from veille.collect.tender import cpv_codes, deadline, tender_deadline, tender_value
+from veille.collect.tender import Deadline, cpv_codes, day_deadline, deadline, tender_deadline, tender_value
 from veille.models import Item, Source
 
 TOPIC_PAGE = "https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/topic-details/{id}"
-OPEN, FORTHCOMING = "31094501", "31094502"
+FORTHCOMING, OPEN, CLOSED = "31094501", "31094502", "31094503"  # as `actions` spells them out
+STATUS_TYPES = {FORTHCOMING: "prior-information", OPEN: "contract-notice", CLOSED: "other"}
+CASCADE = "8"  # calls of EU-funded projects for third parties ("cascade funding"): one result per call
+PROGRAMMES = {"HORIZON": "Horizon Europe", "DIGITAL": "Digital Europe Programme", "LIFE": "LIFE Programme",
+              "CEF": "Connecting Europe Facility", "ERASMUS": "Erasmus+", "EU4H": "EU4Health", "INNOVFUND":
+              "Innovation Fund", "SMP": "Single Market Programme", "CERV": "Citizens, Equality, Rights and Values",
+              "CREA": "Creative Europe", "EMFAF": "European Maritime, Fisheries and Aquaculture Fund",
+              "RFCS": "Research Fund for Coal and Steel", "EDF": "European Defence Fund", "I3": "Interregional "
+              "Innovation Investments", "AGRIP": "Promotion of agricultural products", "UCPM": "Union Civil "
+              "Protection Mechanism", "ISF": "Internal Security Fund", "AMIF": "Asylum, Migration and "
+              "Integration Fund", "EUAF": "Union Anti-Fraud Programme", "JUST": "Justice Programme"}
 
 
 class EuFundingOptions(PagingOptions):
@@ -64,16 +80,25 @@ async def fetch(source: Source, fetcher: Fetcher, validators: Validators) -> lis
     return await fetch_pages(source, fetcher, first, next_page, options)
 
 
-def _meta(result: dict[str, Any], key: str) -> str | None:
+def _metas(result: dict[str, Any], key: str) -> list[str]:
+    """Return the non-empty values of a metadata field (a list of strings, or one value)."""
     value = (result.get("metadata") or {}).get(key)
-    if isinstance(value, list):
-        value = next((v for v in value if v not in (None, "")), None)
-    return str(value) if value not in (None, "") else None
+    values = value if isinstance(value, list) else [value]
+    return [" ".join(str(v).split()) for v in values if v not in (None, "") and str(v).strip()]
+
+
+def _meta(result: dict[str, Any], key: str) -> str | None:
+    """Return the first non-empty value of a metadata field, spaces collapsed."""
+    return next(iter(_metas(result, key)), None)
+
+
+def _cascade(result: dict[str, Any]) -> bool:
+    return _meta(result, "type") == CASCADE
 
 
 def _identifier(result: dict[str, Any], prefixes: list[str]) -> Any:
     """Return the topic or call identifier, or None when it is absent or starts with none of `prefixes`."""
-    identifier = _meta(result, "identifier") or result.get("reference")
+    identifier = _meta(result, "identifier") or result.get("reference") or _meta(result, "REFERENCE")
     if not identifier:
         return None
     if prefixes and not any(str(identifier).startswith(p) for p in prefixes):
@@ -82,18 +107,59 @@ def _identifier(result: dict[str, Any], prefixes: list[str]) -> Any:
 
 
 def _url(result: dict[str, Any], identifier: Any) -> Any:
-    """Return the result's URL, else its topic page on the portal."""
-    return _meta(result, "url") or result.get("url") or TOPIC_PAGE.format(id=str(identifier).lower())
+    """Return the result's page, else its topic page on the portal (not the topic's JSON data file)."""
+    url = _meta(result, "url") or result.get("url")
+    if url and not str(url).endswith(".json"):
+        return url
+    return TOPIC_PAGE.format(id=identifier)
 
 
-def _summary(call: str | None, description: Any) -> str:
-    """Return the call identifier and the plain description, joined."""
-    return plain_text(" · ".join(x for x in (call, plain_text(description)) if x), SUMMARY_CAP)
+def _summary(parts: list[str | None], description: Any) -> str:
+    """Return the call identifier and title and the plain description, joined."""
+    return plain_text(" · ".join(x for x in (*parts, plain_text(description)) if x), SUMMARY_CAP)
 
 
 def _lang(result: dict[str, Any], source: Source) -> Any:
     """Return the result's language (2 letters), else the source's, else English."""
-    return (result.get("language") or source.lang or "en")[:2]
+    return (result.get("language") or _meta(result, "language") or source.lang or "en")[:2].lower()
+
+
+def _deadline(result: dict[str, Any], now: datetime) -> Deadline:
+    """Return the next deadline still to come (cut-offs, two stages), else the last one; 00:00 UTC is a day."""
+    found = [d for d in (tender_deadline(text) for text in _metas(result, "deadlineDate")) if d["deadline_at"]]
+    if not found:
+        return tender_deadline(None)
+    found.sort(key=lambda d: d["deadline_at"] or now)
+    chosen = next((d for d in found if (d["deadline_at"] or now) >= now), found[-1])
+    at = chosen["deadline_at"]
+    if at is not None and (at.hour, at.minute, at.second) == (0, 0, 0):  # the portal writes a day as 00:00 UTC
+        return day_deadline(at.date())
+    return chosen
+
+
+def _budget(result: dict[str, Any], identifier: str) -> float | None:
+    """Return the budget of the call: `budget` (cascade calls), else the topic's yearly budgets in `budgetOverview`."""
+    budget, _ = tender_value(_meta(result, "budget"), "EUR")
+    if budget is not None:
+        return budget
+    overview = _meta(result, "budgetOverview") or ""
+    # a JSON text that may be cut short: read the topic's own action, not the whole document
+    action = r'"action"\s*:\s*"' + re.escape(identifier) + r' [^"]*"[^{}]*?"budgetYearMap"\s*:\s*\{([^{}]*)\}'
+    match = re.search(action, overview)
+    if not match:
+        return None
+    years = re.findall(r'"\d{4}"\s*:\s*"?(\d+(?:\.\d+)?)', match.group(1))
+    return float(sum(float(y) for y in years)) if years else None
+
+
+def _buyer(result: dict[str, Any], identifier: str) -> str:
+    """Return the project that funds a cascade call, else the EU programme of the topic, else the Commission."""
+    if _cascade(result):
+        name, acronym = _meta(result, "projectName"), _meta(result, "projectAcronym")
+        if name or acronym:
+            return f"{name} ({acronym})" if name and acronym else str(name or acronym)
+    programme = PROGRAMMES.get(identifier.split("-", 1)[0].upper())
+    return f"European Commission – {programme}" if programme else "European Commission"
 
 
 def _cpv(result: dict[str, Any]) -> list[str]:
@@ -102,38 +168,55 @@ def _cpv(result: dict[str, Any]) -> list[str]:
     return cpv_codes([main] if main else [])
 
 
-def result_item(source: Source, result: dict[str, Any], prefixes: list[str]) -> Item | None:
-    """Build the item of one search result; None without an identifier or outside the identifier prefixes."""
+def result_item(source: Source, result: dict[str, Any], prefixes: list[str],
+                now: datetime | None = None) -> Item | None:
+    """Build the item of one search result; None without an identifier or outside the identifier prefixes.
+
+    A cascade call shares its topic's identifier with the project's other calls: its key is the result's
+    `reference`, its title the call's own (`callTitle`), its summary starts with the topic identifier.
+    """
     identifier = _identifier(result, prefixes)
     if identifier is None:
         return None
-    call = _meta(result, "callIdentifier")
-    title = _meta(result, "title") or result.get("summary") or identifier
-    description = _meta(result, "description") or result.get("content")
-    url = _url(result, identifier)
+    identifier = str(identifier)
+    cascade = _cascade(result)
+    key = str(result.get("reference") or identifier) if cascade else identifier
+    call, call_title = _meta(result, "callIdentifier"), _meta(result, "callTitle")
+    if cascade:
+        title = call_title or result.get("summary") or _meta(result, "title") or identifier
+        parts = [identifier, _meta(result, "title") if title != _meta(result, "title") else None]
+    else:
+        title = _meta(result, "title") or result.get("summary") or identifier
+        parts = [call, call_title if call_title != call else None]
+    description = (_meta(result, "description") or _meta(result, "descriptionByte") or result.get("content"))
     value, currency = tender_value(_meta(result, "cftEstimatedOverallContractAmount"),
                                    _meta(result, "cftEstimatedOverallContractCurrency"))
+    if value is None:
+        value, currency = _budget(result, identifier), "EUR"
     return Item(
-        id=item_id(source.name, str(identifier)),
+        id=item_id(source.name, key),
         source=source.name,
         kind=source.kind,
         title=plain_text(str(title), TITLE_CAP),
-        url=canonical_url(url),
-        summary=_summary(call, description),
+        url=canonical_url(_url(result, identifier)),
+        summary=_summary(parts, description),
         lang=_lang(result, source),
         country=source.country,
         published_at=deadline(_meta(result, "startDate")),
-        notice_id=str(identifier),
-        notice_type=None,
-        buyer=_meta(result, "frameworkProgramme") or "European Commission",
-        **tender_deadline(_meta(result, "deadlineDate")),
+        notice_id=key,
+        notice_type=STATUS_TYPES.get(_meta(result, "status") or ""),
+        buyer=_buyer(result, identifier),
+        **_deadline(result, now or datetime.now(UTC)),
         cpv=_cpv(result),
         value_amount=value,
         value_currency=currency if value is not None else None,
+        procedure=_meta(result, "typesOfAction"),
+        related=[f"eu-funding:{identifier}"] if cascade else [],
     )
 
 
 def parse(source: Source, content: bytes, url: str, content_type: str = "") -> Iterator[Item]:
+    """Yield one item per search result that has an identifier within the options' prefixes."""
     options = EuFundingOptions(**source.options)
     data = load_json(content, "EU Funding & Tenders search")
     results = data.get("results") if isinstance(data, dict) else None
