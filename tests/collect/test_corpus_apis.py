@@ -250,9 +250,14 @@ def test_eu_funding_search_responses():
     assert "Within the framework of the SUSA project" in metu.summary  # the HTML description, as text
     cut_offs = ["2025-09-02T03:59", "2026-01-03T07:59", "2026-09-02T03:59", "2027-01-03T07:59", "2027-09-02T03:59",
                 "2028-01-03T07:59", "2028-09-02T03:59"]
-    now = datetime.now(UTC)
-    upcoming = [d for d in (datetime.fromisoformat(c).replace(tzinfo=UTC) for c in cut_offs) if d >= now]
-    assert metu.deadline_at == (upcoming[0] if upcoming else utc(2028, 9, 2, 3, 59))  # the next cut-off
+    dates = [datetime.fromisoformat(c).replace(tzinfo=UTC) for c in cut_offs]
+    assert metu.deadline_at == dates[0]  # read as of the call's opening: the same on any day it is read
+    from veille.collect.connectors.eu_funding import _deadline
+
+    result = json.loads(need_corpus().joinpath("eu-funding/sedia_cascade.tacowars-fundhunt.json").read_bytes())
+    first = result["results"][0]
+    for now, expected in ((utc(2026, 2, 1), dates[2]), (utc(2027, 9, 2, 4), dates[5]), (utc(2030, 1, 1), dates[-1])):
+        assert _deadline(first, now)["deadline_at"] == expected, now  # with a clock: the next cut-off, else the last
 
     portal = parse("eu-funding", "eu-funding/portal_search_page.AarhusAI.first2results.json", kind="funding")
     soil, arts = portal

@@ -124,8 +124,10 @@ def _lang(result: dict[str, Any], source: Source) -> Any:
     return (result.get("language") or _meta(result, "language") or source.lang or "en")[:2].lower()
 
 
-def _deadline(result: dict[str, Any], now: datetime) -> Deadline:
-    """Return the next deadline still to come (cut-offs, two stages), else the last one; 00:00 UTC is a day."""
+def _deadline(result: dict[str, Any], now: datetime | None) -> Deadline:
+    """Return the first deadline at or after `now` (cut-offs, two stages), else the last one; 00:00 UTC is a day.
+    Without `now`, the call's own opening date stands for it: the result never depends on the day it is read."""
+    now = now or deadline(_meta(result, "startDate")) or datetime.min.replace(tzinfo=UTC)
     found = [d for d in (tender_deadline(text) for text in _metas(result, "deadlineDate")) if d["deadline_at"]]
     if not found:
         return tender_deadline(None)
@@ -206,7 +208,7 @@ def result_item(source: Source, result: dict[str, Any], prefixes: list[str],
         notice_id=key,
         notice_type=STATUS_TYPES.get(_meta(result, "status") or ""),
         buyer=_buyer(result, identifier),
-        **_deadline(result, now or datetime.now(UTC)),
+        **_deadline(result, now),
         cpv=_cpv(result),
         value_amount=value,
         value_currency=currency if value is not None else None,
