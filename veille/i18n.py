@@ -138,6 +138,18 @@ class Formats:
         except UnknownCurrencyError:
             return f"{self.number(round(amount))} {currency}"
 
+    def country(self, code: str | None) -> str:
+        """A country's name in the reader's language ("Espagne" for ES), its code when Babel does not know it."""
+        from babel import Locale
+
+        return str(Locale.parse(self.lang).territories.get(code.upper(), code)) if code else ""
+
+    def language(self, code: str | None) -> str:
+        """A language's name in the reader's language ("anglais" for en), its code when Babel does not know it."""
+        from babel import Locale
+
+        return str(Locale.parse(self.lang).languages.get(code, code)) if code else ""
+
     def until(self, deadline: datetime, now: datetime) -> str:
         """"dans 4 jours" / "in 4 days", counted in calendar days in the zone; "aujourd'hui" / "today"."""
         from babel.dates import format_timedelta
@@ -153,7 +165,7 @@ class Formats:
 
 @cache
 def template_environment(package: str, lang: str) -> Any:
-    """A Jinja2 environment for `package`'s templates, its i18n extension speaking `lang`."""
+    """A Jinja2 environment for `package`'s templates (HTML ones escaped), its i18n extension speaking `lang`."""
     import jinja2
 
     env = jinja2.Environment(

@@ -77,13 +77,6 @@ class Reader:
     def _(self, text: str) -> str:
         return self.fmt.gettext(text)
 
-    def country(self, code: str | None) -> str:
-        from babel import Locale
-
-        if not code:
-            return ""
-        return str(Locale.parse(self.fmt.lang).territories.get(code.upper(), code))
-
 
 def _item_view(item: Item, reader: Reader, now: datetime, history: Sequence[Item] = (),
                site: SiteLinks | None = None) -> dict[str, object]:
@@ -92,14 +85,19 @@ def _item_view(item: Item, reader: Reader, now: datetime, history: Sequence[Item
     by_score = sorted(item.topics, key=lambda t: -item.topics[t].score)
     member = reader.member_id
     closes = item.closes_at(fmt.zone)
+    deadline = fmt.moment(item.local_deadline(fmt.zone))
+    left = fmt.until(closes, now) if closes and closes >= now else ""
+    closed = bool(closes and closes < now)
+    note = ""  # "date limite lun. 4 déc. 2026, 12:00 (dans 18 jours)", or "clos le …" once passed
+    if closes is not None:
+        note = reader._("closed {when}").format(when=deadline) if closed else \
+            reader._("deadline {when} ({left})").format(when=deadline, left=left)
     return {
         "title": item.title, "url": item.url, "source": item.source,
         "date": fmt.day(item.published_at or item.collected_at),
-        "country": reader.country(item.country), "buyer": item.buyer,
-        "deadline": fmt.moment(item.local_deadline(fmt.zone)),
-        "left": fmt.until(closes, now) if closes and closes >= now else "",
-        "closed": bool(closes and closes < now),
-        "deadline_note": _deadline_note(item, reader, now),
+        "country": fmt.country(item.country), "buyer": item.buyer,
+        "deadline": deadline, "left": left, "closed": closed,
+        "deadline_note": note,
         "value": fmt.money(item.value_amount, item.value_currency),
         "cpv": next((label for label in (cpv_label(c, fmt.lang) for c in item.cpv) if label), ""),
         "summary": summary,
@@ -111,17 +109,6 @@ def _item_view(item: Item, reader: Reader, now: datetime, history: Sequence[Item
         if member and member in item.members else [],
         **_cluster_view(item, history, fmt),
     }
-
-
-def _deadline_note(item: Item, reader: Reader, now: datetime) -> str:
-    """"date limite lun. 4 déc. 2026, 12:00 (dans 18 jours)", or "clos …" once passed; "" without a deadline."""
-    closes = item.closes_at(reader.fmt.zone)
-    if closes is None:
-        return ""
-    when = reader.fmt.moment(item.local_deadline(reader.fmt.zone))
-    if closes < now:
-        return reader._("closed {when}").format(when=when)
-    return reader._("deadline {when} ({left})").format(when=when, left=reader.fmt.until(closes, now))
 
 
 def _cluster_view(item: Item, history: Sequence[Item], fmt: Formats) -> dict[str, object]:

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from veille.context import Context
 from veille.errors import InputError
-from veille.i18n import Formats, gettext_for, negotiate, translations
+from veille.i18n import Formats, gettext_for, negotiate, template_environment
 from veille.ids import NOTICE_TYPES
 from veille.models import KIND_LABELS, REGION_LABELS, Item, ItemQuery, Member
 from veille.reasons import explain
@@ -40,12 +40,8 @@ def safe_url(url: str | None) -> str | None:
 @cache
 def _env(lang: str) -> jinja2.Environment:
     """The pages' templates speaking `lang`."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
-                             extensions=["jinja2.ext.i18n"])
-    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env: jinja2.Environment = template_environment("veille.web", lang)
     env.filters["safe_url"] = safe_url
-    env.filters["number"] = Formats(lang, ZoneInfo("UTC")).number
     return env
 
 
@@ -60,18 +56,6 @@ class Reading:
 
     def _(self, text: str) -> str:
         return self.fmt.gettext(text)
-
-    def country(self, code: str | None) -> str:
-        """A country's name in the reader's language (its code when Babel does not know it)."""
-        from babel import Locale
-
-        return str(Locale.parse(self.lang).territories.get(code.upper(), code)) if code else ""
-
-    def language(self, code: str | None) -> str:
-        """A language's name in the reader's language ("anglais" for en), its code when Babel does not know it."""
-        from babel import Locale
-
-        return str(Locale.parse(self.lang).languages.get(code, code)) if code else ""
 
 
 class Archive:
@@ -250,5 +234,5 @@ def card(item: Item, reading: Reading, now: datetime) -> dict[str, Any]:
         "members": [(m, labels["member"].get(m, m), item.members[m].score,
                      [explain(r, reading.lang, labels["topic"]) for r in item.members[m].reasons])
                     for m in sorted(item.members, key=lambda m: -item.members[m].score)],
-        "country_name": reading.country(item.country), "lang_name": reading.language(item.lang),
+        "country_name": fmt.country(item.country), "lang_name": fmt.language(item.lang),
     }
