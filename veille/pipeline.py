@@ -208,7 +208,7 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     for digest_id, rendered, count in built:  # the site's archive shows each digest as it was sent
         sent = sum(e.digest == digest_id and e.status == "sent" for e in delivery.emails)
         if sent:
-            ctx.store.save_sent_digest(str(week), digest_id, rendered.html, count, sent)
+            ctx.store.save_sent_digest(str(week), digest_id, rendered.html, count, sent, now)
     return report
 
 

@@ -256,14 +256,16 @@ class Store(Browse):
             conn.execute(T.ended_sessions.delete().where(T.ended_sessions.c.sid == sid))
             conn.execute(T.ended_sessions.insert().values(sid=sid, until=until))
 
-    def save_sent_digest(self, week: str, digest: str, html: str, items: int, recipients: int) -> None:
-        """Keep the digest as it was sent: its first sending's date stays, the recipients add up."""
+    def save_sent_digest(self, week: str, digest: str, html: str, items: int, recipients: int,
+                         sent_at: datetime | None = None) -> None:
+        """Keep the digest as it was sent (at `sent_at`, default: the store's clock): its first sending's date
+        stays, the recipients add up."""
         c = T.sent_digests.c
         with self._begin() as conn:
             row = conn.execute(sa.select(T.sent_digests).where(c.week == week, c.digest == digest)).mappings().first()
             if row is None:
                 conn.execute(T.sent_digests.insert().values(week=week, digest=digest, html=html, items=items,
-                                                            recipients=recipients, sent_at=self.clock()))
+                                                            recipients=recipients, sent_at=sent_at or self.clock()))
             elif recipients:
                 conn.execute(T.sent_digests.update().where(c.week == week, c.digest == digest).values(
                     recipients=row["recipients"] + recipients))
