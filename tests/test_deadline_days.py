@@ -1,5 +1,5 @@
 """A tender deadline given as a day without a time: shown as that day everywhere, open until the end of that day
-in the configured zone (digest "closing soon", the site, the store's open tenders), whatever "now" is."""
+in the buyer's zone (digest "closing soon", the site, the store's open tenders), whatever "now" is."""
 
 from __future__ import annotations
 
@@ -70,7 +70,9 @@ def test_the_day_is_stored_as_a_day(day_tender):
         [item] = ctx.store.items(ItemQuery(sources=("boamp",)))
     finally:
         ctx.close()
-    assert item.deadline_date_only and item.deadline_at == datetime(2026, 12, 4, tzinfo=UTC)
+    # the end of that day where the buyer is (BOAMP: Paris, CET): 23:59:59 local, 22:59:59 UTC
+    assert item.deadline_date_only and item.deadline_at == datetime(2026, 12, 4, 22, 59, 59, tzinfo=UTC)
+    assert item.deadline_zone == "Europe/Paris" and item.deadline_kind == "tender"
     assert item.local_deadline(PARIS) == DAY
 
 

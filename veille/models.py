@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from veille import keywords
 from veille.ids import EU_EEA, GULF, KIND_LABELS, KIND_ORDER, KINDS, REGION_LABELS, REGIONS, region_of
+from veille.zones import zone_named
 
 __all__ = ["EU_EEA", "GULF", "KINDS", "KIND_LABELS", "KIND_ORDER", "REGIONS", "REGION_LABELS", "region_of"]
 
@@ -236,6 +237,27 @@ class MemberMatch:
     reasons: list[str]
 
 
+@dataclass(frozen=True)
+class Due:
+    """One deadline of a notice: what is due (`kind`: "tender" for offers, "participation" for requests to
+    participate, "comments", "application"…) and when, in UTC. A deadline given as a day is the end of that day
+    in the buyer's zone (`zone`, an IANA name or a fixed offset such as '+01:00'), with `date_only` set."""
+
+    kind: str
+    at: datetime
+    date_only: bool = False
+    zone: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "at": self.at.isoformat(), "date_only": self.date_only, "zone": self.zone}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Due:
+        at = datetime.fromisoformat(data["at"])
+        return cls(str(data["kind"]), at if at.tzinfo else at.replace(tzinfo=UTC), bool(data.get("date_only")),
+                   data.get("zone"))
+
+
 @dataclass
 class Item:
     """One row of the watch: a tender, a news article, a regulatory text…"""
@@ -254,13 +276,22 @@ class Item:
     notice_id: str | None = None
     notice_type: str | None = None
     buyer: str | None = None
-    # when offers are due, in UTC; a deadline given as a day without a time is that day at 00:00 UTC with
-    # `deadline_date_only` set: it closes at the end of that day in the deployment's zone (`closes_at`)
+    # the next deadline the cluster must meet, in UTC (`deadline_kind`: "tender", "participation"…); one given
+    # as a day without a time is the end of that day (23:59:59) in the buyer's zone `deadline_zone`, with
+    # `deadline_date_only` set; `deadlines`: every deadline of the notice, that one included
     deadline_at: datetime | None = None
     deadline_date_only: bool = False
+    deadline_zone: str | None = None
+    deadline_kind: str | None = None
+    deadlines: list[Due] = field(default_factory=list)
     cpv: list[str] = field(default_factory=list)
+    # the tender's value: `value_amount` (a total, else the lots summed), or only a range `value_min`–`value_max`;
+    # `value_kind`: "estimated" (before the award) or "awarded" (the notice's result)
     value_amount: float | None = None
     value_currency: str | None = None
+    value_kind: str | None = None
+    value_min: float | None = None
+    value_max: float | None = None
     procedure: str | None = None
     topics: dict[str, TopicTag] = field(default_factory=dict)
     members: dict[str, MemberMatch] = field(default_factory=dict)
@@ -282,26 +313,26 @@ class Item:
             return match.score if match else 0.0
         return round(sum(tag.score for tag in self.topics.values()), 2)
 
-    def closes_at(self, zone: tzinfo) -> datetime | None:
-        """When the tender closes, in UTC: its deadline, or the end of its day in `zone` (23:59:59 local) for a
-        deadline given as a day without a time."""
-        if self.deadline_at is None or not self.deadline_date_only:
-            return self.deadline_at
-        return day_end(self.deadline_at.astimezone(UTC).date(), zone)
+    def closes_at(self, zone: tzinfo | None = None) -> datetime | None:
+        """When the tender closes, in UTC: its deadline (a deadline given as a day is already the end of that day
+        in the buyer's zone). `zone` is not needed any more and kept for callers."""
+        return self.deadline_at
 
     def local_deadline(self, zone: tzinfo) -> datetime | date | None:
-        """The deadline as readers see it: a day (a `date`) when the source gave no time, else the time in `zone`."""
+        """The deadline as readers see it: the day the source wrote (a `date`) when it gave no time, else the
+        time in `zone`."""
         if self.deadline_at is None:
             return None
         if self.deadline_date_only:
-            return self.deadline_at.astimezone(UTC).date()
+            return self.deadline_at.astimezone(zone_named(self.deadline_zone)).date()
         return self.deadline_at.astimezone(zone)
 
     def content_key(self) -> tuple[Any, ...]:
         """The fields whose change makes a stored item 'updated'."""
         return (
             self.title, self.summary, self.url, self.published_at, self.deadline_at, self.deadline_date_only,
-            self.notice_type, self.buyer, tuple(self.cpv), self.value_amount, self.country,
+            self.deadline_kind, tuple(self.deadlines), self.notice_type, self.buyer, tuple(self.cpv),
+            self.value_amount, self.value_kind, self.value_min, self.value_max, self.country,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -317,8 +348,11 @@ class Item:
             "collected_at": ts(self.collected_at), "updated_at": ts(self.updated_at),
             "notice_id": self.notice_id, "notice_type": self.notice_type, "buyer": self.buyer,
             "deadline_at": ts(self.deadline_at), "deadline_date_only": self.deadline_date_only,
+            "deadline_zone": self.deadline_zone, "deadline_kind": self.deadline_kind,
+            "deadlines": [d.to_json() for d in self.deadlines],
             "cpv": list(self.cpv),
             "value_amount": self.value_amount, "value_currency": self.value_currency,
+            "value_kind": self.value_kind, "value_min": self.value_min, "value_max": self.value_max,
             "procedure": self.procedure,
             "topics": {k: {"score": v.score, "evidence": v.evidence} for k, v in self.topics.items()},
             "members": {k: {"score": v.score, "reasons": v.reasons} for k, v in self.members.items()},

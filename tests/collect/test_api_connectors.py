@@ -197,8 +197,9 @@ def test_federal_register_follows_next_page_url(http):
     assert query["conditions[agencies][]"] == ["environmental-protection-agency"]
     assert query["conditions[type][]"] == ["RULE", "PRORULE"] and query["order"] == ["newest"]
     assert [i.notice_id for i in items] == ["2026-20001", "2026-20002"]
-    # comments close on a day: kept as that day (open until its end where the readers are)
-    assert items[0].deadline_at == datetime(2027, 1, 9, tzinfo=UTC) and items[0].deadline_date_only
+    # comments close on a day: kept as that day, open until its end in Washington (EST, UTC-5)
+    assert items[0].deadline_at == datetime(2027, 1, 10, 4, 59, 59, tzinfo=UTC) and items[0].deadline_date_only
+    assert items[0].deadline_kind == "comments"
     assert items[0].country == "US"
     assert items[0].kind == "regulation" and items[0].buyer == "Environmental Protection Agency"
 
@@ -307,8 +308,8 @@ def test_generic_json_follows_next_and_maps_fields(http):
                        fields={"id": "ref", "title": "name", "deadline": "dates.close", "country": "where"}))
     assert len(http.requests_to("/calls.json")) == 2
     assert [i.notice_id for i in items] == ["AAP-1", "AAP-2"]
-    # a date_format without a time of day: the deadline is that day
-    assert items[0].deadline_at == datetime(2026, 12, 1, tzinfo=UTC) and items[0].deadline_date_only
+    # a date_format without a time of day: the deadline is that day, until its end in the source's zone
+    assert items[0].deadline_at == datetime(2026, 12, 1, 22, 59, 59, tzinfo=UTC) and items[0].deadline_date_only
     assert items[0].country == "FR"
     assert items[0].url == "https://aap.example.org/AAP-1"
 

@@ -27,7 +27,9 @@ def test_ted_api_v3():
     assert notice.notice_id == "619320-2026" and notice.notice_type == "contract-notice"
     assert notice.title == "Pologne – Matériel informatique divers – ZK-DZP.262.37.2026 Dostawa sprzętu komputerowego"
     assert notice.buyer == "Politechnika Białostocka" and notice.country == "PL"
-    assert notice.deadline_at == utc(2026, 9, 18) and notice.deadline_date_only  # "2026-09-18+02:00": a day
+    # "2026-09-18+02:00": a day, open until 23:59:59 at that offset
+    assert notice.deadline_at == utc(2026, 9, 18, 21, 59, 59) and notice.deadline_date_only
+    assert notice.deadline_zone == "+02:00"
     assert notice.published_at == utc(2026, 9, 8, 22)
     assert notice.cpv == ["30236000", "30213000", "48820000", "30214000", "30213100", "30211100"]  # deduplicated
     assert notice.url == "https://ted.europa.eu/fr/notice/-/detail/619320-2026"
@@ -234,7 +236,9 @@ def test_eu_funding_search_responses():
     assert first.url.endswith("/topic-details/HORIZON-CL5-2026-09-D4-03")
     assert first.notice_type == "contract-notice"  # status 31094502: open for submission
     assert first.buyer == "European Commission – Horizon Europe"  # not the programme's code 43108390
-    assert first.deadline_at == utc(2026, 9, 15) and first.deadline_date_only  # 00:00 UTC: a day
+    # 00:00 UTC: a day, open until its end in Brussels (CEST)
+    assert first.deadline_at == utc(2026, 9, 15, 21, 59, 59) and first.deadline_date_only
+    assert first.deadline_kind == "application"
     assert first.published_at == utc(2026, 5, 5) and first.procedure == "HORIZON Innovation Actions"
     assert first.summary == "HORIZON-CL5-2026-09 · BATTERIES and ENERGY"
     assert topics[2].summary == "HORIZON-JU-CBE-2026"  # the call's title repeats its identifier
@@ -262,7 +266,7 @@ def test_eu_funding_search_responses():
     portal = parse("eu-funding", "eu-funding/portal_search_page.AarhusAI.first2results.json", kind="funding")
     soil, arts = portal
     assert soil.notice_id == "HORIZON-MISS-2027-05-SOIL-01-two-stage" and soil.notice_type == "prior-information"
-    assert soil.deadline_at == utc(2027, 4, 8) and soil.lang == "en"  # the first of its two stages
+    assert soil.deadline_at == utc(2027, 4, 8, 21, 59, 59) and soil.lang == "en"  # the first of its two stages
     assert "Expected Outcome" in soil.summary  # from `descriptionByte`
     assert soil.value_amount is None  # its budgetOverview is cut before this topic's action: no guess
     assert arts.url == ("https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/"

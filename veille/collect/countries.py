@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 
 import pycountry
 
 from veille.text import fold_phrase
+from veille.zones import country_zone
+
+__all__ = ["country_code", "country_zone", "language_alpha3", "language_code"]
 
 # Codes the EU uses that ISO does not, and names pycountry does not know.
 _SPECIAL = {"UK": "GB", "EL": "GR", "XK": "XK", "KOS": "XK"}
@@ -15,12 +17,6 @@ _NAMES = {"turkiye": "TR", "turkey": "TR", "russia": "RU", "south korea": "KR", 
           "vietnam": "VN", "bolivia": "BO", "tanzania": "TZ", "syria": "SY", "laos": "LA", "moldova": "MD",
           "congo democratic republic of": "CD", "democratic republic of congo": "CD", "cote d ivoire": "CI",
           "ivory coast": "CI", "west bank and gaza": "PS", "kosovo": "XK", "venezuela": "VE"}
-# The capital's zone where a country has several (zone.tab's first entry is not always the capital's).
-_ZONES = {"CA": "America/Toronto", "BR": "America/Sao_Paulo", "US": "America/New_York", "RU": "Europe/Moscow",
-          "AU": "Australia/Sydney", "MX": "America/Mexico_City", "ES": "Europe/Madrid", "PT": "Europe/Lisbon",
-          "DE": "Europe/Berlin", "KZ": "Asia/Almaty", "ID": "Asia/Jakarta", "CL": "America/Santiago",
-          "AR": "America/Argentina/Buenos_Aires", "CN": "Asia/Shanghai", "EC": "America/Guayaquil",
-          "NZ": "Pacific/Auckland", "MN": "Asia/Ulaanbaatar", "CD": "Africa/Kinshasa", "UA": "Europe/Kyiv"}
 
 
 def country_code(value: str | None) -> str | None:
@@ -69,21 +65,3 @@ def language_alpha3(code: str) -> str | None:
     """Return the ISO 639-2/T code (`fra`) of a 639-1 code (`fr`)."""
     found = pycountry.languages.get(alpha_2=code.lower())
     return str(found.alpha_3) if found is not None else None
-
-
-@lru_cache(maxsize=1)
-def _zone_tab() -> dict[str, str]:
-    zones: dict[str, str] = {}
-    text = resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            code, _coords, zone = line.split("\t")[:3]
-            zones.setdefault(code, zone)
-    return zones
-
-
-def country_zone(country: str | None) -> str | None:
-    """Return the IANA time zone in which a country's sources write local times."""
-    if not country:
-        return None
-    return _ZONES.get(country) or _zone_tab().get(country)

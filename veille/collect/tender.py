@@ -6,11 +6,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, TypedDict
-from zoneinfo import ZoneInfo
 
 from veille.collect.countries import language_alpha3
 from veille.collect.money import money
 from veille.collect.normalize import written_time
+from veille.models import Due, day_end
+from veille.zones import zone_name, zone_named
 
 _CPV = re.compile(r"^\s*(\d{8})(?:-\d)?\s*$")
 _TED_NUMBER = re.compile(r"^\s*0*(\d{1,8})-(\d{4})\s*$")
@@ -117,8 +118,9 @@ def _offset(text: str | None) -> timezone | None:
 
 
 def _written(date_text: str | None, time_text: str | None = None,
-             zone: str | None = None) -> tuple[datetime, bool] | None:
-    """(the local time, whether a time of day was given) from a date and an optional separate time."""
+             zone: str | None = None) -> tuple[datetime, bool, str] | None:
+    """(the local time, whether a time of day was given, the name of its zone) from a date and an optional
+    separate time; the zone is the offset written, else `zone`, else UTC."""
     if not date_text:
         return None
     m = _DATE.match(str(date_text))
@@ -138,9 +140,9 @@ def _written(date_text: str | None, time_text: str | None = None,
             hour, minute, second = int(t.group(1)), int(t.group(2)), int(t.group(3) or 0)
             offset = _offset(t.group(4)) or offset
             timed = True
-    tz = offset or (ZoneInfo(zone) if zone else UTC)
+    tz = offset or zone_named(zone)
     try:
-        return datetime(int(year), int(month), int(day), hour, minute, second, tzinfo=tz), timed
+        return datetime(int(year), int(month), int(day), hour, minute, second, tzinfo=tz), timed, zone_name(tz)
     except ValueError:
         return None
 
@@ -156,46 +158,63 @@ def deadline(date_text: str | None, time_text: str | None = None, zone: str | No
 
 
 class Deadline(TypedDict):
-    """A tender deadline as the item's fields (see `Item.deadline_date_only`)."""
+    """A notice's deadlines as the item's fields (see `Item.deadline_at` and the fields beside it)."""
 
     deadline_at: datetime | None
     deadline_date_only: bool
+    deadline_zone: str | None
+    deadline_kind: str | None
+    deadlines: list[Due]
 
 
-NO_DEADLINE: Deadline = {"deadline_at": None, "deadline_date_only": False}
+NO_DEADLINE: Deadline = {"deadline_at": None, "deadline_date_only": False, "deadline_zone": None,
+                         "deadline_kind": None, "deadlines": []}
 
 
-def day_deadline(day: date) -> Deadline:
-    """A deadline given as a day: kept as that day whatever the source's zone, for it closes at the end of that
-    day where the readers are."""
-    return {"deadline_at": datetime(day.year, day.month, day.day, tzinfo=UTC), "deadline_date_only": True}
+def _fields(due: Due) -> Deadline:
+    return {"deadline_at": due.at, "deadline_date_only": due.date_only, "deadline_zone": due.zone,
+            "deadline_kind": due.kind, "deadlines": [due]}
 
 
-def _deadline_of(written: tuple[datetime, bool] | None) -> Deadline:
+def timed_deadline(at: datetime, kind: str = "tender") -> Deadline:
+    """A deadline given with its time of day, as the item's fields."""
+    return _fields(Due(kind, at.astimezone(UTC)))
+
+
+def day_deadline(day: date, zone: str | None = None, kind: str = "tender") -> Deadline:
+    """A deadline given as a day: open until the end of that day (23:59:59) in `zone`, the buyer's (an IANA
+    name or an offset; UTC when unknown), flagged as given as a day."""
+    name = zone_name(zone_named(zone))
+    return _fields(Due(kind, day_end(day, zone_named(name)), True, name))
+
+
+def _deadline_of(written: tuple[datetime, bool, str] | None, kind: str) -> Deadline:
     if written is None:
         return NO_DEADLINE
-    local, timed = written
-    return {"deadline_at": local.astimezone(UTC), "deadline_date_only": False} if timed else day_deadline(local)
+    local, timed, zone = written
+    return timed_deadline(local, kind) if timed else day_deadline(local.date(), zone, kind)
 
 
-def tender_deadline(date_text: str | None, time_text: str | None = None, zone: str | None = None) -> Deadline:
-    """The deadline fields of a tender from the forms `deadline` reads; a day without a time is kept as a day."""
-    return _deadline_of(_written(date_text, time_text, zone))
+def tender_deadline(date_text: str | None, time_text: str | None = None, zone: str | None = None,
+                    kind: str = "tender") -> Deadline:
+    """The deadline fields from the forms `deadline` reads; a day without a time closes at its end in the zone
+    written, else in `zone` (the buyer's). `kind` says what is due (see `Due`)."""
+    return _deadline_of(_written(date_text, time_text, zone), kind)
 
 
-def written_deadline(text: str | None, zone: str | None = None) -> Deadline:
+def written_deadline(text: str | None, zone: str | None = None, kind: str = "tender") -> Deadline:
     """The deadline fields from text in any form `parse_date` reads ('12 novembre 2026', '12/11/2026 14h')."""
-    found = tender_deadline(text, zone=zone)
-    return found if found["deadline_at"] else _deadline_of(written_time(text, zone))
+    found = tender_deadline(text, zone=zone, kind=kind)
+    if found["deadline_at"]:
+        return found
+    written = written_time(text, zone)
+    return _deadline_of((written[0], written[1], zone_name(written[0].tzinfo or UTC)) if written else None, kind)
 
 
 def earliest_deadline(values: Iterable[Deadline]) -> Deadline:
-    """The deadline that passes first (of a tender's lots); a day counts as closing at its end."""
-    present = [v for v in values if v["deadline_at"] is not None]
-
-    def closing(value: Deadline) -> datetime:
-        at = value["deadline_at"]
-        assert at is not None
-        return at + timedelta(days=1) - timedelta(seconds=1) if value["deadline_date_only"] else at
-
-    return min(present, key=closing) if present else NO_DEADLINE
+    """The deadline that passes first (of a tender's lots, of its requests to participate and its offers),
+    with every distinct deadline kept in `deadlines`, in time order."""
+    dues = sorted({due for value in values for due in value["deadlines"]}, key=lambda d: (d.at, d.kind))
+    if not dues:
+        return NO_DEADLINE
+    return {**_fields(dues[0]), "deadlines": dues}

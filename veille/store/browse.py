@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,14 +15,9 @@ from veille.store.rows import attach_tags, chunks, row_item
 
 
 def _deadlines(c: Any, bound: datetime, after: bool) -> sa.ColumnElement[bool]:
-    """Deadlines (columns `c` of the items or an alias) at or after `bound` (`after`), else before it; a deadline
-    given as a day (stored as its 00:00 UTC) passes at the end of that day in the zone `bound` is given in."""
-    day = datetime.combine(bound.date(), time(0), tzinfo=UTC)  # the bound's day, in its own zone
-    if after:
-        return sa.or_(sa.and_(c.deadline_date_only.is_(False), c.deadline_at >= bound),
-                      sa.and_(c.deadline_date_only.is_(True), c.deadline_at >= day))
-    return sa.or_(sa.and_(c.deadline_date_only.is_(False), c.deadline_at < bound),
-                  sa.and_(c.deadline_date_only.is_(True), c.deadline_at < day))
+    """Deadlines (columns `c` of the items or an alias) at or after `bound` (`after`), else before it (a deadline
+    given as a day is stored as the end of that day in the buyer's zone: one instant like the others)."""
+    return c.deadline_at >= bound if after else c.deadline_at < bound
 
 
 class Browse:

@@ -378,8 +378,10 @@ def _item_row(item: Item, fold_search: bool, now: datetime) -> dict[str, Any]:
         "published_at": item.published_at, "collected_at": collected, "updated_at": item.updated_at,
         "seen_at": _seen_at(item.published_at, collected), "notice_id": item.notice_id, "notice_type": item.notice_type,
         "buyer": item.buyer, "deadline_at": item.deadline_at,
-        "deadline_date_only": item.deadline_date_only, "cpv": list(item.cpv),
-        "value_amount": item.value_amount, "value_currency": item.value_currency, "procedure": item.procedure,
+        "deadline_date_only": item.deadline_date_only, "deadline_zone": item.deadline_zone,
+        "deadline_kind": item.deadline_kind, "deadlines": [d.to_json() for d in item.deadlines], "cpv": list(item.cpv),
+        "value_amount": item.value_amount, "value_currency": item.value_currency, "value_kind": item.value_kind,
+        "value_min": item.value_min, "value_max": item.value_max, "procedure": item.procedure,
     }
 
 

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from veille.models import Due, day_end
 from veille.store import schema, schema_v1
+from veille.zones import country_zone, zone_name, zone_named
 
 
 def _v1_initial(conn: sa.Connection) -> None:
@@ -93,6 +95,25 @@ def _v13_deadline_date_only(conn: sa.Connection) -> None:
     _add_columns(conn, "items", {"deadline_date_only": "BOOLEAN NOT NULL DEFAULT FALSE"})
 
 
+def _v15_deadlines_and_values(conn: sa.Connection) -> None:
+    json_type = "JSON" if conn.dialect.name == "postgresql" else "TEXT"
+    _add_columns(conn, "items", {"deadline_zone": "VARCHAR(64)", "deadline_kind": "VARCHAR(20)",
+                                 "deadlines": f"{json_type} NOT NULL DEFAULT '[]'", "value_kind": "VARCHAR(20)",
+                                 "value_min": "FLOAT", "value_max": "FLOAT"})
+    # a day stored as its 00:00 UTC becomes the end of that day in its country's zone; every deadline stored so
+    # far was for offers, and is the notice's only one
+    c = schema.items.c
+    rows = conn.execute(sa.select(c.id, c.deadline_at, c.deadline_date_only, c.country)
+                        .where(c.deadline_at.is_not(None))).all()
+    for item_id, at, date_only, country in rows:
+        zone = zone_name(zone_named(country_zone(country))) if date_only else None
+        if date_only:
+            at = day_end(at.astimezone(UTC).date(), zone_named(zone))
+        due = Due("tender", at, bool(date_only), zone)
+        conn.execute(sa.update(schema.items).where(c.id == item_id).values(
+            deadline_at=at, deadline_zone=zone, deadline_kind="tender", deadlines=[due.to_json()]))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
@@ -109,6 +130,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (13, "items.deadline_date_only: a deadline given as a day, open until the end of that day",
      _v13_deadline_date_only),
     (14, "sent_digests: each digest as it was sent, with its date and its number of recipients", _v14_sent_digests),
+    (15, "items: every deadline with what is due (deadline_kind, deadlines), a day closing at its end in the buyer's "
+         "zone (deadline_zone); the kind of value and its range (value_kind, value_min, value_max)",
+     _v15_deadlines_and_values),
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from veille.models import Item, MemberMatch, TopicTag
+from veille.models import Due, Item, MemberMatch, TopicTag
 from veille.store import schema as T
 
 
@@ -23,8 +23,10 @@ def row_item(row: Any) -> Item:
         summary=row["summary"] or "", lang=row["lang"], country=row["country"], published_at=row["published_at"],
         collected_at=row["collected_at"], updated_at=row["updated_at"], notice_id=row["notice_id"],
         notice_type=row["notice_type"], buyer=row["buyer"], deadline_at=row["deadline_at"],
-        deadline_date_only=bool(row["deadline_date_only"]),
+        deadline_date_only=bool(row["deadline_date_only"]), deadline_zone=row["deadline_zone"],
+        deadline_kind=row["deadline_kind"], deadlines=[Due.from_json(d) for d in row["deadlines"] or []],
         cpv=list(row["cpv"] or []), value_amount=row["value_amount"], value_currency=row["value_currency"],
+        value_kind=row["value_kind"], value_min=row["value_min"], value_max=row["value_max"],
         procedure=row["procedure"], cluster_id=row["cluster_id"],
     )
 

@@ -54,11 +54,17 @@ items = sa.Table(
     sa.Column("notice_type", sa.String(40)),
     sa.Column("buyer", sa.Text),
     sa.Column("deadline_at", UTCDateTime),
-    # the source gave a day without a time (deadline_at is then that day at 00:00 UTC): open until its end
+    # the source gave a day without a time: deadline_at is the end of that day in deadline_zone, the buyer's
     sa.Column("deadline_date_only", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    sa.Column("deadline_zone", sa.String(64)),
+    sa.Column("deadline_kind", sa.String(20)),  # what is due at deadline_at: tender, participation…
+    sa.Column("deadlines", sa.JSON, nullable=False, default=list),  # every deadline of the notice (Due.to_json)
     sa.Column("cpv", sa.JSON, nullable=False, default=list),
     sa.Column("value_amount", sa.Float),
     sa.Column("value_currency", sa.String(3)),
+    sa.Column("value_kind", sa.String(20)),  # estimated, awarded
+    sa.Column("value_min", sa.Float),  # a value given only as a range
+    sa.Column("value_max", sa.Float),
     sa.Column("procedure", sa.String(100)),
     sa.Column("cluster_id", sa.String(64)),
     sa.Column("simhash", sa.BigInteger),  # SimHash of the story's text (signed 64-bit), for near-duplicates

@@ -18,12 +18,22 @@ from veille.collect.connectors import Connector
 from veille.collect.http import Fetcher, Response, Validators
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, canonical_url, item_id, plain_text
 from veille.collect.paging import PageRequest, PagingOptions, fetch_pages, load_json, shape_error
-from veille.collect.tender import Deadline, cpv_codes, day_deadline, deadline, tender_deadline, tender_value
+from veille.collect.tender import (
+    NO_DEADLINE,
+    Deadline,
+    cpv_codes,
+    day_deadline,
+    deadline,
+    tender_deadline,
+    tender_value,
+)
 from veille.models import Item, Source
 
 TOPIC_PAGE = "https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/topic-details/{id}"
 FORTHCOMING, OPEN, CLOSED = "31094501", "31094502", "31094503"  # as `actions` spells them out
 STATUS_TYPES = {FORTHCOMING: "prior-information", OPEN: "contract-notice", CLOSED: "other"}
+APPLICATION = "application"  # what a call's deadline is for
+BRUSSELS = "Europe/Brussels"  # the portal's deadlines are Brussels time
 CASCADE = "8"  # calls of EU-funded projects for third parties ("cascade funding"): one result per call
 PROGRAMMES = {"HORIZON": "Horizon Europe", "DIGITAL": "Digital Europe Programme", "LIFE": "LIFE Programme",
               "CEF": "Connecting Europe Facility", "ERASMUS": "Erasmus+", "EU4H": "EU4Health", "INNOVFUND":
@@ -128,14 +138,15 @@ def _deadline(result: dict[str, Any], now: datetime | None) -> Deadline:
     """Return the first deadline at or after `now` (cut-offs, two stages), else the last one; 00:00 UTC is a day.
     Without `now`, the call's own opening date stands for it: the result never depends on the day it is read."""
     now = now or deadline(_meta(result, "startDate")) or datetime.min.replace(tzinfo=UTC)
-    found = [d for d in (tender_deadline(text) for text in _metas(result, "deadlineDate")) if d["deadline_at"]]
+    written = (tender_deadline(text, kind=APPLICATION) for text in _metas(result, "deadlineDate"))
+    found = [d for d in written if d["deadline_at"]]
     if not found:
-        return tender_deadline(None)
+        return NO_DEADLINE
     found.sort(key=lambda d: d["deadline_at"] or now)
     chosen = next((d for d in found if (d["deadline_at"] or now) >= now), found[-1])
     at = chosen["deadline_at"]
     if at is not None and (at.hour, at.minute, at.second) == (0, 0, 0):  # the portal writes a day as 00:00 UTC
-        return day_deadline(at.date())
+        return day_deadline(at.date(), BRUSSELS, APPLICATION)
     return chosen
 
 

@@ -83,7 +83,7 @@ def document_item(source: Source, doc: dict[str, Any]) -> Item | None:
         notice_type=None,
         buyer=agencies[0] if agencies else None,
         # the comment period's end: the date to act on a proposed rule
-        **tender_deadline(doc.get("comments_close_on"), zone=EASTERN),
+        **tender_deadline(doc.get("comments_close_on"), zone=EASTERN, kind="comments"),
         procedure=doc_type,
     )
 

@@ -23,6 +23,7 @@ from veille.collect.tender import (
     deadline,
     notice_type,
     tender_value,
+    timed_deadline,
     written_deadline,
 )
 from veille.models import Item, Source
@@ -146,8 +147,8 @@ def _deadline(record: Any, get: Getter, where: str | None, options: _Common) -> 
     except ValueError:
         return NO_DEADLINE
     if any(directive in options.date_format for directive in _CLOCK):
-        return {"deadline_at": to_utc(parsed, options.timezone), "deadline_date_only": False}
-    return day_deadline(parsed)
+        return timed_deadline(to_utc(parsed, options.timezone))
+    return day_deadline(parsed.date(), options.timezone)
 
 
 def _url(record: Any, get: Getter, options: _Common, key: Any) -> Any:
