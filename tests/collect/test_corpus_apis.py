@@ -50,7 +50,8 @@ EFORMS = {  # file: (notice id, type, country, buyer starts, deadline, first CPV
         ("550470-2023", "contract-notice", "CH", "IWB Industrielle Werke", utc(2023, 10, 19, 8), ["50411100"], None,
          None),
     "eforms-published-subtype10-sdkv1.7-649921-2023.xml":
-        ("649921-2023", "prior-information", "NL", "politie", None, ["85121100"], 80000000.0, "EUR"),
+        # a prior information notice used as a call (pin-cfc-standard), open to expressions of interest
+        ("649921-2023", "contract-notice", "NL", "politie", utc(2023, 12, 1, 17), ["85121100"], 80000000.0, "EUR"),
     "eforms-published-subtype24-sdkv1.7-660556-2023.xml":
         ("660556-2023", "contract-notice", "FI", "Väylävirasto", utc(2023, 11, 30, 11), ["71320000"], None, None),
     "eforms-sdk-can_24_maximal.xml":
@@ -60,7 +61,9 @@ EFORMS = {  # file: (notice id, type, country, buyer starts, deadline, first CPV
         ("71397268-6c47-4f2f-8ab0-f41a26138f81", "modification", "GB", "Renfrewshire Council", utc(2020, 6, 12, 11),
          ["71630000"], 500000.0, "EUR"),
     "eforms-sdk-cn_25.xml":
-        ("39d68def-a6aa-4e85-aa8d-97f0600ea41e", "contract-notice", "GB", "Scottish Water", None, ["50000000"],
+        # negotiated with a call: requests to participate are due first
+        ("39d68def-a6aa-4e85-aa8d-97f0600ea41e", "contract-notice", "GB", "Scottish Water", utc(2020, 5, 27, 10),
+         ["50000000"],
          1500000.0, "EUR"),
     "eforms-sdk-pin-only_81_FRA.xml":
         ("3f60af90-c612-40bd-9943-866fe3ae21b4", "prior-information", "FR", "Marine/DCSSF/DSSF Toulon", None,

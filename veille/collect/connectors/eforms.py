@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypedDict
 
 from lxml import etree
 
@@ -29,6 +30,7 @@ NS = {
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
     "efac": "http://data.europa.eu/p27/eforms-ubl-extension-aggregate-components/1",
     "efbc": "http://data.europa.eu/p27/eforms-ubl-extension-basic-components/1",
+    "efext": "http://data.europa.eu/p27/eforms-ubl-extensions/1",
     "ext": "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2",
 }
 NOTICE_PAGE = "https://ted.europa.eu/en/notice/-/detail/{number}"
@@ -71,10 +73,14 @@ def _identifiers(root: etree._Element) -> tuple[str | None, str | None]:
     publication = _one(root, ".//efac:Publication/efbc:NoticePublicationID")
     number = publication.lstrip("0") if publication else None  # 00622691-2023 → 622691-2023 as TED's API
     notice = _one(root, "cbc:ID[@schemeName='notice-id']") or _one(root, "cbc:ID")
+    if etree.QName(root).localname not in ROOTS:
+        raise TerminalSourceError(f"not an eForms notice: the root element is {etree.QName(root).localname}, not "
+                                  f"one of {', '.join(sorted(ROOTS))}")
     if not (number or notice):
-        raise TerminalSourceError("not an eForms notice: no notice identifier (cbc:ID)")
+        raise TerminalSourceError("invalid eForms notice: no notice identifier (cbc:ID)")
     if not _all(root, "cac:ProcurementProject | cac:ProcurementProjectLot"):
-        raise TerminalSourceError(f"eForms notice {number or notice} has no procurement project")
+        raise TerminalSourceError(f"invalid eForms notice {number or notice}: no procurement project "
+                                  "(cac:ProcurementProject)")
     return number, notice
 
 
@@ -83,11 +89,28 @@ def _title_nodes(root: etree._Element) -> list[etree._Element]:
     return _all(root, "cac:ProcurementProject/cbc:Name") or _all(root, ".//cac:ProcurementProject/cbc:Name")
 
 
+# what is due at each period of a lot's tendering process: expressions of interest (BT-630, a prior information
+# notice used as a call), requests to participate (BT-1311, restricted, negotiated and competitive-dialogue
+# procedures), tenders (BT-131)
+PERIODS = {
+    "interest": "ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent/efext:EformsExtension"
+                "/efac:InterestExpressionReceptionPeriod",
+    "participation": "cac:ParticipationRequestReceptionPeriod",
+    "tender": "cac:TenderSubmissionDeadlinePeriod",
+}
+
+
 def _deadlines(root: etree._Element) -> list[Deadline]:
-    """Return the tender submission deadline of each lot."""
-    return [tender_deadline(_one(lot, "cac:TenderingProcess/cac:TenderSubmissionDeadlinePeriod/cbc:EndDate"),
-                            _one(lot, "cac:TenderingProcess/cac:TenderSubmissionDeadlinePeriod/cbc:EndTime"))
-            for lot in _all(root, "cac:ProcurementProjectLot")]
+    """Return each lot's deadlines for requests to participate and for tenders (the procedure's own when a
+    notice gives them at its level)."""
+    found = []
+    for holder in [*_all(root, "cac:ProcurementProjectLot"), root]:
+        for kind, period in PERIODS.items():
+            end = f"cac:TenderingProcess/{period}/cbc:EndDate"
+            if date := _one(holder, end):
+                found.append(tender_deadline(date, _one(holder, f"cac:TenderingProcess/{period}/cbc:EndTime"),
+                                             kind=kind))
+    return found
 
 
 def _cpv(root: etree._Element) -> list[str]:
@@ -97,11 +120,74 @@ def _cpv(root: etree._Element) -> list[str]:
               " | .//cac:AdditionalCommodityClassification/cbc:ItemClassificationCode"))
 
 
-def _value_node(root: etree._Element) -> etree._Element | None:
-    """Return the estimated value element of the procedure (else of the first lot that has one), or None."""
-    totals = _all(root, "cac:ProcurementProject/cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount") or \
-        _all(root, ".//cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount")
-    return totals[0] if totals else None
+class Value(TypedDict):
+    """A notice's value as the item's fields."""
+
+    value_amount: float | None
+    value_currency: str | None
+    value_kind: str | None
+    value_min: float | None
+    value_max: float | None
+
+
+NO_VALUE: Value = {"value_amount": None, "value_currency": None, "value_kind": None, "value_min": None,
+                   "value_max": None}
+RESULT = "ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent/efext:EformsExtension/efac:NoticeResult"
+
+
+def _amounts(nodes: list[etree._Element]) -> tuple[float, str | None] | None:
+    """The sum of amount elements and their currency; None when there are none or their currencies differ."""
+    read = [(amount(text(n)), n.get("currencyID")) for n in nodes]
+    if not read or any(a is None for a, _ in read) or len({c for _, c in read}) > 1:
+        return None
+    return sum(a for a, _ in read if a is not None), read[0][1]
+
+
+def _value(amount_currency: tuple[float, str | None] | None, kind: str) -> Value | None:
+    if amount_currency is None:
+        return None
+    return {**NO_VALUE, "value_amount": amount_currency[0], "value_currency": amount_currency[1], "value_kind": kind}
+
+
+def _winning_tenders(result: etree._Element) -> list[etree._Element]:
+    """The value of each tender a lot result retains (BT-720, through the result's tender references)."""
+    by_id = {_one(t, "cbc:ID"): t for t in _all(result, "efac:LotTender")}
+    values = []
+    for lot in _all(result, "efac:LotResult"):
+        if _one(lot, "cbc:TenderResultCode") in ("clos-nw", "open-nw"):  # no winner chosen (yet)
+            continue
+        for ref in _all(lot, "efac:LotTender/cbc:ID"):
+            tender = by_id.get(text(ref))
+            if tender is not None:
+                values += _all(tender, "cac:LegalMonetaryTotal/cbc:PayableAmount")
+    return values
+
+
+def _result_value(root: etree._Element) -> Value | None:
+    """The value of an award or a modification notice's result: its total (BT-161), else the retained tenders of
+    its lots summed (BT-720), else the range of the tenders received (BT-710/711, lots summed)."""
+    results = _all(root, RESULT)
+    if not results:
+        return None
+    result = results[0]
+    found = _value(_amounts(_all(result, "cbc:TotalAmount")), "awarded") or \
+        _value(_amounts(_winning_tenders(result)), "awarded")
+    if found:
+        return found
+    low = _amounts(_all(result, "efac:LotResult/cbc:LowerTenderAmount"))
+    high = _amounts(_all(result, "efac:LotResult/cbc:HigherTenderAmount"))
+    if low and high and low[1] == high[1]:
+        return {**NO_VALUE, "value_currency": low[1], "value_kind": "awarded", "value_min": low[0],
+                "value_max": high[0]}
+    return None
+
+
+def _estimated_value(root: etree._Element) -> Value:
+    """The estimated value of the procedure (BT-27), else of its lots summed."""
+    path = "cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount"
+    return _value(_amounts(_all(root, f"cac:ProcurementProject/{path}")), "estimated") or \
+        _value(_amounts(_all(root, f"cac:ProcurementProjectLot/cac:ProcurementProject/{path}")), "estimated") or \
+        NO_VALUE
 
 
 def _title_language(prefer: list[str], title_nodes: list[etree._Element]) -> str | None:
@@ -109,9 +195,27 @@ def _title_language(prefer: list[str], title_nodes: list[etree._Element]) -> str
     return next((p for p in prefer if any((n.get("languageID") or "").lower() == p for n in title_nodes)), None)
 
 
+# The eForms notice types by the list their code belongs to (the `listName` of cbc:NoticeTypeCode): prior
+# information (planning), calls (competition: a PIN used as a call for competition, `pin-cfc-*`, is a call),
+# awards (result, VEAT's direct award prearranged), contract modifications during their term (cont-modif).
+TYPE_LISTS = {"planning": "prior-information", "competition": "contract-notice", "result": "award",
+              "dir-awa-pre": "award", "cont-modif": "modification", "completion": "award"}
+TYPE_CODES = {"can-modif": "modification", "veat": "award", "compl": "award", "qu-sy": "contract-notice",
+              "subco": "contract-notice"}
+ROOTS = {"ContractNotice", "ContractAwardNotice", "PriorInformationNotice"}
+
+
 def _kind(root: etree._Element) -> str | None:
-    """Return the notice type: 'modification' for a change notice, else the normalised notice type code."""
-    return "modification" if _all(root, ".//efac:Changes") else notice_type(_one(root, "cbc:NoticeTypeCode"))
+    """Return the notice type: 'modification' for a change notice (a corrigendum), else by the notice type
+    code's list, else by the code."""
+    if _all(root, ".//efac:Changes"):
+        return "modification"
+    node = _all(root, "cbc:NoticeTypeCode")
+    code = (text(node[0]) or "").lower() if node else ""
+    if code.startswith("pin-cfc") or code in TYPE_CODES:
+        return TYPE_CODES.get(code, "contract-notice")
+    listed = TYPE_LISTS.get((node[0].get("listName") or "").lower()) if node else None
+    return listed or notice_type(code)
 
 
 def _related(number: str | None, folder: str | None) -> list[str]:
@@ -130,7 +234,6 @@ def parse_notice(source: Source, root: etree._Element) -> Item:
     summary = _in_language(_all(root, "cac:ProcurementProject/cbc:Description"), prefer)
     deadlines = _deadlines(root)
     cpv = _cpv(root)
-    value_node = _value_node(root)
     buyer, country = _buyer(root, prefer)
     published = _one(root, ".//efac:Publication/efbc:PublicationDate") or _one(root, "cbc:IssueDate")
     lang_used = _title_language(prefer, title_nodes)
@@ -150,8 +253,7 @@ def parse_notice(source: Source, root: etree._Element) -> Item:
         buyer=buyer,
         **earliest_deadline(deadlines),
         cpv=cpv,
-        value_amount=amount(text(value_node)) if value_node is not None else None,
-        value_currency=value_node.get("currencyID") if value_node is not None else None,
+        **(_result_value(root) or _estimated_value(root)),
         procedure=_one(root, "cac:TenderingProcess/cbc:ProcedureCode"),
         related=_related(number, folder),
     )

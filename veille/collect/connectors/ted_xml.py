@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from lxml import etree
 
@@ -15,13 +16,18 @@ from veille.errors import TerminalSourceError
 from veille.models import Item, Source
 
 NOTICE_PAGE = "https://ted.europa.eu/en/notice/-/detail/{number}"
-# Standard forms: F01/F04/F16 prior information, F02/F05/F07/F12/F17/F21–F24 calls, F03/F06/F13/F15/F18
-# awards, F14 corrigendum, F20 modification.
+# Standard forms of one notice type: F01/F04/F16 prior information (unless their NOTICE says it is a call),
+# F02/F05/F07/F12/F17/F24 calls, F03/F06/F13/F15/F18/F25 awards, F14 corrigendum, F20 modification. F21–F23
+# (social and other specific services, concessions) are a prior information notice, a call or an award by
+# their NOTICE TYPE and document type.
 FORMS = {"F01": "prior-information", "F04": "prior-information", "F16": "prior-information",
          "F02": "contract-notice", "F05": "contract-notice", "F07": "contract-notice", "F12": "contract-notice",
-         "F17": "contract-notice", "F21": "contract-notice", "F22": "contract-notice", "F23": "contract-notice",
-         "F24": "contract-notice", "F03": "award", "F06": "award", "F13": "award", "F15": "award",
-         "F18": "award", "F25": "award", "F14": "modification", "F20": "modification"}
+         "F17": "contract-notice", "F24": "contract-notice", "F03": "award", "F06": "award", "F13": "award",
+         "F15": "award", "F18": "award", "F25": "award", "F14": "modification", "F20": "modification"}
+DOCUMENT_TYPES = {"3": "contract-notice", "7": "award"}  # TD_DOCUMENT_TYPE codes; else read by their label
+# procedures where the time limit of IV.2.2 is for requests to participate (tenders come after an invitation)
+TWO_STAGES = ("RESTRICTED", "COMPETITIVE_NEGOTIATION", "NEGOTIATED_WITH_PRIOR_CALL", "COMPETITIVE_DIALOGUE",
+              "INNOVATION_PARTNERSHIP", "NEGOTIATED_WITH_COMPETITION")
 
 
 def _local(tag: str) -> str:
@@ -71,12 +77,48 @@ def _country(data: etree._Element | None) -> str | None:
     return country_code(iso.get("VALUE") if iso is not None else None)
 
 
-def _value_node(obj: etree._Element | None) -> etree._Element | None:
-    """Return the total value element of the contract object, else its estimated total, else None."""
-    if obj is None:  # (an lxml element without children is falsy: test `is None`, never `or`)
+NO_VALUE = {"value_amount": None, "value_currency": None, "value_kind": None, "value_min": None, "value_max": None}
+# where a value is, in order: the contract object's (II.1.7 total, II.1.5 estimate), else its lots' summed (V.2.4
+# of each awarded contract, II.2.6 of each lot); a range (LOW, HIGH) where no single value is given
+VALUES = [("OBJECT_CONTRACT/VAL_TOTAL", "awarded"), ("OBJECT_CONTRACT/VAL_RANGE_TOTAL", "awarded"),
+          (".//VAL_TOTAL_AFTER", "awarded"), ("OBJECT_CONTRACT/VAL_ESTIMATED_TOTAL", "estimated"),
+          ("AWARD_CONTRACT/AWARDED_CONTRACT/VALUES/VAL_TOTAL", "awarded"),
+          ("AWARD_CONTRACT/AWARDED_CONTRACT/VALUES/VAL_RANGE_TOTAL", "awarded"),
+          ("AWARD_CONTRACT/AWARDED_CONTRACT/VALUES/VAL_ESTIMATED_TOTAL", "estimated"),
+          ("OBJECT_CONTRACT/OBJECT_DESCR/VAL_OBJECT", "estimated")]
+
+
+def _xpath(path: str) -> str:
+    return "/".join(p if p in ("", ".") else _local(p) for p in path.split("/"))
+
+
+def _summed(nodes: list[etree._Element]) -> tuple[float, str | None] | None:
+    """The sum of amounts in one currency (None when one is unreadable or currencies differ)."""
+    read = [(amount(text(n)), n.get("CURRENCY")) for n in nodes]
+    if not read or any(a is None for a, _ in read) or len({c for _, c in read}) > 1:
         return None
-    value_node = _find(obj, "VAL_TOTAL")
-    return _find(obj, "VAL_ESTIMATED_TOTAL") if value_node is None else value_node
+    return sum(a for a, _ in read if a is not None), read[0][1]
+
+
+def _value(form: etree._Element) -> dict[str, Any]:
+    """The notice's value: a total, else its lots' summed, else a range (kept as low and high); the kind says
+    whether it is the estimate or the value awarded."""
+    for path, kind in VALUES:
+        nodes = list(form.xpath(_xpath(path)))
+        if not nodes:
+            continue
+        if path.endswith("RANGE_TOTAL"):
+            low = _summed([n for r in nodes for n in r.xpath(_local("LOW"))])
+            high = _summed([n for r in nodes for n in r.xpath(_local("HIGH"))])
+            if low and high and low[1] == high[1]:
+                currency = low[1] or nodes[0].get("CURRENCY")
+                return {**NO_VALUE, "value_currency": currency, "value_kind": kind, "value_min": low[0],
+                        "value_max": high[0]}
+            continue
+        found = _summed(nodes)
+        if found:
+            return {**NO_VALUE, "value_amount": found[0], "value_currency": found[1], "value_kind": kind}
+    return NO_VALUE
 
 
 def _receipt(form: etree._Element) -> tuple[str | None, str | None]:
@@ -98,10 +140,33 @@ def _object_text(obj: etree._Element | None, tag: str) -> str | None:
     return text(_find(obj, tag)) if obj is not None else None
 
 
+def _notice_kind(form: etree._Element) -> str | None:
+    """The notice type a form's NOTICE TYPE says (F01 'PRI_CALL_COMPETITION' is a call; F21–F23 'PRI',
+    'CONTRACT', 'AWARD_CONTRACT', 'CONCESSION', 'QSU'…), else None."""
+    notice = _find(form, "NOTICE")
+    kind = (notice.get("TYPE") or "").upper() if notice is not None else ""
+    if not kind:
+        return None
+    if "AWARD" in kind:
+        return "award"
+    if kind.startswith(("CONTRACT", "CONCESSION", "QSU")) or "CALL_COMPETITION" in kind:
+        return "contract-notice"
+    return "prior-information" if kind.startswith(("PRI", "PER")) else None
+
+
 def _kind(root: etree._Element, form: etree._Element) -> str | None:
-    """Return the notice type of the standard form, else of the document type code."""
-    code = (form.get("FORM") or "").upper()
-    return FORMS.get(code) or notice_type(text(_find(root, "CODED_DATA_SECTION", "CODIF_DATA", "TD_DOCUMENT_TYPE")))
+    """Return the notice type: the form's NOTICE TYPE, else the form's own type, else the document type."""
+    document = _find(root, "CODED_DATA_SECTION", "CODIF_DATA", "TD_DOCUMENT_TYPE")
+    by_document = DOCUMENT_TYPES.get(document.get("CODE") or "") if document is not None else None
+    return _notice_kind(form) or FORMS.get((form.get("FORM") or "").upper()) or by_document or \
+        notice_type(text(document))
+
+
+def _deadline_kind(root: etree._Element) -> str:
+    """What IV.2.2's time limit is for: requests to participate in a two-stage procedure, else tenders."""
+    label = (text(_find(root, "CODED_DATA_SECTION", "CODIF_DATA", "PR_PROC")) or "").upper().replace(" ", "_")
+    form_procedure = " ".join(etree.QName(n).localname for n in root.xpath(f"//{_local('PROCEDURE')}/*"))
+    return "participation" if any(s in label or s in form_procedure for s in TWO_STAGES) else "tender"
 
 
 def _notice(source: Source, root: etree._Element) -> Item:
@@ -111,7 +176,6 @@ def _notice(source: Source, root: etree._Element) -> Item:
     form = _form(root, data, source.lang, number)
     country = _country(data)
     obj = _find(form, "OBJECT_CONTRACT")
-    value_node = _value_node(obj)
     date, clock = _receipt(form)
     related = _related(number, data)
     return Item(
@@ -127,10 +191,9 @@ def _notice(source: Source, root: etree._Element) -> Item:
         notice_id=number,
         notice_type=_kind(root, form),
         buyer=text(_find(form, "CONTRACTING_BODY", "ADDRESS_CONTRACTING_BODY", "OFFICIALNAME")),
-        **tender_deadline(date, clock, country_zone(country)),
+        **tender_deadline(date, clock, country_zone(country), _deadline_kind(root)),
         cpv=cpv_codes(n.get("CODE") for n in form.xpath(f".//{_local('CPV_CODE')}")),
-        value_amount=amount(text(value_node)) if value_node is not None else None,
-        value_currency=value_node.get("CURRENCY") if value_node is not None else None,
+        **_value(form),
         procedure=text(_find(root, "CODED_DATA_SECTION", "CODIF_DATA", "PR_PROC")),
         related=related,
     )
