@@ -147,7 +147,8 @@ def _deadline(record: Any, get: Getter, where: str | None, options: _Common) -> 
     except ValueError:
         return NO_DEADLINE
     if any(directive in options.date_format for directive in _CLOCK):
-        return timed_deadline(to_utc(parsed, options.timezone))
+        at = to_utc(parsed, options.timezone)
+        return timed_deadline(at) if at else NO_DEADLINE
     return day_deadline(parsed.date(), options.timezone)
 
 
