@@ -24,7 +24,7 @@ lint: $(STAMP)  ## ruff and mypy
 
 messages: $(STAMP)  ## extract the strings readers see and update the French catalog (then translate the new ones)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NC_:1c,2 --no-location --sort-output -o veille/locale/veille.pot .
-	$(BIN)/pybabel update -i veille/locale/veille.pot -d veille/locale -D veille -l fr --no-location --width 120
+	$(BIN)/pybabel update -i veille/locale/veille.pot -d veille/locale -D veille -l fr --width 120
 
 bench: $(STAMP)  ## benchmarks (not tests): see bench/README.md
 	QUICK=$(QUICK) $(BIN)/python -m bench

@@ -32,6 +32,13 @@ def NC_(context: str, message: str) -> str:  # the marker of a message with a co
     return message
 
 
+# what a tender's value is (Item.value_kind) and what its deadline is for (Item.deadline_kind), as readers read it
+VALUE_KINDS = {"estimated": N_("estimated value"), "awarded": N_("awarded value")}
+DEADLINE_KINDS = {"tender": N_("deadline"), "participation": N_("requests to participate by"),
+                  "interest": N_("expressions of interest by"), "comments": N_("comments by"),
+                  "application": N_("applications by")}
+
+
 @cache
 def translations(lang: str) -> gettext.NullTranslations:
     """The catalog of `lang` (English, the source language, has none)."""
@@ -137,6 +144,22 @@ class Formats:
             return format_currency(round(amount), currency, format=pattern, currency_digits=False, locale=self.lang)
         except UnknownCurrencyError:
             return f"{self.number(round(amount))} {currency}"
+
+    def value(self, amount: float | None, currency: str | None, kind: str | None = None,
+              low: float | None = None, high: float | None = None) -> str:
+        """A tender's value with what it is: "valeur estimée 1 200 000 €", "montant attribué 390 698 €", a range
+        "valeur estimée de 1 000 000 € à 1 500 000 €"; "" when there is none."""
+        label = self.gettext(VALUE_KINDS.get(kind or "", VALUE_KINDS["estimated"]))
+        if amount is not None:
+            return f"{label} {self.money(amount, currency)}"
+        if low is not None and high is not None:
+            return self.gettext("{label} from {low} to {high}").format(
+                label=label, low=self.money(low, currency), high=self.money(high, currency))
+        return ""
+
+    def due(self, kind: str | None) -> str:
+        """What a deadline is for, to put before it: "date limite", "candidatures jusqu'au"…"""
+        return self.gettext(DEADLINE_KINDS.get(kind or "", DEADLINE_KINDS["tender"]))
 
     def country(self, code: str | None) -> str:
         """A country's name in the reader's language ("Espagne" for ES), its code when Babel does not know it."""

@@ -27,10 +27,11 @@ PARIS = ZoneInfo("Europe/Paris")
 MONTREAL = ZoneInfo("America/Montreal")
 BOM = "\ufeff"
 # the English headers as they were before the French ones: tools read them
-ENGLISH = "id,kind,published_at,title,url,source,country,region,relevance,topics,members,why,deadline_at,buyer," \
-          "notice_id,cpv,summary"
+ENGLISH = "id,kind,published_at,title,url,source,country,region,relevance,topics,members,why,deadline_at,deadline_kind," \
+          "buyer,notice_id,cpv,value_amount,value_currency,value_kind,value_min,value_max,summary"
 FRENCH = "identifiant;type;date (Europe/Paris);titre;lien;source;pays;région;pertinence;sujets;membres;raisons;" \
-         "date limite (Europe/Paris);acheteur;numéro d'avis;codes CPV;résumé"
+         "date limite (Europe/Paris);échéance pour;acheteur;numéro d'avis;codes CPV;montant;devise;nature du montant;" \
+         "montant minimum;montant maximum;résumé"
 BIOFILM = "Un capteur de biofilm pour les canalisations d'eau potable"  # Sun 15 Nov 2026 23:30 +0100
 
 
@@ -56,7 +57,7 @@ def test_csv_starts_with_a_bom_and_splits_on_the_language_separator():
     for text in (french, english):
         assert text.count("\r\n") == 2 and "\n" not in text.replace("\r\n", "")
     assert _rows(french, "fr")[1][3] == "Station d'épuration de Muret"
-    assert _rows(english, "en")[1][15] == "45252127"
+    assert _rows(english, "en")[1][ENGLISH.split(",").index("cpv")] == "45252127"
 
 
 def test_csv_times_are_local_times_of_the_configured_zone():

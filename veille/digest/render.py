@@ -91,14 +91,14 @@ def _item_view(item: Item, reader: Reader, now: datetime, history: Sequence[Item
     note = ""  # "date limite lun. 4 déc. 2026, 12:00 (dans 18 jours)", or "clos le …" once passed
     if closes is not None:
         note = reader._("closed {when}").format(when=deadline) if closed else \
-            reader._("deadline {when} ({left})").format(when=deadline, left=left)
+            reader._("{due} {when} ({left})").format(due=fmt.due(item.deadline_kind), when=deadline, left=left)
     return {
         "title": item.title, "url": item.url, "source": item.source,
         "date": fmt.day(item.published_at or item.collected_at),
         "country": fmt.country(item.country), "buyer": item.buyer,
         "deadline": deadline, "left": left, "closed": closed,
         "deadline_note": note,
-        "value": fmt.money(item.value_amount, item.value_currency),
+        "value": fmt.value(item.value_amount, item.value_currency, item.value_kind, item.value_min, item.value_max),
         "cpv": next((label for label in (cpv_label(c, fmt.lang) for c in item.cpv) if label), ""),
         "summary": summary,
         "topics": [reader.topic_labels.get(t, t) for t in by_score],

@@ -17,7 +17,8 @@ from veille.export.ics import to_ics
 from veille.models import Item, Lang
 
 CSV_COLUMNS = ["id", "kind", "published_at", "title", "url", "source", "country", "region", "relevance", "topics",
-               "members", "why", "deadline_at", "buyer", "notice_id", "cpv", "summary"]
+               "members", "why", "deadline_at", "deadline_kind", "buyer", "notice_id", "cpv", "value_amount",
+               "value_currency", "value_kind", "value_min", "value_max", "summary"]
 
 
 def why(item: Item) -> str:
@@ -33,8 +34,11 @@ def cells(item: Item, zone: tzinfo) -> dict[str, object]:
     texts = {"id": item.id, "kind": item.kind, "title": item.title, "url": item.url, "source": item.source,
              "country": item.country, "region": item.region, "topics": ";".join(sorted(item.topics)),
              "members": ";".join(sorted(item.members)), "why": why(item), "buyer": item.buyer,
-             "notice_id": item.notice_id, "cpv": ";".join(item.cpv), "summary": item.summary}
-    return {**{k: v or "" for k, v in texts.items()}, "relevance": item.relevance(),
+             "notice_id": item.notice_id, "cpv": ";".join(item.cpv), "summary": item.summary,
+             "deadline_kind": item.deadline_kind, "value_currency": item.value_currency, "value_kind": item.value_kind}
+    numbers = {"value_amount": item.value_amount, "value_min": item.value_min, "value_max": item.value_max}
+    return {**{k: v or "" for k, v in texts.items()}, **{k: "" if v is None else v for k, v in numbers.items()},
+            "relevance": item.relevance(),
             "published_at": sheets.local(item.published_at, zone),
             "deadline_at": sheets.local(item.local_deadline(zone), zone)}
 

@@ -226,7 +226,8 @@ def card(item: Item, reading: Reading, now: datetime) -> dict[str, Any]:
         "kind_label": labels["kind"].get(item.kind, item.kind), "date": fmt.day(when), "country": item.country,
         "region": item.region, "summary": summary, "buyer": item.buyer,
         "deadline": fmt.moment(item.local_deadline(fmt.zone)), "closed": bool(closes and closes < now),
-        "value": fmt.money(item.value_amount, item.value_currency),
+        "value": fmt.value(item.value_amount, item.value_currency, item.value_kind, item.value_min, item.value_max),
+        "due": fmt.due(item.deadline_kind),
         "notice_type": reading._(notice) if notice else "",
         "topics": [(t, labels["topic"].get(t, t), item.topics[t].score,
                     [explain(e, reading.lang, labels["topic"]) for e in item.topics[t].evidence])
