@@ -91,6 +91,21 @@ def test_dates_numbers_and_amounts_in_french_and_english():
     assert fr.period(date(2026, 12, 28), date(2027, 1, 3)) == "28 déc. 2026 – 3 janv. 2027"
 
 
+def test_a_value_says_what_it_is_and_a_deadline_what_is_due():
+    fr, en = Formats("fr", PARIS), Formats("en", PARIS)
+
+    def plain(text: str) -> str:
+        return text.replace("\u202f", " ").replace("\xa0", " ")
+    assert plain(fr.value(390_698, "EUR", "awarded")) == "montant attribué 390 698 €"
+    assert plain(fr.value(1_200_000, "EUR", "estimated")) == "valeur estimée 1 200 000 €"
+    assert plain(fr.value(None, "EUR", "awarded", 6_680_000, 7_100_000)) == \
+        "montant attribué de 6 680 000 € à 7 100 000 €"
+    assert en.value(None, "GBP", None, 1_000, 2_000) == "estimated value from £1,000 to £2,000"
+    assert fr.value(None, None) == "" and fr.value(None, "EUR", "awarded", 1_000, None) == ""
+    assert fr.due("participation") == "candidatures jusqu'au" and fr.due(None) == fr.due("tender") == "date limite"
+    assert en.due("interest") == "expressions of interest by"
+
+
 @pytest.mark.parametrize(("header", "lang"), [("fr-FR,fr;q=0.9,en;q=0.8", "fr"), ("en-GB,en;q=0.9", "en"),
                                               ("de-DE,de;q=0.9,en;q=0.5", "en"), ("de", "fr"), ("", "fr"),
                                               ("en;q=0.2, fr;q=0.8", "fr"), ("en;q=x", "fr")])
