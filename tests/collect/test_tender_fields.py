@@ -291,3 +291,16 @@ def test_any_language_gets_its_topics_through_cpv(tagger, lang, title, cpv, topi
     assert topic in item.topics
     assert lang not in tagger.taxonomy.languages  # no word rule in that language: the codes alone give it
     assert not tagger.tag(Item(id="y", source="ted", kind="tender", title=title, lang=lang)).topics
+
+
+def test_the_ted_api_reads_notice_types_and_values_as_eforms_does():
+    notices = [{"publication-number": "1-2026", "notice-type": "can-modif", "notice-title": {"eng": "A"},
+                "total-value": 1200000, "total-value-cur": "EUR"},
+               {"publication-number": "2-2026", "notice-type": ["pin-cfc-standard"], "notice-title": {"eng": "B"},
+                "estimated-value-proc": "45000", "estimated-value-cur-proc": ["EUR"]}]
+    body = json.dumps({"notices": notices, "iterationNextToken": None}).encode()
+    modified, call = parse_payload(Source(name="ted", kind="tender", type="ted", url="https://corpus.example.org/"),
+                                   body)
+    assert (modified.notice_type, modified.value_amount, modified.value_kind) == ("modification", 1200000.0,
+                                                                                  "awarded")
+    assert (call.notice_type, call.value_amount, call.value_kind) == ("contract-notice", 45000.0, "estimated")

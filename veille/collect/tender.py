@@ -40,6 +40,21 @@ def notice_type(code: str | None) -> str | None:
     return "other"
 
 
+# The eForms notice types by the list their code belongs to (the `listName` of cbc:NoticeTypeCode): prior
+# information (planning), calls (competition: a PIN used as a call for competition, `pin-cfc-*`, is a call),
+# awards (result, VEAT's direct award prearranged), contract modifications during their term (cont-modif).
+TYPE_LISTS = {"planning": "prior-information", "competition": "contract-notice", "result": "award",
+              "dir-awa-pre": "award", "cont-modif": "modification", "completion": "award"}
+TYPE_CODES = {"can-modif": "modification", "veat": "award", "compl": "award", "qu-sy": "contract-notice",
+              "subco": "contract-notice"}
+def eforms_notice_type(code: str | None, list_name: str | None = None) -> str | None:
+    """The notice type of an eForms notice type code (TED's API `notice-type` too), by its list when given."""
+    code = (code or "").strip().lower()
+    if code.startswith("pin-cfc") or code in TYPE_CODES:
+        return TYPE_CODES.get(code, "contract-notice")
+    return TYPE_LISTS.get((list_name or "").lower()) or notice_type(code)
+
+
 def ted_number(value: str | None) -> str | None:
     """A TED publication number as the TED API writes it, whatever format it comes in: '091489-2019' (R2.0.9's
     DOC_ID, zero-padded), '91489-2019' (the API, eForms) and the OJ S reference '2019/S 035-091489' all give

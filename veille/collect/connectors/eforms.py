@@ -16,7 +16,7 @@ from veille.collect.tender import (
     cpv_codes,
     deadline,
     earliest_deadline,
-    notice_type,
+    eforms_notice_type,
     preferred_languages,
     ted_number,
     tender_deadline,
@@ -195,13 +195,6 @@ def _title_language(prefer: list[str], title_nodes: list[etree._Element]) -> str
     return next((p for p in prefer if any((n.get("languageID") or "").lower() == p for n in title_nodes)), None)
 
 
-# The eForms notice types by the list their code belongs to (the `listName` of cbc:NoticeTypeCode): prior
-# information (planning), calls (competition: a PIN used as a call for competition, `pin-cfc-*`, is a call),
-# awards (result, VEAT's direct award prearranged), contract modifications during their term (cont-modif).
-TYPE_LISTS = {"planning": "prior-information", "competition": "contract-notice", "result": "award",
-              "dir-awa-pre": "award", "cont-modif": "modification", "completion": "award"}
-TYPE_CODES = {"can-modif": "modification", "veat": "award", "compl": "award", "qu-sy": "contract-notice",
-              "subco": "contract-notice"}
 ROOTS = {"ContractNotice", "ContractAwardNotice", "PriorInformationNotice"}
 
 
@@ -211,11 +204,7 @@ def _kind(root: etree._Element) -> str | None:
     if _all(root, ".//efac:Changes"):
         return "modification"
     node = _all(root, "cbc:NoticeTypeCode")
-    code = (text(node[0]) or "").lower() if node else ""
-    if code.startswith("pin-cfc") or code in TYPE_CODES:
-        return TYPE_CODES.get(code, "contract-notice")
-    listed = TYPE_LISTS.get((node[0].get("listName") or "").lower()) if node else None
-    return listed or notice_type(code)
+    return eforms_notice_type(text(node[0]), node[0].get("listName")) if node else None
 
 
 def _related(number: str | None, folder: str | None) -> list[str]:

@@ -19,7 +19,7 @@ from veille.collect.tender import (
     cpv_codes,
     deadline,
     earliest_deadline,
-    notice_type,
+    eforms_notice_type,
     pick_text,
     preferred_languages,
     ted_number,
@@ -139,11 +139,13 @@ def _deadlines(notice: dict[str, Any]) -> list[Deadline]:
     return [tender_deadline(d, times[i] if i < len(times) else None) for i, d in enumerate(dates)]
 
 
-def _value(notice: dict[str, Any]) -> tuple[float | None, Any]:
-    """Return the total value (else the estimated value) and its currency, as given."""
-    value = amount(notice.get("total-value")) or amount(notice.get("estimated-value-proc"))
-    currency = _first(notice.get("total-value-cur")) or _first(notice.get("estimated-value-cur-proc"))
-    return value, currency
+def _value(notice: dict[str, Any]) -> tuple[float | None, Any, str | None]:
+    """Return the total value of the result (awarded), else the estimated value, with its currency."""
+    total = amount(notice.get("total-value"))
+    if total is not None:
+        return total, _first(notice.get("total-value-cur")), "awarded"
+    estimate = amount(notice.get("estimated-value-proc"))
+    return estimate, _first(notice.get("estimated-value-cur-proc")), "estimated" if estimate is not None else None
 
 
 def parse_notice(source: Source, notice: dict[str, Any]) -> Item | None:
@@ -157,7 +159,7 @@ def parse_notice(source: Source, notice: dict[str, Any]) -> Item | None:
     lang = _title_language(notice, prefer)
     page_lang, url = _page(notice, prefer, number, lang)
     deadlines = _deadlines(notice)
-    value, currency = _value(notice)
+    value, currency, value_kind = _value(notice)
     published = deadline(notice.get("publication-date") or notice.get("PD"))
     return Item(
         id=item_id(source.name, str(number)),
@@ -170,12 +172,13 @@ def parse_notice(source: Source, notice: dict[str, Any]) -> Item | None:
         country=country_code(_first(notice.get("buyer-country"))) or source.country,
         published_at=published,
         notice_id=str(number),
-        notice_type=notice_type(notice.get("notice-type")),
+        notice_type=eforms_notice_type(_first(notice.get("notice-type"))),
         buyer=pick_text(notice.get("buyer-name"), prefer),
         **earliest_deadline(deadlines),
         cpv=cpv_codes(notice.get("classification-cpv") or []),
         value_amount=value,
         value_currency=str(currency) if value is not None and currency else None,
+        value_kind=value_kind,
         related=_related(str(number), notice.get("RN")),
     )
 
