@@ -63,7 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"veille {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    sub.add_parser("check", help="validate sources.yaml, members.yaml and topics; exit 2 on errors")
+    p = sub.add_parser("check", help="validate sources.yaml, members.yaml and topics; exit 2 on errors")
+    p.add_argument("--json", action="store_true",
+                   help='{"ok", "problems", "warnings", "counts"}: each problem with file, line, field, message')
+
+    p = sub.add_parser("init", help="write a commented sources.yaml and members.yaml into a folder")
+    p.add_argument("directory", type=Path, nargs="?", metavar="DIR",
+                   help="the folder (default: --config, else the current directory); existing files are kept")
 
     p = sub.add_parser("collect", help="fetch sources, store and tag new items")
     p.add_argument("--source", action="append", default=[], metavar="NAME", help="only this source (repeatable)")
@@ -182,14 +188,42 @@ def _local_midnight(ctx: pipeline.Context, day: date | None) -> datetime | None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from veille.context import load_config
+    from veille.advice import warnings
+    from veille.context import load_config, stored_fetch_states, wall_clock
     from veille.settings import read_settings
 
-    config = load_config(args.config)
-    read_settings(args.config)
-    enabled = sum(s.enabled for s in config.sources)
-    print(f"ok: {len(config.sources)} sources ({enabled} enabled), {len(config.members)} members, "
-          f"{len(config.topics)} topics, {len(config.digest.recipients)} digest recipients")
+    try:
+        config = load_config(args.config)
+        settings = read_settings(args.config)
+    except ConfigError as exc:
+        if not args.json:
+            raise
+        print(json.dumps({"ok": False, "problems": [p.to_json() for p in exc.problems], "warnings": []},
+                         ensure_ascii=False))
+        return EXIT_BAD_INPUT
+    states = stored_fetch_states(settings)
+    found = warnings(config, settings.site_url, settings.site_secret, states, wall_clock())
+    counts = {"sources": len(config.sources), "enabled": sum(s.enabled for s in config.sources),
+              "members": len(config.members), "topics": len(config.topics),
+              "recipients": len(config.digest.recipients)}
+    if args.json:
+        print(json.dumps({"ok": True, "problems": [], "warnings": [w.to_json() for w in found], "counts": counts},
+                         ensure_ascii=False))
+        return EXIT_OK
+    for warning in found:
+        _err(str(warning))
+    print(f"ok: {counts['sources']} sources ({counts['enabled']} enabled), {counts['members']} members, "
+          f"{counts['topics']} topics, {counts['recipients']} digest recipients"
+          + (f"; {len(found)} warning{'s' if len(found) != 1 else ''}" if found else ""))
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from veille.starter import write_starter
+
+    for path, written in write_starter(args.directory or args.config):
+        print(f"{'wrote' if written else 'kept the existing'} {path}")
+    print("next: edit both files, then run `veille check`")
     return EXIT_OK
 
 
@@ -383,7 +417,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "check": cmd_check, "collect": cmd_collect, "try": cmd_try, "inspect": cmd_inspect, "digest": cmd_digest,
-    "report": cmd_report, "eval": cmd_eval, "retag": cmd_retag, "sources": cmd_sources, "run": cmd_run,
-    "serve": cmd_serve, "tokens": cmd_tokens, "demo": cmd_demo,
+    "check": cmd_check, "init": cmd_init, "collect": cmd_collect, "try": cmd_try, "inspect": cmd_inspect,
+    "digest": cmd_digest, "report": cmd_report, "eval": cmd_eval, "retag": cmd_retag, "sources": cmd_sources,
+    "run": cmd_run, "serve": cmd_serve, "tokens": cmd_tokens, "demo": cmd_demo,
 }

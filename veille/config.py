@@ -5,7 +5,7 @@ Every problem is reported at once, each with file, line and field; nothing runs 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from veille import yamlfile
 from veille.errors import ConfigError, Problem
 from veille.models import Config, DigestSettings, Member, Source, Topic
+from veille.problems import did_you_mean, plain
 
 SOURCES_FILE = "sources.yaml"
 MEMBERS_FILE = "members.yaml"
@@ -26,18 +27,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def _pydantic_problems(doc: yamlfile.LocatedYaml, base: yamlfile.Path_, exc: ValidationError,
                        model: type[BaseModel]) -> list[Problem]:
-    problems = []
-    for error in exc.errors():
-        loc = tuple(error["loc"])
-        if error["type"] == "extra_forbidden":
-            valid = ", ".join(model.model_fields)
-            message = f"unknown key {loc[-1]!r}; valid keys: {valid}"
-        elif error["type"] == "literal_error":
-            message = f"{error.get('input')!r} is not valid; expected {error['ctx']['expected']}"
-        else:
-            message = str(error["msg"]).removeprefix("Value error, ")
-        problems.append(doc.problem((*base, *loc), message))
-    return problems
+    return [doc.problem((*base, *error["loc"]), plain(error, model.model_fields)) for error in exc.errors()]
 
 
 def _entries(doc: yamlfile.LocatedYaml, key: str, required: bool) -> list[tuple[int, Any]]:
@@ -85,53 +75,83 @@ def load_topics(directory: Path) -> tuple[tuple[Topic, ...], list[Problem]]:
     return tuple(topics.values()), problems
 
 
-def load(directory: Path, options_model: OptionsCheck) -> Config:
+def missing_file(directory: Path, name: str) -> Problem:
+    """The problem of a configuration folder without `name`, saying how to fix it."""
+    where = directory if str(directory) not in ("", ".") else Path.cwd()
+    return Problem("", None, "", f"no {name} in {where}: use --config DIR or VEILLE_CONFIG to point at the "
+                                   f"configuration folder, or write a commented one with `veille init {directory}`")
+
+
+def load(directory: Path, options_model: OptionsCheck, known_types: Sequence[str] = ()) -> Config:
     """Return the validated configuration of `directory`, or raise ConfigError listing every problem.
 
     `options_model(type)` gives the pydantic model of a connector's `options`, or None for an
-    unknown connector type (the caller knows the registry; configuration does not import stages).
+    unknown connector type, and `known_types` their names (the caller knows the registry; configuration does not
+    import stages).
     """
+    missing = [name for name in (SOURCES_FILE, MEMBERS_FILE) if not (directory / name).is_file()]
+    if missing:
+        raise ConfigError([missing_file(directory, name) for name in missing])
     problems: list[Problem] = []
     topics, topic_problems = load_topics(directory)
     problems += topic_problems
     topic_ids = {t.id for t in topics}
 
-    sources = _load_sources(directory, topic_ids, options_model, problems)
+    sources = _load_sources(directory, topic_ids, options_model, tuple(known_types), problems)
     members, digest = _load_members(directory, topic_ids, problems)
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: (p.file != SOURCES_FILE, p.file, p.line or 0)))
     return Config(str(directory), tuple(sources), tuple(members), digest, topics)
 
 
-def _models(doc: yamlfile.LocatedYaml, key: str, model: type[M], described: str,
-            problems: list[Problem]) -> list[tuple[yamlfile.Path_, M]]:
-    """Validate each entry of the `key` list as `model`; return (path, instance) of the valid ones."""
+def _models(doc: yamlfile.LocatedYaml, key: str, model: type[M], label: str, described: str,
+            problems: list[Problem]) -> list[tuple[yamlfile.Path_, dict[str, Any], M | None]]:
+    """Validate each entry of the `key` list as `model`, naming it by its `label` field in problems; return
+    (path, raw mapping, instance or None when invalid) of every mapping entry, for the checks across entries."""
     try:
         entries = _entries(doc, key, required=key == "sources")
     except ConfigError as exc:
         problems += exc.problems
         return []
-    valid = []
+    found: list[tuple[yamlfile.Path_, dict[str, Any], M | None]] = []
     for index, raw in entries:
         base: yamlfile.Path_ = (key, index)
         if not isinstance(raw, dict):
             problems.append(doc.problem(base, f"each entry must be a mapping ({described})"))
             continue
+        if isinstance(raw.get(label), str) and raw[label].strip():
+            doc.name(base, raw[label].strip())
         try:
-            valid.append((base, model(**raw)))
+            found.append((base, raw, model(**raw)))
         except ValidationError as exc:
             problems += _pydantic_problems(doc, base, exc, model)
-    return valid
+            found.append((base, raw, None))
+    return found
 
 
-def _unknown_topics(doc: yamlfile.LocatedYaml, base: yamlfile.Path_, topics: tuple[str, ...],
+def _unknown_topics(doc: yamlfile.LocatedYaml, base: yamlfile.Path_, topics: object,
                     topic_ids: set[str]) -> list[Problem]:
+    if not isinstance(topics, list | tuple):
+        return []
     valid = ", ".join(sorted(topic_ids))
-    return [doc.problem((*base, "topics", i), f"unknown topic {topic!r}; valid topics: {valid}")
-            for i, topic in enumerate(topics) if topic not in topic_ids]
+    return [doc.problem((*base, "topics", i), f"unknown topic {topic!r}{did_you_mean(topic, topic_ids)}; "
+                                              f"valid topics: {valid}")
+            for i, topic in enumerate(topics) if isinstance(topic, str) and topic not in topic_ids]
 
 
-def _load_sources(directory: Path, topic_ids: set[str], options_model: OptionsCheck,
+def _duplicate(doc: yamlfile.LocatedYaml, base: yamlfile.Path_, raw: dict[str, Any], key: str, what: str,
+               first_line: dict[str, int]) -> list[Problem]:
+    """A problem when the entry's `key` was already used by an earlier entry (any entry, valid or not)."""
+    value = raw.get(key)
+    if not isinstance(value, str):
+        return []
+    if value in first_line:
+        return [doc.problem((*base, key), f"duplicate {what} {value!r} (first at line {first_line[value]})")]
+    first_line[value] = doc.line((*base, key)) or 0
+    return []
+
+
+def _load_sources(directory: Path, topic_ids: set[str], options_model: OptionsCheck, known_types: tuple[str, ...],
                   problems: list[Problem]) -> list[Source]:
     doc, syntax = yamlfile.load(directory / SOURCES_FILE)
     problems += syntax
@@ -142,22 +162,34 @@ def _load_sources(directory: Path, topic_ids: set[str], options_model: OptionsCh
         problems += [doc.problem((k,), f"unknown key {k!r}; valid keys: sources") for k in sorted(extra)]
     sources: list[Source] = []
     first_line: dict[str, int] = {}
-    for base, source in _models(doc, "sources", Source, "name, kind, type, url…", problems):
-        if source.name in first_line:
-            problems.append(doc.problem((*base, "name"), f"duplicate source name {source.name!r} "
-                                                         f"(first at line {first_line[source.name]})"))
-        first_line.setdefault(source.name, doc.line((*base, "name")) or 0)
-        problems += _unknown_topics(doc, base, source.topics, topic_ids)
-        model = options_model(source.type)
-        if model is None:
-            problems.append(doc.problem((*base, "type"), f"unknown connector type {source.type!r}"))
-        else:
-            try:
-                model(**source.options)
-            except ValidationError as exc:
-                problems += _pydantic_problems(doc, (*base, "options"), exc, model)
-        sources.append(source)
+    for base, raw, source in _models(doc, "sources", Source, "name", "name, kind, type, url…", problems):
+        problems += _duplicate(doc, base, raw, "name", "source name", first_line)
+        problems += _unknown_topics(doc, base, raw.get("topics"), topic_ids)
+        problems += _connector_problems(doc, base, raw, options_model, known_types)
+        if source is not None:
+            sources.append(source)
     return sources
+
+
+def _connector_problems(doc: yamlfile.LocatedYaml, base: yamlfile.Path_, raw: dict[str, Any],
+                        options_model: OptionsCheck, known_types: tuple[str, ...]) -> list[Problem]:
+    """The entry's connector type, and its options checked against that connector's."""
+    kind = raw.get("type")
+    if not isinstance(kind, str):
+        return []
+    model = options_model(kind)
+    if model is None:
+        known = list(known_types)
+        return [doc.problem((*base, "type"), f"unknown connector type {kind!r}{did_you_mean(kind, known)}; "
+                                             f"known types: {', '.join(known)}")]
+    options = raw.get("options") or {}
+    if not isinstance(options, dict):
+        return []  # the model's own problem says that options must be a mapping
+    try:
+        model(**options)
+    except ValidationError as exc:
+        return _pydantic_problems(doc, (*base, "options"), exc, model)
+    return []
 
 
 def _load_members(directory: Path, topic_ids: set[str],
@@ -184,11 +216,10 @@ def _load_members(directory: Path, topic_ids: set[str],
         except ValidationError as exc:
             problems += _pydantic_problems(doc, ("digest",), exc, DigestSettings)
     members: list[Member] = []
-    seen: set[str] = set()
-    for base, member in _models(doc, "members", Member, "id, name, emails, topics…", problems):
-        if member.id in seen:
-            problems.append(doc.problem((*base, "id"), f"duplicate member id {member.id!r}"))
-        seen.add(member.id)
-        problems += _unknown_topics(doc, base, member.topics, topic_ids)
-        members.append(member)
+    first_line: dict[str, int] = {}
+    for base, raw, member in _models(doc, "members", Member, "id", "id, name, emails, topics…", problems):
+        problems += _duplicate(doc, base, raw, "id", "member id", first_line)
+        problems += _unknown_topics(doc, base, raw.get("topics"), topic_ids)
+        if member is not None:
+            members.append(member)
     return members, digest

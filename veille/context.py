@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from veille import config as config_module
-from veille.models import Config
+from veille.errors import VeilleError
+from veille.models import Config, FetchState
 from veille.settings import Settings, read_settings
 
 if TYPE_CHECKING:
@@ -66,9 +67,25 @@ class Context:
 
 def load_config(directory: Path) -> Config:
     """Validate the configuration folder (raises ConfigError listing every problem)."""
-    from veille.collect.connectors import options_model
+    from veille.collect.connectors import REGISTRY, options_model
 
-    return config_module.load(directory, options_model)
+    return config_module.load(directory, options_model, sorted(REGISTRY))
+
+
+def stored_fetch_states(settings: Settings) -> dict[str, FetchState]:
+    """What the store remembers of each source, when there is a store already (none is created for this)."""
+    from veille.store import Store
+
+    if not Store.exists(settings.db_url):
+        return {}
+    try:
+        store = Store.open(settings.db_url)
+    except VeilleError:
+        return {}
+    try:
+        return store.fetch_states()
+    finally:
+        store.close()
 
 
 def open_context(directory: Path, env: Mapping[str, str] | None = None,

@@ -30,9 +30,14 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if not self.file:  # a problem of the folder, not of a file in it
+            return self.message
         where = f"{self.file}:{self.line}" if self.line else self.file
         field = f" {self.field}:" if self.field else ""
         return f"{where}:{field} {self.message}"
+
+    def to_json(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
 
 
 class ConfigError(VeilleError):

@@ -28,7 +28,7 @@ def parse_duration(text: str) -> int:
     """Return the number of seconds in a duration such as `30m`, `6h` or `1d`."""
     match = _DURATION.match(text)
     if not match:
-        raise ValueError(f"{text!r} is not a duration; write a number and a unit: 30m, 6h, 1d")
+        raise ValueError(f"{text!r} is not a duration: write a number and a unit, such as 30m, 6h or 1d")
     seconds = int(match.group(1)) * _SECONDS[match.group(2)]
     if seconds < 60:
         raise ValueError(f"{text!r} is shorter than one minute")
@@ -135,6 +135,10 @@ class Member(_Strict):
     @field_validator("cpv", mode="before")
     @classmethod
     def _cpv(cls, values: Any) -> Any:
+        for value in values if isinstance(values, list | tuple) else ():
+            text = str(value)
+            if text.endswith("*") and text[:-1].isdigit():
+                raise ValueError(f"{text!r}: a member's CPV codes are prefixes already; write {text[:-1]} without the *")
         return _check_cpv(values, r"\d{2,8}", "a CPV code prefix (2 to 8 digits)")
 
     @model_validator(mode="after")

@@ -34,6 +34,19 @@ class LocatedYaml:
         self.file = file
         self.data = data
         self.lines = lines
+        self.names: dict[Path_, str] = {}  # list entries named by their name or id: "polymem.emails"
+
+    def name(self, path: Path_, label: str) -> None:
+        """Call the entry at `path` (a list position) by `label` in problems."""
+        self.names[path] = label
+
+    def field(self, path: Path_) -> str:
+        """`path` as people write it, an entry named by its label: polymem.emails, else members[3].emails."""
+        for end in range(len(path), 0, -1):
+            label = self.names.get(tuple(path[:end]))
+            if label:
+                return label + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[end:])
+        return field_name(path)
 
     def line(self, path: Path_) -> int | None:
         """Return the line of `path`, or of its nearest located parent."""
@@ -44,7 +57,7 @@ class LocatedYaml:
         return None
 
     def problem(self, path: Path_, message: str) -> Problem:
-        return Problem(self.file, self.line(path), field_name(path), message)
+        return Problem(self.file, self.line(path), self.field(path), message)
 
 
 class _Refused(Exception):
@@ -101,6 +114,46 @@ class _Walk:
         return result
 
 
+_INDENTATION = ("the indentation does not line up with the lines above: the keys of one entry start in the same "
+                "column, and the '-' of every entry of a list too (indent with spaces)")
+# PyYAML's problem (both its C and Python parsers) → what it means for someone editing the file
+_SYNTAX = [
+    ("mapping values are not allowed", "a second ':' on this line: put the value in quotes (name: \"Eau : "
+                                       "station\") or check the indentation"),
+    ("did not find expected '-' indicator", _INDENTATION),
+    ("did not find expected key", _INDENTATION),
+    ("expected <block end>", _INDENTATION),
+    ("could not find expected ':'", "a line without ':' inside a mapping: write key: value (or indent it under "
+                                    "the key it continues)"),
+    ("expected ',' or ']'", "a list opened with '[' is not closed with ']' (or two items lack the "
+                                         "comma between them)"),
+    ("expected ',' or '}'", "a mapping opened with '{' is not closed with '}' (or two entries lack "
+                                         "the comma between them)"),
+    ("found undefined alias", "a value starting with '*' is read as a reference to an '&anchor' defined above: "
+                              "put it in quotes"),
+    ("found unexpected end of stream", "a quote opened here is never closed"),
+    ("found unknown escape character", "a backslash in double quotes starts an escape: use single quotes, or "
+                                       "write \\\\ for one backslash"),
+]
+
+
+def syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, str]:
+    """(the line, a sentence with a hint) for a YAML syntax error, instead of the parser's own words."""
+    problem = str(exc.problem or exc)
+    opened = "quoted scalar" in str(exc.context or "") or "flow" in str(exc.context or "")
+    mark = (exc.context_mark if opened and exc.context_mark else None) or exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    if "cannot start any token" in problem or "found character" in problem:
+        char = text[mark.index] if mark is not None and mark.index < len(text) else ""
+        if char == "\t":
+            return line, "a tab character: YAML indents with spaces only (replace the tab by spaces)"
+        return line, f"a value cannot start with {char!r}: put the whole value in quotes ('{char}…')"
+    for words, meaning in _SYNTAX:
+        if words in problem:
+            return line, meaning
+    return line, f"this line cannot be read as YAML ({problem}): check its indentation, colons and quotes"
+
+
 def load(path: Path) -> tuple[LocatedYaml | None, list[Problem]]:
     """Parse a YAML file; return the located document, or None and the syntax problem."""
     file = path.name
@@ -118,9 +171,8 @@ def load(path: Path) -> tuple[LocatedYaml | None, list[Problem]]:
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        return None, [Problem(file, line, "", f"malformed YAML: {exc.problem or exc}")]
+        line, message = syntax_problem(exc, text)
+        return None, [Problem(file, line, "", message)]
     except yaml.YAMLError as exc:  # the reader's errors (characters YAML refuses) carry no mark
         return None, [Problem(file, None, "", f"malformed YAML: {exc}")]
     if node is None:

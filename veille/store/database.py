@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,6 +52,19 @@ class Store(Browse):
             raise VeilleError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
                               f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from exc
         return cls(engine, clock)
+
+    @staticmethod
+    def exists(url: str) -> bool:
+        """Whether a database is there already: an SQLite file that exists, or any server database (which a
+        deployer creates)."""
+        try:
+            parsed = sa.engine.make_url(url)
+        except (SQLAlchemyError, ValueError):
+            return False
+        if parsed.get_backend_name() != "sqlite":
+            return True
+        database = parsed.database
+        return bool(database) and database != ":memory:" and Path(str(database)).is_file()
 
     def close(self) -> None:
         self.engine.dispose()
