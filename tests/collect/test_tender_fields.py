@@ -22,6 +22,7 @@ from veille.errors import TerminalSourceError
 from veille.models import Item, Source
 from veille.tag import Tagger
 
+EXT = "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2"
 EFORMS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
@@ -304,3 +305,15 @@ def test_the_ted_api_reads_notice_types_and_values_as_eforms_does():
     assert (modified.notice_type, modified.value_amount, modified.value_kind) == ("modification", 1200000.0,
                                                                                   "awarded")
     assert (call.notice_type, call.value_amount, call.value_kind) == ("contract-notice", 45000.0, "estimated")
+
+
+def test_a_contract_modification_links_the_notice_it_modifies():
+    """eForms subtypes 38–40 name the modified notice (efbc:ChangedNoticeIdentifier): the two meet as one tender."""
+    def modify(root):
+        _retype("cont-modif", "can-modif")(root)
+        [extension] = root.xpath("ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent/*",
+                                 namespaces={**EFORMS, "ext": EXT})
+        modification = etree.SubElement(extension, f"{{{EFORMS['efac']}}}ContractModification")
+        etree.SubElement(modification, f"{{{EFORMS['efbc']}}}ChangedNoticeIdentifier").text = "342558-2018"
+    item = notice("eforms", "ted-eforms/eforms-sdk-can_24_FRA_comments.xml", modify)
+    assert item.notice_type == "modification" and "ted:342558-2018" in item.related

@@ -207,10 +207,14 @@ def _kind(root: etree._Element) -> str | None:
     return eforms_notice_type(text(node[0]), node[0].get("listName")) if node else None
 
 
-def _related(number: str | None, folder: str | None) -> list[str]:
-    """Return the notice's TED number and its procedure's folder id, as related identifiers."""
+def _related(root: etree._Element, number: str | None, folder: str | None) -> list[str]:
+    """Return the notice's TED number, its procedure's folder id and the TED numbers of the notices it changes or
+    modifies (a change notice, a contract modification), as related identifiers."""
     number = ted_number(number) or number
-    return [*([f"ted:{number}"] if number else []), *([f"procedure:{folder}"] if folder else [])]
+    changed = [ted_number(text(n)) for n in _all(root, ".//efac:ContractModification/efbc:ChangedNoticeIdentifier"
+                                                       " | .//efac:Changes/efbc:ChangedNoticeIdentifier")]
+    return list(dict.fromkeys([*([f"ted:{number}"] if number else []), *([f"procedure:{folder}"] if folder else []),
+                               *(f"ted:{c}" for c in changed if c)]))
 
 
 def parse_notice(source: Source, root: etree._Element) -> Item:
@@ -244,7 +248,7 @@ def parse_notice(source: Source, root: etree._Element) -> Item:
         cpv=cpv,
         **(_result_value(root) or _estimated_value(root)),
         procedure=_one(root, "cac:TenderingProcess/cbc:ProcedureCode"),
-        related=_related(number, folder),
+        related=_related(root, number, folder),
     )
 
 
