@@ -74,7 +74,8 @@ def test_bad_member_fields(veille, tmp_path):
     path = directory / "members.yaml"
     assert f"members.yaml:{_line_of(path, 'EUROPE')}: aquasource.regions[1]" in result.err
     assert f"members.yaml:{_line_of(path, 'not-an-email')}:" in result.err
-    assert f"members.yaml:{_line_of(path, 'algea')}: alguinnov.topics[0]: unknown topic 'algea' (did you mean 'algae'?)" in result.err
+    line = _line_of(path, "algea")
+    assert f"members.yaml:{line}: alguinnov.topics[0]: unknown topic 'algea' (did you mean 'algae'?)" in result.err
 
 
 def test_every_command_refuses_bad_config_before_fetching(veille, tmp_path, http):

@@ -138,7 +138,8 @@ class Member(_Strict):
         for value in values if isinstance(values, list | tuple) else ():
             text = str(value)
             if text.endswith("*") and text[:-1].isdigit():
-                raise ValueError(f"{text!r}: a member's CPV codes are prefixes already; write {text[:-1]} without the *")
+                raise ValueError(f"{text!r}: a member's CPV codes are prefixes already; "
+                                 f"write {text[:-1]} without the *")
         return _check_cpv(values, r"\d{2,8}", "a CPV code prefix (2 to 8 digits)")
 
     @model_validator(mode="after")

@@ -27,8 +27,8 @@ PARIS = ZoneInfo("Europe/Paris")
 MONTREAL = ZoneInfo("America/Montreal")
 BOM = "\ufeff"
 # the English headers as they were before the French ones: tools read them
-ENGLISH = "id,kind,published_at,title,url,source,country,region,relevance,topics,members,why,deadline_at,deadline_kind," \
-          "buyer,notice_id,cpv,value_amount,value_currency,value_kind,value_min,value_max,summary"
+ENGLISH = "id,kind,published_at,title,url,source,country,region,relevance,topics,members,why,deadline_at," \
+          "deadline_kind,buyer,notice_id,cpv,value_amount,value_currency,value_kind,value_min,value_max,summary"
 FRENCH = "identifiant;type;date (Europe/Paris);titre;lien;source;pays;région;pertinence;sujets;membres;raisons;" \
          "date limite (Europe/Paris);échéance pour;acheteur;numéro d'avis;codes CPV;montant;devise;nature du montant;" \
          "montant minimum;montant maximum;résumé"
