@@ -317,3 +317,13 @@ def test_a_contract_modification_links_the_notice_it_modifies():
         etree.SubElement(modification, f"{{{EFORMS['efbc']}}}ChangedNoticeIdentifier").text = "342558-2018"
     item = notice("eforms", "ted-eforms/eforms-sdk-can_24_FRA_comments.xml", modify)
     assert item.notice_type == "modification" and "ted:342558-2018" in item.related
+
+
+def test_without_lot_results_the_settled_contracts_tenders_are_summed():
+    """A contract modification lists its contract and the contract's tender, with no lot result."""
+    def change(root):
+        drop(root, "//efac:NoticeResult/cbc:TotalAmount")
+        drop(root, "//efac:NoticeResult/efac:LotResult")
+        _retype("cont-modif", "can-modif")(root)
+    item = notice("eforms", "ted-eforms/eforms-sdk-can_24_FRA_comments.xml", change)
+    assert (item.notice_type, item.value_amount, item.value_kind) == ("modification", 95414 + 26500, "awarded")

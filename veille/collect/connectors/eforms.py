@@ -150,17 +150,17 @@ def _value(amount_currency: tuple[float, str | None] | None, kind: str) -> Value
 
 
 def _winning_tenders(result: etree._Element) -> list[etree._Element]:
-    """The value of each tender a lot result retains (BT-720, through the result's tender references)."""
+    """The value of each tender retained (BT-720): those a lot result with a winner or a settled contract refers
+    to (a contract modification lists only its contract's), each once; every tender when none is referred to."""
     by_id = {_one(t, "cbc:ID"): t for t in _all(result, "efac:LotTender")}
-    values = []
+    kept: dict[str | None, None] = {}
     for lot in _all(result, "efac:LotResult"):
         if _one(lot, "cbc:TenderResultCode") in ("clos-nw", "open-nw"):  # no winner chosen (yet)
             continue
-        for ref in _all(lot, "efac:LotTender/cbc:ID"):
-            tender = by_id.get(text(ref))
-            if tender is not None:
-                values += _all(tender, "cac:LegalMonetaryTotal/cbc:PayableAmount")
-    return values
+        kept.update((text(ref), None) for ref in _all(lot, "efac:LotTender/cbc:ID"))
+    kept.update((text(ref), None) for ref in _all(result, "efac:SettledContract/efac:LotTender/cbc:ID"))
+    tenders = [by_id[r] for r in kept if r in by_id] if kept else list(by_id.values())
+    return [v for tender in tenders for v in _all(tender, "cac:LegalMonetaryTotal/cbc:PayableAmount")]
 
 
 def _result_value(root: etree._Element) -> Value | None:
@@ -168,10 +168,13 @@ def _result_value(root: etree._Element) -> Value | None:
     its lots summed (BT-720), else the range of the tenders received (BT-710/711, lots summed)."""
     results = _all(root, RESULT)
     if not results:
-        return None
+        old = _amounts(_all(root, ".//cac:AwardedTenderedProject/cac:LegalMonetaryTotal/cbc:PayableAmount"))
+        return _value(old, "awarded")  # the tender values of the first SDK versions
     result = results[0]
     found = _value(_amounts(_all(result, "cbc:TotalAmount")), "awarded") or \
-        _value(_amounts(_winning_tenders(result)), "awarded")
+        _value(_amounts(_winning_tenders(result)), "awarded") or \
+        _value(_amounts(_all(root, ".//cac:AwardedTenderedProject/cac:LegalMonetaryTotal/cbc:PayableAmount")),
+               "awarded")  # the tender values of the first SDK versions
     if found:
         return found
     low = _amounts(_all(result, "efac:LotResult/cbc:LowerTenderAmount"))
@@ -185,6 +188,8 @@ def _result_value(root: etree._Element) -> Value | None:
 def _estimated_value(root: etree._Element) -> Value:
     """The estimated value of the procedure (BT-27), else of its lots summed."""
     path = "cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount"
+    if not _all(root, f".//{path}"):
+        path = "cac:RequestedTenderTotal/cbc:TotalAmount"  # BT-27 in the first SDK versions
     return _value(_amounts(_all(root, f"cac:ProcurementProject/{path}")), "estimated") or \
         _value(_amounts(_all(root, f"cac:ProcurementProjectLot/cac:ProcurementProject/{path}")), "estimated") or \
         NO_VALUE
