@@ -30,13 +30,18 @@ def tender_lines(item: Item, deadline: bool = False, lang: str = "en", zone: tzi
     lines = [_("Buyer: {buyer}").format(buyer=item.buyer)] if item.buyer else []
     due = item.local_deadline(fmt.zone)
     if deadline and due is not None:
-        lines.append(_("Deadline: {when}").format(when=fmt.moment(due)))
+        if item.deadline_kind in (None, "tender"):
+            lines.append(_("Deadline: {when}").format(when=fmt.moment(due)))
+        else:  # "Candidatures jusqu'au jeu. 7 mai 2026, 23:55"
+            words = fmt.due(item.deadline_kind)
+            lines.append(f"{words[:1].upper()}{words[1:]} {fmt.moment(due)}")
     if item.cpv:
         lines.append(_("CPV: {codes}").format(codes=", ".join(item.cpv)))
     if item.notice_id:
         lines.append(_("Notice: {notice} ({source})").format(notice=item.notice_id, source=item.source))
-    if item.value_amount is not None:
-        lines.append(_("Value: {value}").format(value=fmt.money(item.value_amount, item.value_currency)))
+    value = fmt.value(item.value_amount, item.value_currency, item.value_kind, item.value_min, item.value_max)
+    if value:
+        lines.append(value)
     return lines
 
 
