@@ -35,7 +35,8 @@ def NC_(context: str, message: str) -> str:  # the marker of a message with a co
 # what a tender's value is (Item.value_kind) and what its deadline is for (Item.deadline_kind), as readers read it
 VALUE_KINDS = {"estimated": N_("estimated value"), "awarded": N_("awarded value")}
 DEADLINE_KINDS = {"tender": N_("deadline"), "participation": N_("requests to participate by"),
-                  "interest": N_("expressions of interest by"), "comments": N_("comments by"),
+                  "interest": N_("expressions of interest by"), "consultation": N_("answers to the consultation by"),
+                  "comments": N_("comments by"),
                   "application": N_("applications by")}
 
 

@@ -327,3 +327,14 @@ def test_without_lot_results_the_settled_contracts_tenders_are_summed():
         _retype("cont-modif", "can-modif")(root)
     item = notice("eforms", "ted-eforms/eforms-sdk-can_24_FRA_comments.xml", change)
     assert (item.notice_type, item.value_amount, item.value_kind) == ("modification", 95414 + 26500, "awarded")
+
+
+def test_a_pre_market_consultation_is_prior_information_with_its_answers_deadline():
+    """E1 (listName consultation, pmc): the answers' period is the deadline to meet."""
+    def consultation(root):
+        _retype("consultation", "pmc")(root)
+        [period] = root.xpath("//efac:InterestExpressionReceptionPeriod", namespaces=EFORMS)
+        period.tag = f"{{{EFORMS['efac']}}}AnswerReceptionPeriod"
+    item = notice("eforms", "ted-eforms/eforms-published-subtype10-sdkv1.7-649921-2023.xml", consultation)
+    assert (item.notice_type, item.deadline_kind, item.deadline_at) == ("prior-information", "consultation",
+                                                                        utc(2023, 12, 1, 17))

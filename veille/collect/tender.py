@@ -43,8 +43,9 @@ def notice_type(code: str | None) -> str | None:
 # The eForms notice types by the list their code belongs to (the `listName` of cbc:NoticeTypeCode): prior
 # information (planning), calls (competition: a PIN used as a call for competition, `pin-cfc-*`, is a call),
 # awards (result, VEAT's direct award prearranged), contract modifications during their term (cont-modif).
-TYPE_LISTS = {"planning": "prior-information", "competition": "contract-notice", "result": "award",
-              "dir-awa-pre": "award", "cont-modif": "modification", "completion": "award"}
+TYPE_LISTS = {"planning": "prior-information", "consultation": "prior-information",  # E1: pre-market consultation
+              "competition": "contract-notice", "result": "award", "dir-awa-pre": "award",
+              "cont-modif": "modification", "completion": "award"}
 TYPE_CODES = {"can-modif": "modification", "veat": "award", "compl": "award", "qu-sy": "contract-notice",
               "subco": "contract-notice"}
 def eforms_notice_type(code: str | None, list_name: str | None = None) -> str | None:

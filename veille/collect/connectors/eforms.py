@@ -89,12 +89,13 @@ def _title_nodes(root: etree._Element) -> list[etree._Element]:
     return _all(root, "cac:ProcurementProject/cbc:Name") or _all(root, ".//cac:ProcurementProject/cbc:Name")
 
 
-# what is due at each period of a lot's tendering process: expressions of interest (BT-630, a prior information
-# notice used as a call), requests to participate (BT-1311, restricted, negotiated and competitive-dialogue
-# procedures), tenders (BT-131)
+# what is due at each period of a lot's tendering process: answers to a pre-market consultation, expressions of
+# interest (BT-630, a prior information notice used as a call), requests to participate (BT-1311, restricted,
+# negotiated and competitive-dialogue procedures), tenders (BT-131)
+EXTENSION = "ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent/efext:EformsExtension"
 PERIODS = {
-    "interest": "ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent/efext:EformsExtension"
-                "/efac:InterestExpressionReceptionPeriod",
+    "consultation": f"{EXTENSION}/efac:AnswerReceptionPeriod",  # answers to a pre-market consultation (E1)
+    "interest": f"{EXTENSION}/efac:InterestExpressionReceptionPeriod",
     "participation": "cac:ParticipationRequestReceptionPeriod",
     "tender": "cac:TenderSubmissionDeadlinePeriod",
 }
