@@ -72,12 +72,13 @@ def load_config(directory: Path) -> Config:
 
 
 def open_context(directory: Path, env: Mapping[str, str] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> Context:
+                 clock: Callable[[], datetime] | None = None, *, readonly: bool = False) -> Context:
     """Validate the configuration, read the VEILLE_* settings (from `env` or the environment), open the store;
-    `clock` gives "now" (the wall clock by default)."""
+    `clock` gives "now" (the wall clock by default). `readonly`: for a command that writes nothing, the store is
+    neither created nor migrated (no database yet reads as an empty one)."""
     from veille.store import Store
 
     config = load_config(directory)
     settings = read_settings(directory, env)
     clock = clock or wall_clock
-    return Context(config, settings, Store.open(settings.db_url, clock), clock)
+    return Context(config, settings, Store.open(settings.db_url, clock, readonly=readonly), clock)
