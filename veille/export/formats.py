@@ -82,18 +82,18 @@ def to_table(items: Sequence[Item], width: int | None = None, zone: tzinfo = UTC
 
 def to_try_table(items: Sequence[Item], width: int | None = None, zone: ZoneInfo = UTC_ZONE) -> str:
     """What an admin checks before enabling a source, one row per item: its date, title, link, deadline, buyer
-    and value (times in `zone`; a deadline given as a day as that day), with its topics."""
+    and value (times in `zone`; a deadline given as a day as that day), with its topics and member matches."""
     from veille.i18n import Formats
 
     fmt = Formats("en", zone)
     table = Table(show_lines=False, expand=False)
-    for name in ("date", "title", "link", "deadline", "buyer", "value", "topics"):
+    for name in ("date", "title", "link", "deadline", "buyer", "value", "topics", "members"):
         table.add_column(name, overflow="fold")
     for item in items:
         table.add_row(_moment(item.published_at, zone), item.title, item.url, _moment(item.local_deadline(zone), zone),
                       item.buyer or "", fmt.value(item.value_amount, item.value_currency, item.value_kind,
                                                   item.value_min, item.value_max),
-                      ", ".join(sorted(item.topics)))
+                      ", ".join(sorted(item.topics)), ", ".join(sorted(item.members)))
     return _print(table, len(items), width or 200)
 
 
