@@ -121,6 +121,7 @@ def test_a_missing_file_names_the_folder_and_the_fix(veille, tmp_path, missing):
     assert result.code == 2
     assert f"no {missing} in {directory}: use --config DIR or VEILLE_CONFIG" in result.err
     assert f"`veille init {directory}`" in result.err and "ok" not in result.out
+    assert len(result.err.splitlines()) == 2  # the one problem, then the count
 
 
 def test_init_writes_the_shipped_files_and_keeps_existing_ones(veille, tmp_path):

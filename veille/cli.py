@@ -10,7 +10,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -51,34 +51,79 @@ def _week_arg(text: str) -> Any:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="veille", description="Market watch for the water-treatment industry.")
-    parser.add_argument("--config", type=Path, default=Path("."), metavar="DIR",
-                        help="folder holding sources.yaml and members.yaml (default: current directory)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """--config, --debug, -v and -q: on the main parser with their defaults, on every command without any (so
+    that given after the command they win, and not given they leave the main parser's value)."""
+    def default(value: Any) -> Any:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument("--config", type=Path, default=default(None), metavar="DIR",
+                        help="folder holding sources.yaml and members.yaml (default: VEILLE_CONFIG, else the current "
+                             "directory)")
+    parser.add_argument("--debug", action="store_true", default=default(False),
+                        help="show tracebacks of unexpected errors")
     volume = parser.add_mutually_exclusive_group()
-    volume.add_argument("-v", "--verbose", action="count", default=0,
+    volume.add_argument("-v", "--verbose", action="count", default=default(0),
                         help="log more (once: each source and email; twice: debug); JSON lines when not a terminal")
-    volume.add_argument("-q", "--quiet", action="store_true", help="log errors only")
+    volume.add_argument("-q", "--quiet", action="store_true", default=default(False), help="log errors only")
+
+
+def _command(sub: Any, common: argparse.ArgumentParser, name: str, description: str,
+             *examples: str) -> argparse.ArgumentParser:
+    """A command with its one-line description and examples (`veille NAME --help`)."""
+    epilog = "examples:\n" + "\n".join(f"  {example}" for example in examples)
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=description, description=description[0].upper() + description[1:] + ".", epilog=epilog,
+        parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="veille", description="Market watch for the water-treatment industry.",
+                     epilog="global options may also follow the command: veille check --config DIR")
+    _global_options(parser, defaults=True)
     parser.add_argument("--version", action="version", version=f"veille {__version__}")
+    common = _Parser(add_help=False)
+    _global_options(common, defaults=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("check", help="validate sources.yaml, members.yaml and topics; exit 2 on errors")
+    def command(name: str, description: str, *examples: str) -> argparse.ArgumentParser:
+        return _command(sub, common, name, description, *examples)
+
+    p = command("check", "validate sources.yaml, members.yaml and topics; exit 2 on errors, warnings exit 0",
+                "veille check --config /etc/veille", "VEILLE_CONFIG=/etc/veille veille check", "veille check --json")
     p.add_argument("--json", action="store_true",
                    help='{"ok", "problems", "warnings", "counts"}: each problem with file, line, field, message')
 
-    p = sub.add_parser("init", help="write a commented sources.yaml and members.yaml into a folder")
+    p = command("init", "write a commented sources.yaml and members.yaml into a folder",
+                "veille init /etc/veille", "veille --config /etc/veille init")
     p.add_argument("directory", type=Path, nargs="?", metavar="DIR",
-                   help="the folder (default: --config, else the current directory); existing files are kept")
+                   help="the folder (default: --config, else VEILLE_CONFIG, else the current directory); existing "
+                        "files are kept")
 
-    p = sub.add_parser("collect", help="fetch sources, store and tag new items")
+    p = command("collect", "fetch sources, store and tag new items",
+                "veille collect", "veille collect --source boamp-occitanie --source ted-eu", "veille collect --json")
     p.add_argument("--source", action="append", default=[], metavar="NAME", help="only this source (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the collect's report as JSON (the summary and each "
+                                                       "source's outcome) instead of the summary line")
 
-    p = sub.add_parser("try", help="fetch one source and print its items, storing nothing")
+    p = command("try", "fetch one source and print its items, storing nothing",
+                "veille try boamp-occitanie", "veille try tender-board --json")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--json", action="store_true", help="one JSON object per item instead of a table")
 
-    p = sub.add_parser("inspect", help="parse a saved payload with a connector; one JSON object per item")
+    p = command("inspect", "parse a saved payload with a connector; one JSON object per item",
+                "veille inspect feed saved.xml", "veille inspect page saved.html --options '{item: li, title: a}'")
     p.add_argument("type", metavar="TYPE")
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("--options", default=None, metavar="MAPPING",
@@ -86,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=KINDS, default="news", help="kind given to the items (default: news)")
     p.add_argument("--country", metavar="CC", help="the source's ISO country code (local times are read in its zone)")
 
-    p = sub.add_parser("digest", help="build (and send) the digest of an ISO week")
+    p = command("digest", "build (and send) the digest of an ISO week",
+                "veille digest --dry-run", "veille digest --week 2026-W46 --send", "veille digest --member polymem",
+                "veille digest --dry-run --json")
     p.add_argument("--week", type=_week_arg, metavar="YYYY-Www", help="default: the last complete week")
     p.add_argument("--member", action="append", default=[], metavar="ID", help="a member's own digest (repeatable)")
     mode = p.add_mutually_exclusive_group()
@@ -95,16 +142,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resend", action="store_true", help="send again to recipients who already got this week")
     p.add_argument("--reports", type=Path, metavar="DIR",
                    help="output folder (default: VEILLE_REPORTS, else <config>/reports)")
+    p.add_argument("--json", action="store_true", help="print the files written and the emails (sent or that would "
+                                                       "be sent) as JSON")
 
-    p = sub.add_parser("report", help="print or write the stored items matching filters")
+    p = command("report", "print or write the stored items matching filters",
+                "veille report --topic membranes --kind tender --since 2026-11-01 --until 2026-11-30",
+                "veille report --kind tender --format csv --lang en -o tenders.csv")
     p.add_argument("--topic", action="append", default=[], metavar="T", help="topic ID (repeatable: all must match)")
     p.add_argument("--kind", action="append", default=[], choices=KINDS, metavar="K", help="kind ID (repeatable)")
     p.add_argument("--member", metavar="ID", help="items matching this member's profile")
     p.add_argument("--region", action="append", default=[], choices=REGIONS, metavar="R", help="region group")
     p.add_argument("--source", action="append", default=[], metavar="NAME", help="source name (repeatable)")
     p.add_argument("--since", type=_date_arg, metavar="YYYY-MM-DD", help="published on or after this day")
-    p.add_argument("--until", type=_date_arg, metavar="YYYY-MM-DD", help="published before this day")
-    p.add_argument("--limit", type=int, metavar="N", help="at most N items")
+    p.add_argument("--until", type=_date_arg, metavar="YYYY-MM-DD", help="published on or before this day (included)")
+    p.add_argument("--limit", type=_positive, metavar="N", help="at most N items (N ≥ 1)")
     p.add_argument("--sort", choices=("relevance", "date", "deadline"), default="relevance",
                    help="most relevant first (topic scores, or the member's score with --member), newest first, "
                         "or the soonest deadline first (none last)")
@@ -119,23 +170,32 @@ def build_parser() -> argparse.ArgumentParser:
                         "lang, else digest.lang)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
 
-    p = sub.add_parser("eval", help="measure tagging against a labelled JSONL file")
+    p = command("eval", "measure tagging against a labelled JSONL file",
+                "veille eval labelled.jsonl", "veille eval labelled.jsonl --json")
     p.add_argument("file", type=Path, metavar="FILE.jsonl")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
 
-    p = sub.add_parser("retag", help="re-apply the taxonomy and member profiles to stored items")
+    p = command("retag", "re-apply the taxonomy and member profiles to stored items",
+                "veille retag", "veille retag --since 2026-01-01")
     p.add_argument("--since", type=_date_arg, metavar="YYYY-MM-DD")
 
-    sub.add_parser("sources", help="health table of the configured sources")
-    sub.add_parser("run", help="run the scheduler: collect each source on its interval, send the weekly digest")
+    p = command("sources", "health table of the configured sources, with each one's next collect",
+                "veille sources", "veille sources --json")
+    p.add_argument("--json", action="store_true", help="the table's rows as a JSON list of objects")
+    command("run", "run the scheduler: collect each source on its interval, send the weekly digest",
+            "veille run", "kill -HUP <pid>   # reload the configuration and print the schedule again")
 
-    p = sub.add_parser("serve", help="the reports site: filter, search and export the archive in a browser")
+    p = command("serve", "the reports site: filter, search and export the archive in a browser",
+                "VEILLE_SITE_PASSWORD=secret veille serve", "veille serve --host 0.0.0.0 --port 8080")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
 
-    sub.add_parser("tokens", help="print each member's sign-in link to the reports site")
+    p = command("tokens", "print each member's sign-in link to the reports site",
+                "VEILLE_SITE_SECRET=... veille tokens", "veille tokens --json")
+    p.add_argument("--json", action="store_true", help="a JSON list of {member, link} objects")
 
-    p = sub.add_parser("demo", help="run the whole job on bundled data over loopback HTTP and SMTP")
+    p = command("demo", "run the whole job on bundled data over loopback HTTP and SMTP",
+                "veille demo", "veille demo --reports /tmp/demo --lang en")
     p.add_argument("--reports", type=Path, default=Path("reports"), metavar="DIR",
                    help="where to write the demo's reports (default: ./reports)")
     p.add_argument("--lang", choices=("fr", "en"), default="fr",
@@ -143,11 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+CONFIG_VARIABLE = "VEILLE_CONFIG"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors (2) return their code
         return int(exc.code or 0)
+    if args.config is None:
+        args.config = Path(os.environ.get(CONFIG_VARIABLE) or ".")
     logs.configure(-1 if args.quiet else args.verbose or (1 if args.command == "run" else 0))
     try:
         return int(COMMANDS[args.command](args))
@@ -245,19 +310,25 @@ def cmd_collect(args: argparse.Namespace) -> int:
             _err(f"{source.status}: {source.name}: {source.error}")
         elif source.skipped:
             _err(f"skipped: {source.name}: {source.skipped} entries with neither title nor link")
-    print(report.line())
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(report.line())
     return EXIT_FAILED if report.failed and report.ok == 0 else EXIT_OK
 
 
 def cmd_try(args: argparse.Namespace) -> int:
     from veille import pipeline
-    from veille.export.formats import to_table
+    from veille.export.formats import to_try_table
 
-    ctx = pipeline.open_context(args.config)
+    ctx = pipeline.open_context(args.config, readonly=True)
     try:
         outcome, items = pipeline.try_source(ctx, args.name)
     finally:
         ctx.close()
+    for url, counts in pipeline.selector_matches(outcome):  # what each CSS selector found, on standard error
+        found = ", ".join(f"{name} {count}" for name, count in counts.items())
+        _err(f"selectors on {url}: {found} (item: nodes on the page; the others: items where it matched)")
     if not outcome.ok:
         _err(f"failed: {args.name}: {outcome.error}")
         return EXIT_FAILED
@@ -265,7 +336,7 @@ def cmd_try(args: argparse.Namespace) -> int:
         for item in items:
             print(json.dumps(item.to_json(), ensure_ascii=False))
     else:
-        print(to_table(items), end="")
+        print(to_try_table(items, zone=ctx.settings.zone), end="")
     skipped = f", {outcome.skipped} entries skipped (no title or link)" if outcome.skipped else ""
     print(f"{args.name}: {outcome.status}, {len(items)} items{skipped} in {outcome.seconds:.1f}s (nothing stored)",
           file=sys.stderr)
@@ -300,6 +371,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
                                        reports_dir=args.reports or ctx.settings.reports_dir, resend=args.resend)
     finally:
         ctx.close()
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        return EXIT_FAILED if report.error else EXIT_OK
     print(f"digest {report.week}: {report.items} items")
     for path in report.files:
         print(f"  wrote {path}")
@@ -316,11 +390,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     from veille import pipeline
     from veille.models import ItemQuery
 
-    ctx = pipeline.open_context(args.config)
+    if args.since and args.until and args.until < args.since:
+        raise InputError(f"--until {args.until} is before --since {args.since}")
+    ctx = pipeline.open_context(args.config, readonly=True)
     try:
+        # --until is included, as on the site: the items before the next day's local midnight
+        until = _local_midnight(ctx, args.until + timedelta(days=1) if args.until else None)
         query = ItemQuery(topics=tuple(args.topic), kinds=tuple(args.kind), member=args.member,
                           regions=tuple(args.region), sources=tuple(args.source),
-                          since=_local_midnight(ctx, args.since), until=_local_midnight(ctx, args.until),
+                          since=_local_midnight(ctx, args.since), until=until,
                           limit=args.limit, one_per_cluster=not args.all_copies, tagged=args.tagged_only)
         items, text = pipeline.report_items(ctx, query, args.format, args.sort, args.lang)
     finally:
@@ -365,18 +443,26 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from veille import pipeline
     from veille.export.health import health_table
 
-    ctx = pipeline.open_context(args.config)
+    ctx = pipeline.open_context(args.config, readonly=True)
     try:
-        print(health_table(ctx.config.sources, ctx.store.fetch_states(), ctx.settings.zone), end="")
+        rows = pipeline.source_health(ctx)
     finally:
         ctx.close()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        print(health_table(rows), end="")
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from veille.schedule import run_scheduler
 
-    return run_scheduler(args.config)
+    def show(lines: list[str]) -> None:
+        for line in lines:
+            print(f"scheduled: {line}", flush=True)
+
+    return run_scheduler(args.config, on_schedule=show)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -400,11 +486,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_tokens(args: argparse.Namespace) -> int:
     from veille import pipeline
 
-    ctx = pipeline.open_context(args.config)
+    ctx = pipeline.open_context(args.config, readonly=True)
     ctx.close()
     if not ctx.settings.site_secret:
         raise InputError("VEILLE_SITE_SECRET is not set: members' sign-in links are derived from it")
     links = pipeline.member_links(ctx)
+    if args.json:
+        print(json.dumps([{"member": member_id, "link": link} for member_id, link in links], indent=2))
+        return EXIT_OK
     for member_id, link in links:
         print(f"{member_id}\t{link or '(no site access: site_token is 0)'}")
     return EXIT_OK

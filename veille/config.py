@@ -79,7 +79,7 @@ def missing_file(directory: Path, name: str) -> Problem:
     """The problem of a configuration folder without `name`, saying how to fix it."""
     where = directory if str(directory) not in ("", ".") else Path.cwd()
     return Problem("", None, "", f"no {name} in {where}: use --config DIR or VEILLE_CONFIG to point at the "
-                                   f"configuration folder, or write a commented one with `veille init {directory}`")
+                                 f"configuration folder, or write the commented files with `veille init {directory}`")
 
 
 def load(directory: Path, options_model: OptionsCheck, known_types: Sequence[str] = ()) -> Config:
@@ -90,8 +90,8 @@ def load(directory: Path, options_model: OptionsCheck, known_types: Sequence[str
     import stages).
     """
     missing = [name for name in (SOURCES_FILE, MEMBERS_FILE) if not (directory / name).is_file()]
-    if missing:
-        raise ConfigError([missing_file(directory, name) for name in missing])
+    if missing:  # a folder with no configuration at all: one message, about sources.yaml
+        raise ConfigError([missing_file(directory, missing[0])])
     problems: list[Problem] = []
     topics, topic_problems = load_topics(directory)
     problems += topic_problems

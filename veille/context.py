@@ -76,11 +76,9 @@ def stored_fetch_states(settings: Settings) -> dict[str, FetchState]:
     """What the store remembers of each source, when there is a store already (none is created for this)."""
     from veille.store import Store
 
-    if not Store.exists(settings.db_url):
-        return {}
     try:
-        store = Store.open(settings.db_url)
-    except VeilleError:
+        store = Store.open(settings.db_url, readonly=True)  # no database: an empty store, nothing created
+    except VeilleError:  # an older database, or one that cannot be reached: no warning from it
         return {}
     try:
         return store.fetch_states()
@@ -89,12 +87,13 @@ def stored_fetch_states(settings: Settings) -> dict[str, FetchState]:
 
 
 def open_context(directory: Path, env: Mapping[str, str] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> Context:
+                 clock: Callable[[], datetime] | None = None, *, readonly: bool = False) -> Context:
     """Validate the configuration, read the VEILLE_* settings (from `env` or the environment), open the store;
-    `clock` gives "now" (the wall clock by default)."""
+    `clock` gives "now" (the wall clock by default). `readonly`: for a command that writes nothing, the store is
+    neither created nor migrated (no database yet reads as an empty one)."""
     from veille.store import Store
 
     config = load_config(directory)
     settings = read_settings(directory, env)
     clock = clock or wall_clock
-    return Context(config, settings, Store.open(settings.db_url, clock), clock)
+    return Context(config, settings, Store.open(settings.db_url, clock, readonly=readonly), clock)

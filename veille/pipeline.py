@@ -130,9 +130,18 @@ def _store_outcome(ctx: Context, outcome: SourceOutcome, collected_at: datetime)
 def try_source(ctx: Context, name: str, http: HttpSettings | None = None) -> tuple[SourceOutcome, list[Item]]:
     """Fetch one source and tag its items without storing anything (an admin's dry run)."""
     source = select_sources(ctx.config, [name])[0]
-    outcome = collect([source], {}, http or ctx.http())[0]
+    outcome = collect([source], {}, http or ctx.http(), keep_payloads=True)[0]
     ctx.tagger.tag_many(outcome.items, [source.topics] * len(outcome.items))
     return outcome, outcome.items
+
+
+def selector_matches(outcome: SourceOutcome) -> list[tuple[str, dict[str, int]]]:
+    """For a `page` source tried, (page address, {selector: nodes matched}) of each page fetched; [] otherwise."""
+    from veille.collect.connectors.page import selector_counts
+
+    if outcome.source.type != "page":
+        return []
+    return [(r.url, selector_counts(outcome.source.options, r.content)) for r in outcome.payloads]
 
 
 # --- digest ----------------------------------------------------------------------------------------
@@ -145,6 +154,11 @@ class DigestReport:
     files: list[Path] = field(default_factory=list)
     emails: list[Email] = field(default_factory=list)
     error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """The report for scripts (`veille digest --json`): the week, its items, the files, the emails."""
+        return {"week": self.week, "items": self.items, "files": [str(path) for path in self.files],
+                "emails": [vars(email) for email in self.emails], "error": self.error}
 
 
 def site_links(ctx: Context, member_id: str | None) -> SiteLinks | None:
@@ -226,6 +240,9 @@ def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevanc
     unknown = [t for t in query.topics if t not in ctx.config.topic_ids]
     if unknown:
         raise InputError(f"unknown topic {unknown[0]!r}; topics: {', '.join(ctx.config.topic_ids)}")
+    unknown = [s for s in query.sources if ctx.config.source(s) is None]
+    if unknown:
+        raise InputError(f"unknown source {unknown[0]!r}; sources: {', '.join(s.name for s in ctx.config.sources)}")
     if sort == "relevance":
         items = ctx.store.items(replace(query, limit=None))
         items.sort(key=lambda i: -i.relevance(query.member))  # stable: newest first among equals
@@ -263,8 +280,8 @@ def retag(ctx: Context, since: datetime | None = None,
 
 
 def source_health(ctx: Context) -> list[dict[str, str]]:
-    """The health table of the configured sources, as rows."""
-    return health_rows(ctx.config.sources, ctx.store.fetch_states(), ctx.settings.zone)
+    """The health table of the configured sources, as rows (with the next collect `veille run` scheduled)."""
+    return health_rows(ctx.config.sources, ctx.store.fetch_states(), ctx.settings.zone, ctx.store.scheduled_runs())
 
 
 def digest_path(ctx: Context, week: Week, member_id: str | None = None) -> Path:

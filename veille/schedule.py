@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from veille import pipeline
+from veille.errors import VeilleError
 
 log = logging.getLogger("veille.schedule")
 WEEKLY_JOB = "digest:weekly"
@@ -105,20 +107,64 @@ def build_scheduler(ctx: pipeline.Context) -> BackgroundScheduler:
     )
 
 
-def run_scheduler(config_dir: Path, stop: threading.Event | None = None) -> int:
-    """Run until SIGINT/SIGTERM (or `stop` is set); return the exit code."""
+def planned(scheduler: BackgroundScheduler, ctx: pipeline.Context) -> list[str]:
+    """What the scheduler will do next, one line a job, times in the deployment's zone: each source's next
+    collect (in sources.yaml's order), then the next digest send."""
+    zone = ctx.settings.zone
+
+    def when(job: Any) -> str:
+        at = job.next_run_time if job is not None else None
+        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if at else "paused"
+
+    lines = [f"collect {s.name} every {s.every}: next {when(scheduler.get_job(f'collect:{s.name}'))}"
+             for s in ctx.config.sources if s.enabled]
+    lines.append(f"digest ({ctx.config.digest.send_at}): next send {when(scheduler.get_job(WEEKLY_JOB))}")
+    return lines
+
+
+def reconfigure(scheduler: BackgroundScheduler, config_dir: Path) -> pipeline.Context:
+    """Read the configuration again and make the jobs match it (SIGHUP); return the context it was read in
+    (closed: only its configuration and settings are used). A bad configuration raises ConfigError, jobs kept."""
+    ctx = pipeline.open_context(config_dir)
+    try:
+        configure(scheduler, ctx, config_dir)
+    finally:
+        ctx.close()
+    return ctx
+
+
+def run_scheduler(config_dir: Path, stop: threading.Event | None = None,
+                  on_schedule: Callable[[list[str]], None] | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or `stop` is set); return the exit code. `on_schedule` is given the lines of
+    `planned` at start and after each SIGHUP (which reloads the configuration first)."""
     ctx = pipeline.open_context(config_dir)  # validates the configuration before anything is scheduled
     stop = stop or threading.Event()
     scheduler = build_scheduler(ctx)
     scheduler.start(paused=True)
     configure(scheduler, ctx, config_dir)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        if threading.current_thread() is threading.main_thread():
+
+    def reload(*_: Any) -> None:
+        try:
+            current = reconfigure(scheduler, config_dir)
+        except VeilleError as exc:
+            problems = [str(p) for p in getattr(exc, "problems", [])] or [str(exc)]
+            log.error("SIGHUP: configuration not reloaded, jobs kept: %s", "; ".join(problems))
+            current = ctx
+        else:
+            log.info("SIGHUP: configuration reloaded")
+        if on_schedule:
+            on_schedule(planned(scheduler, current))
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signal.SIGHUP, reload)
     scheduler.resume()
     for job in scheduler.get_jobs():
         log.info("scheduled %s, next run %s", job.name, job.next_run_time)
-    log.info("veille is running; stop with Ctrl-C or SIGTERM")
+    if on_schedule:
+        on_schedule(planned(scheduler, ctx))
+    log.info("veille is running; stop with Ctrl-C or SIGTERM, reload the configuration with SIGHUP")
     stop.wait()
     log.info("stopping: waiting for running jobs to finish")
     scheduler.shutdown(wait=True)

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, extra="ignore", frozen=True,
                                       case_sensitive=False)
 
+    # read by the command line before the folder is known (cli.main); declared here to be documented with the others
+    config: Path | None = _setting(None, "folder of `sources.yaml` and `members.yaml` when `--config` is not given "
+                                         "(default: the current directory)")
     db: str | None = _setting(None, "SQLAlchemy URL of the database, e.g. `postgresql+psycopg://user@host/veille` "
                                     "(default: `sqlite:///<config>/veille.db`)")
     smtp_host: str | None = _setting(None, "SMTP server; without it, emails go to `reports/<week>/outbox/*.eml`")

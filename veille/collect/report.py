@@ -47,6 +47,12 @@ class CollectReport:
     def skipped(self) -> int:
         return sum(s.skipped for s in self.sources)
 
+    def to_json(self) -> dict[str, object]:
+        """The report for scripts (`veille collect --json`): the summary line, the totals, each source's outcome."""
+        return {"line": self.line(), "sources_count": len(self.sources), "ok": self.ok, "failed": self.failed,
+                "new": self.new, "updated": self.updated, "skipped": self.skipped,
+                "sources": [vars(s) for s in self.sources]}
+
     def line(self) -> str:
         not_modified = sum(s.status == "not-modified" for s in self.sources)
         waiting = sum(s.status == "waiting" for s in self.sources)

@@ -34,6 +34,7 @@ class SourceOutcome:
     http_status: int | None = None
     bytes: int = 0
     skipped: int = 0  # entries of the payload that gave no item (neither title nor link…)
+    payloads: list[Response] = field(default_factory=list, repr=False)  # kept only when asked (`veille try`)
 
     @property
     def ok(self) -> bool:
@@ -66,13 +67,17 @@ class Budget:
                 request_started.reset(token)
 
 
-async def collect_one(source: Source, fetcher: Fetcher, validators: Validators) -> SourceOutcome:
-    """Fetch and parse one source; errors become a failed outcome, never an exception."""
+async def collect_one(source: Source, fetcher: Fetcher, validators: Validators,
+                      keep_payloads: bool = False) -> SourceOutcome:
+    """Fetch and parse one source; errors become a failed outcome, never an exception; `keep_payloads` keeps the
+    responses in the outcome."""
     budget = Budget(fetcher.settings.source_deadline)
     connector = REGISTRY[source.type]
+    kept: list[Response] = []  # a payload that fails to parse is kept too: `veille try` shows what it matched
     try:
         responses = await budget.run(connector.fetch(source, fetcher, validators))
         fresh = [r for r in responses if not r.not_modified]
+        kept = fresh if keep_payloads else []
         if not fresh:
             return SourceOutcome(source, "not-modified", validators=validators, seconds=budget.elapsed(),
                                  http_status=304)
@@ -84,16 +89,17 @@ async def collect_one(source: Source, fetcher: Fetcher, validators: Validators) 
             skipped += left_out
         return SourceOutcome(source, "ok", merge_items(items), validators=fresh[-1].validators,
                              seconds=budget.elapsed(), http_status=fresh[-1].status,
-                             bytes=sum(len(r.content) for r in fresh), skipped=skipped)
+                             bytes=sum(len(r.content) for r in fresh), skipped=skipped,
+                             payloads=kept)
     except SourceError as exc:
         return SourceOutcome(source, "failed", error=str(exc), transient=exc.transient,
-                             seconds=budget.elapsed(), retry_after=getattr(exc, "retry_after", None))
+                             seconds=budget.elapsed(), retry_after=getattr(exc, "retry_after", None), payloads=kept)
     except TimeoutError:
         return SourceOutcome(source, "failed", error=f"gave up after {budget.seconds:g}s", transient=True,
                              seconds=budget.elapsed())
     except Exception as exc:  # a hostile or broken payload must not take the run down
         return SourceOutcome(source, "failed", error=f"{type(exc).__name__} while parsing: {exc}",
-                             transient=False, seconds=budget.elapsed())
+                             transient=False, seconds=budget.elapsed(), payloads=kept)
 
 
 def merge_items(items: list[Item]) -> list[Item]:
@@ -132,11 +138,13 @@ def _parse_all(connector: Connector, source: Source, response: Response) -> list
 async def collect_async(sources: Iterable[Source], validators: Mapping[str, Validators],
                         settings: HttpSettings | None = None,
                         on_done: Callable[[SourceOutcome], None] | None = None,
-                        transport: httpx.AsyncBaseTransport | None = None) -> list[SourceOutcome]:
-    """Collect every source concurrently (bounded overall and per host); return one outcome each."""
+                        transport: httpx.AsyncBaseTransport | None = None,
+                        keep_payloads: bool = False) -> list[SourceOutcome]:
+    """Collect every source concurrently (bounded overall and per host); return one outcome each (with the
+    responses it was parsed from when `keep_payloads`)."""
     async with Fetcher(settings, transport) as fetcher:
         async def run(source: Source) -> SourceOutcome:
-            outcome = await collect_one(source, fetcher, validators.get(source.name, Validators()))
+            outcome = await collect_one(source, fetcher, validators.get(source.name, Validators()), keep_payloads)
             if on_done:
                 on_done(outcome)
             return outcome
@@ -146,9 +154,10 @@ async def collect_async(sources: Iterable[Source], validators: Mapping[str, Vali
 
 def collect(sources: Iterable[Source], validators: Mapping[str, Validators],
             settings: HttpSettings | None = None,
-            on_done: Callable[[SourceOutcome], None] | None = None) -> list[SourceOutcome]:
+            on_done: Callable[[SourceOutcome], None] | None = None,
+            keep_payloads: bool = False) -> list[SourceOutcome]:
     """Synchronous wrapper of `collect_async`."""
-    return asyncio.run(collect_async(list(sources), validators, settings, on_done))
+    return asyncio.run(collect_async(list(sources), validators, settings, on_done, keep_payloads=keep_payloads))
 
 
 def parse_payload(source: Source, content: bytes, url: str = "", content_type: str = "") -> list[Item]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -16,6 +16,7 @@ from veille.export import FORMATS, MEDIA_TYPES
 from veille.export.ics import to_ics
 from veille.models import Item, Lang
 
+UTC_ZONE = ZoneInfo("UTC")
 CSV_COLUMNS = ["id", "kind", "published_at", "title", "url", "source", "country", "region", "relevance", "topics",
                "members", "why", "deadline_at", "deadline_kind", "buyer", "notice_id", "cpv", "value_amount",
                "value_currency", "value_kind", "value_min", "value_max", "summary"]
@@ -52,18 +53,48 @@ def to_json(items: Sequence[Item]) -> str:
     return json.dumps([i.to_json() for i in items], ensure_ascii=False, indent=2) + "\n"
 
 
-def to_table(items: Sequence[Item], width: int | None = None) -> str:
+def _print(table: Table, count: int, width: int | None) -> str:
+    console = Console(file=io.StringIO(), width=width or 160, record=True, color_system=None)
+    console.print(table)
+    console.print(f"{count} item{'s' if count != 1 else ''}")
+    return console.export_text()
+
+
+def _moment(value: datetime | date | None, zone: tzinfo, clock: bool = True) -> str:
+    """A time as a clock in `zone` shows it ("2026-11-22 23:30", or the day alone), a day as it is; "" for None."""
+    if value is None:
+        return ""
+    if not isinstance(value, datetime):
+        return value.isoformat()
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M" if clock else "%Y-%m-%d")
+
+
+def to_table(items: Sequence[Item], width: int | None = None, zone: tzinfo = UTC) -> str:
+    """The items as a terminal table, their days in `zone` (as the digest and the site date them)."""
     table = Table(show_lines=False, expand=False)
     for name in ("date", "kind", "title", "source", "country", "topics", "members"):
         table.add_column(name, overflow="fold")
     for item in items:
-        when = item.published_at or item.collected_at
-        table.add_row(when.strftime("%Y-%m-%d") if when else "", item.kind, item.title, item.source,
-                      item.country or "", ", ".join(sorted(item.topics)), ", ".join(sorted(item.members)))
-    console = Console(file=io.StringIO(), width=width or 160, record=True, color_system=None)
-    console.print(table)
-    console.print(f"{len(items)} item{'s' if len(items) != 1 else ''}")
-    return console.export_text()
+        table.add_row(_moment(item.published_at or item.collected_at, zone, clock=False), item.kind, item.title,
+                      item.source, item.country or "", ", ".join(sorted(item.topics)), ", ".join(sorted(item.members)))
+    return _print(table, len(items), width)
+
+
+def to_try_table(items: Sequence[Item], width: int | None = None, zone: ZoneInfo = UTC_ZONE) -> str:
+    """What an admin checks before enabling a source, one row per item: its date, title, link, deadline, buyer
+    and value (times in `zone`; a deadline given as a day as that day), with its topics and member matches."""
+    from veille.i18n import Formats
+
+    fmt = Formats("en", zone)
+    table = Table(show_lines=False, expand=False)
+    for name in ("date", "title", "link", "deadline", "buyer", "value", "topics", "members"):
+        table.add_column(name, overflow="fold")
+    for item in items:
+        table.add_row(_moment(item.published_at, zone), item.title, item.url, _moment(item.local_deadline(zone), zone),
+                      item.buyer or "", fmt.value(item.value_amount, item.value_currency, item.value_kind,
+                                                  item.value_min, item.value_max),
+                      ", ".join(sorted(item.topics)), ", ".join(sorted(item.members)))
+    return _print(table, len(items), width or 200)
 
 
 def to_html(items: Sequence[Item], filters: Mapping[str, object], lang: Lang = "en", zone: tzinfo = UTC) -> str:
@@ -90,7 +121,7 @@ def render(items: Sequence[Item], fmt: str, filters: Mapping[str, object], now: 
         return to_html(items, filters, lang, zone)
     if fmt == "ics":
         return to_ics(items, now, zone, lang)
-    return to_table(items)
+    return to_table(items, zone=zone)
 
 
 def export(items: Sequence[Item], fmt: str, *, title: str = "veille", feed_url: str = "", page_url: str = "",

@@ -37,12 +37,22 @@ def unhealthy(sources: Sequence[Source], states: Mapping[str, FetchState]) -> li
     return [(name, text) for name, text in found if text]
 
 
-HEALTH_COLUMNS = ("source", "type", "kind", "every", "last fetch", "last ok", "status", "failures", "items",
-                  "items 7 days", "health")
+HEALTH_COLUMNS = ("source", "type", "kind", "every", "next collect", "last fetch", "last ok", "status", "failures",
+                  "items", "items 7 days", "health")
 
 
-def health_rows(sources: Sequence[Source], states: Mapping[str, FetchState], zone: ZoneInfo) -> list[dict[str, str]]:
-    """One row per configured source (keys: HEALTH_COLUMNS, plus `ok`: "yes" when nothing is wrong)."""
+def next_collect(source: Source, scheduled: Mapping[str, datetime], zone: ZoneInfo) -> str:
+    """When `veille run` collects the source next (its job in the database), in `zone`."""
+    if not source.enabled:
+        return "disabled"
+    at = scheduled.get(f"collect:{source.name}")
+    return _when(at, zone) if at else "not scheduled (veille run schedules it)"
+
+
+def health_rows(sources: Sequence[Source], states: Mapping[str, FetchState], zone: ZoneInfo,
+                scheduled: Mapping[str, datetime] | None = None) -> list[dict[str, str]]:
+    """One row per configured source (keys: HEALTH_COLUMNS, plus `ok`: "yes" when nothing is wrong); `scheduled`:
+    the scheduler's next run time of each job id (`collect:NAME`)."""
     rows = []
     for source in sources:
         state = states.get(source.name, FetchState(source.name))
@@ -51,21 +61,22 @@ def health_rows(sources: Sequence[Source], states: Mapping[str, FetchState], zon
             status += f", next try {_when(state.next_attempt_at, zone)}"
         trouble = problem(source, state)
         health = trouble or ((state.last_error or "")[:120] if state.failures else "ok")
-        rows.append(dict(zip(HEALTH_COLUMNS, (
-            source.name, source.type, source.kind, source.every if source.enabled else "disabled",
-            _when(state.last_fetch_at, zone), _when(state.last_ok_at, zone), status, str(state.failures),
-            str(state.items_total), str(state.items_recent), health), strict=True)) | {"ok": "yes" if health == "ok"
-                                                                                   else ""})
+        cells = (source.name, source.type, source.kind, source.every if source.enabled else "disabled",
+                 next_collect(source, scheduled or {}, zone), _when(state.last_fetch_at, zone),
+                 _when(state.last_ok_at, zone), status, str(state.failures), str(state.items_total),
+                 str(state.items_recent), health)
+        rows.append(dict(zip(HEALTH_COLUMNS, cells, strict=True)) | {"ok": "yes" if health == "ok" else ""})
     return rows
 
 
-def health_table(sources: Sequence[Source], states: Mapping[str, FetchState], zone: ZoneInfo) -> str:
-    """Return one row per configured source: last fetch, last success, status, failures, items, health."""
+def health_table(rows: Sequence[Mapping[str, str]]) -> str:
+    """Return the rows of `health_rows` as a text table: next collect, last fetch, last success, status, failures,
+    items, health."""
     table = Table()
     for name in HEALTH_COLUMNS:
         table.add_column(name, overflow="fold")
-    for row in health_rows(sources, states, zone):
+    for row in rows:
         table.add_row(*(row[c] for c in HEALTH_COLUMNS))
-    console = Console(file=io.StringIO(), width=200, record=True, color_system=None)
+    console = Console(file=io.StringIO(), width=220, record=True, color_system=None)
     console.print(table)
     return console.export_text()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -91,6 +91,14 @@ class Browse:
                     for topic, count in conn.execute(by_topic):
                         per_topic[topic][n] = int(count)
         return kinds, per_topic
+
+    def scheduled_runs(self) -> dict[str, datetime]:
+        """{job id: next run time (UTC)} of the jobs `veille run` keeps in this database (none before it ran)."""
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table("apscheduler_jobs"):
+                return {}
+            rows = conn.execute(sa.text("SELECT id, next_run_time FROM apscheduler_jobs")).all()
+        return {str(job_id): datetime.fromtimestamp(float(at), UTC) for job_id, at in rows if at is not None}
 
     def seen_range(self) -> tuple[datetime, datetime] | None:
         """The first and last times items count in digests (`seen_at`), None for an empty archive."""

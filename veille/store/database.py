@@ -16,7 +16,7 @@ from veille.errors import ConfigError, Problem, VeilleError
 from veille.models import FetchState, Item
 from veille.store import claims, links, schema, search
 from veille.store.browse import Browse
-from veille.store.migrations import migrate
+from veille.store.migrations import MIGRATIONS, migrate
 from veille.store.rows import attach_tags, chunks, row_item
 
 T = schema
@@ -38,8 +38,11 @@ class Store(Browse):
         self._fold_search = engine.dialect.name != "sqlite"  # SQLite's FTS5 triggers index the text themselves
 
     @classmethod
-    def open(cls, url: str, clock: Callable[[], datetime] = _now) -> Store:
-        """Connect to `url`, bring the schema up to date and return the store; `clock` dates its writes."""
+    def open(cls, url: str, clock: Callable[[], datetime] = _now, *, readonly: bool = False) -> Store:
+        """Connect to `url`, bring the schema up to date and return the store; `clock` dates its writes.
+
+        `readonly` (the commands that only read): a database that does not exist yet is neither created nor
+        migrated; the store is then an empty one in memory, and a database made by an older veille is refused."""
         try:
             engine = sa.create_engine(url, future=True)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -47,24 +50,18 @@ class Store(Browse):
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
         try:
-            migrate(engine)
+            current = _readable(engine) if readonly else None
+            if current is None and readonly:  # nothing to read yet: an empty store that writes nowhere
+                engine.dispose()
+                engine = sa.create_engine("sqlite://", future=True, poolclass=sa.pool.StaticPool,
+                                          connect_args={"check_same_thread": False})
+                sa.event.listen(engine, "connect", _sqlite_pragmas)
+            if current is None:
+                migrate(engine)
         except SQLAlchemyError as exc:
             raise VeilleError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
                               f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from exc
         return cls(engine, clock)
-
-    @staticmethod
-    def exists(url: str) -> bool:
-        """Whether a database is there already: an SQLite file that exists, or any server database (which a
-        deployer creates)."""
-        try:
-            parsed = sa.engine.make_url(url)
-        except (SQLAlchemyError, ValueError):
-            return False
-        if parsed.get_backend_name() != "sqlite":
-            return True
-        database = parsed.database
-        return bool(database) and database != ":memory:" and Path(str(database)).is_file()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -352,6 +349,24 @@ def _insert_tags(conn: sa.Connection, items: Sequence[Item]) -> None:
         conn.execute(T.item_topics.insert(), topics)
     if members:
         conn.execute(T.item_members.insert(), members)
+
+
+def _readable(engine: sa.Engine) -> int | None:
+    """The schema version of `engine`'s database, read without writing anything; None when there is no database
+    yet (an SQLite file that does not exist, a server database without veille's tables). A database that needs
+    migrating is refused: a command that writes migrates it."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if engine.dialect.name == "sqlite" and database not in (None, "", ":memory:") and not Path(database).is_file():
+        return None
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(T.schema_version.name):
+            return None
+        current = int(conn.execute(sa.select(sa.func.max(T.schema_version.c.version))).scalar() or 0)
+    if current < MIGRATIONS[-1][0]:
+        raise VeilleError(f"the database {engine.url.render_as_string(hide_password=True)} is at schema version "
+                          f"{current}, this veille reads version {MIGRATIONS[-1][0]}: run `veille collect` (or "
+                          f"`veille retag`) once to upgrade it")
+    return current
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -151,6 +151,22 @@ def _warn_unmatched(source: Source, options: PageOptions, entries: list[Tag]) ->
                         len(entries), extra={"source": source.name})
 
 
+FIELDS = ("title", "link", "date", "summary", "deadline", "buyer")
+
+
+def selector_counts(options: dict[str, object], content: bytes) -> dict[str, int]:
+    """How many nodes each selector matches on a page: `item` on the page, each field selector in how many of
+    those items (what an admin checks when a field comes out empty)."""
+    chosen = PageOptions.model_validate(options)
+    entries = _soup(content).select(chosen.item)
+    counts = {"item": len(entries)}
+    for name in FIELDS:
+        selector = getattr(chosen, name)
+        if selector:
+            counts[name] = sum(1 for node in entries if node.select_one(selector) is not None)
+    return counts
+
+
 async def fetch(source: Source, fetcher: Fetcher, validators: Validators) -> list[Response]:
     """A conditional GET of the page, if the site's robots.txt allows it."""
     if not await fetcher.robots_allow(source.url, source.allow_private_network):
