@@ -66,6 +66,7 @@ def test_ten_typical_mistakes_are_all_told_at_once_in_plain_words(veille, tmp_pa
     assert said[("10", "polymem.topics[0]")].startswith("unknown topic 'membranse' (did you mean 'membranes'?)")
     assert said[("11", "polymem.regions[1]")].startswith("'Gulf' is not accepted (did you mean 'GULF'?)")
     assert said[("12", "polymem.kinds[0]")].startswith("'tenders' is not accepted (did you mean 'tender'?)")
+    assert said[("15", "Aquasource.id")].startswith("'Aquasource' is not valid (did you mean 'aquasource'?)")
     assert said[("18", "Aquasource.topic")].startswith("unknown key 'topic' (did you mean 'topics'?)")
     assert said[("19", "Aquasource.min_score")] == "min_score must be a number such as 1.5, not 'high'"
     assert said[("24", "neosens.digest")] == "digest must be true or false, not 'oui'"

@@ -4,6 +4,7 @@ and a "did you mean …" for near misses."""
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -70,7 +71,9 @@ def plain(error: Mapping[str, Any], keys: Iterable[str]) -> str:
         accepted = [v.strip().strip("'") for v in str(error["ctx"]["expected"]).replace(" or ", ", ").split(",")]
         return f"{given!r} is not accepted{did_you_mean(given, accepted)}; accepted: {_listed(accepted)}"
     if kind == "string_pattern_mismatch":
-        return f"{given!r} is not valid: {field} must be {HINTS.get(field, 'written as documented')}"
+        slug = re.sub(r"[^a-z0-9_-]+", "-", str(given).strip().lower()).strip("-")
+        hint = f" (did you mean {slug!r}?)" if field == "id" and slug and slug != given else ""
+        return f"{given!r} is not valid{hint}: {field} must be {HINTS.get(field, 'written as documented')}"
     if kind in ("too_short", "string_too_short"):
         return f"{field} must not be empty"
     if kind in ("greater_than_equal", "greater_than"):
