@@ -142,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors (2) return their code
         return int(exc.code or 0)
-    logs.configure(-1 if args.quiet else args.verbose or (1 if args.command == "run" else 0))
+    logs.configure(-1 if args.quiet else args.verbose or (1 if args.command in ("run", "serve") else 0))
     try:
         return int(COMMANDS[args.command](args))
     except ConfigError as exc:
