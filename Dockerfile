@@ -1,7 +1,8 @@
 # veille in a container: `veille run` collects on schedule and sends the weekly digest;
-# `veille serve --host 0.0.0.0` (port 8000) is the reports site, in a second container on the same volume.
+# `veille serve --host 0.0.0.0` (port 8000) is the reports site, in a second container on the same image.
+# compose.yaml runs both beside PostgreSQL (README.md, "Deploy with Docker Compose").
 # Configuration (sources.yaml, members.yaml, optional topics.yaml) is mounted at /config;
-# the database and the reports live on the /data volume. Secrets come from VEILLE_* variables.
+# the database (SQLite by default) and the reports live on the /data volume. Secrets come from VEILLE_* variables.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -11,9 +12,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     VEILLE_TZ=Europe/Paris
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# the versions pinned by `make constraints` (Python 3.11, Linux), not whatever is newest on build day
+COPY constraints.txt pyproject.toml README.md ./
 COPY veille ./veille
-RUN pip install --no-cache-dir '.[postgres]' \
+RUN pip install --no-cache-dir -c constraints.txt '.[postgres]' \
  && useradd --create-home --uid 10001 veille \
  && mkdir -p /data /config \
  && chown veille /data
@@ -25,5 +27,9 @@ USER veille
 EXPOSE 8000
 VOLUME ["/data"]
 WORKDIR /data
+# The reports site's check (slim images have no curl): GET /healthz answers 200 while the site can read its
+# store. A container running `veille run` serves no HTTP: compose.yaml disables the check for it.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
 ENTRYPOINT ["veille", "--config", "/config"]
 CMD ["run"]

@@ -1,10 +1,12 @@
 # Two commands on a fresh machine with only Python: `make demo` and `make test`.
 PYTHON ?= python3
+# the Docker image's Python, for `make constraints`
+CONSTRAINTS_PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint messages bench clean
+.PHONY: demo test lint messages bench constraints clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,5 +31,16 @@ messages: $(STAMP)  ## extract the strings readers see and update the French cat
 bench: $(STAMP)  ## benchmarks (not tests): see bench/README.md
 	QUICK=$(QUICK) $(BIN)/python -m bench
 
+constraints:  ## pin the image's dependencies: resolve '.[postgres]' in a fresh Python 3.11 venv into constraints.txt
+	rm -rf .constraints-venv
+	$(CONSTRAINTS_PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' # the image's
+	.constraints-venv/bin/python -m pip install --quiet --upgrade pip
+	.constraints-venv/bin/python -m pip install --quiet '.[postgres]'
+	{ echo '# The versions the Docker image installs (pip install -c constraints.txt ".[postgres]"), resolved for'; \
+	  echo '# Python 3.11 on Linux by `make constraints` from the lower bounds of pyproject.toml. Do not edit.'; \
+	  .constraints-venv/bin/python -m pip freeze --exclude veille; } > constraints.txt
+	rm -rf .constraints-venv
+
 clean:
-	rm -rf $(VENV) reports/20* reports/demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .constraints-venv reports/20* reports/demo .pytest_cache .mypy_cache .ruff_cache

@@ -213,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     if args.config is None:
         args.config = Path(os.environ.get(CONFIG_VARIABLE) or ".")
-    logs.configure(-1 if args.quiet else args.verbose or (1 if args.command == "run" else 0))
+    logs.configure(-1 if args.quiet else args.verbose or (1 if args.command in ("run", "serve") else 0))
     try:
         return int(COMMANDS[args.command](args))
     except ConfigError as exc:

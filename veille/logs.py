@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 FIELDS = ("run", "source", "week", "recipient", "status", "items", "new", "updated", "seconds", "bytes",
-          "http_status", "error")
+          "http_status", "error", "method", "path", "duration_ms")  # the last three: the site's access log
 
 
 class JsonFormatter(logging.Formatter):

@@ -262,7 +262,8 @@ class FacetIndex:
 
 def _words(bits: np.ndarray) -> np.ndarray:
     """Bit sets as (items, words), each word's column contiguous (a one-word array given flat is one column)."""
-    return np.asfortranarray(bits.reshape(len(bits), -1))
+    # not reshape(len, -1): an empty archive (a new deployment's) has no length to infer the words from
+    return np.asfortranarray(bits if bits.ndim == 2 else bits.reshape(len(bits), 1))
 
 
 def _has(bits: np.ndarray, number: int) -> np.ndarray:

@@ -1,9 +1,10 @@
 """The reports site: the archive filtered, searched and exported, for the cluster's members only.
 
 Routes: `/` (the filtered list), `/items.json|csv|xlsx|atom|ics` (the same filters), `/items/<id>`,
-`/digests` and `/digests/<YYYY-Www>`, `/sources`, `/signin`, `/signout`. Server-rendered pages that
-need no JavaScript. The views are in `items.py`, `item.py`, `digests.py` and `signin.py`; access rules in
-`access.py`. This module only wires routes, middleware and state.
+`/digests` and `/digests/<YYYY-Www>`, `/sources`, `/signin`, `/signout`, `/healthz` (open, for health checks).
+Server-rendered pages that need no JavaScript. The views are in `items.py`, `item.py`, `digests.py`, `signin.py`
+and `health.py`; access rules in `access.py`; the access log in `accesslog.py`. This module only wires routes,
+middleware and state.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from starlette.staticfiles import StaticFiles
 
 from veille.context import Context
 from veille.errors import InputError
-from veille.web import access
+from veille.web import access, health
+from veille.web.accesslog import AccessLog
 from veille.web.digests import digest, digests, sources_page
 from veille.web.item import item_page
 from veille.web.items import home, items_export
@@ -51,10 +53,12 @@ def create_app(ctx: Context, monotonic: Callable[[], float] = time.monotonic) ->
         Route("/sources", sources_page),
         Route("/signin", signin, methods=["GET", "POST"]),
         Route("/signout", signout, methods=["POST"]),
+        Route(health.PATH, health.healthz, methods=["GET", "HEAD"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     https = bool(settings.site_url and settings.site_url.startswith("https:"))
     app = Starlette(routes=routes, exception_handlers={404: _not_found}, middleware=[
+        Middleware(AccessLog),  # outermost: it sees every answer, the guard's included
         Middleware(SessionMiddleware, secret_key=key, session_cookie="veille_session", max_age=SESSION_DAYS * 86400,
                    same_site="lax", https_only=https),
         Middleware(Guard),

@@ -27,6 +27,7 @@ EXPORTS = "/items."  # /items.json|csv|xlsx|atom|ics
 BY_TOKEN, BAD_TOKEN = "token", "bad token"  # how a request carrying ?token= came
 SESSION_DAYS = 90
 OPEN_PATHS = ("/signin", "/static/")
+OPEN_ROUTES = ("/healthz",)  # exactly these paths: a health check reveals nothing and needs no reader
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                                "script-src 'none'; frame-ancestors 'none'; form-action 'self'",
@@ -113,12 +114,12 @@ def _remember(site: Site, request: Request, who: Who) -> Response:
 
 
 class Guard(BaseHTTPMiddleware):
-    """Every page but the sign-in page and the static files needs a reader; every answer gets the security
-    headers."""
+    """Every page but the sign-in page, the static files and the health check needs a reader; every answer gets
+    the security headers."""
 
     async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         path = request.url.path
-        if path.startswith(OPEN_PATHS):
+        if path.startswith(OPEN_PATHS) or path in OPEN_ROUTES:
             response = await call_next(request)
         else:
             site = site_of(request)
