@@ -100,7 +100,8 @@ def test_a_value_says_what_it_is_and_a_deadline_what_is_due():
     assert plain(fr.value(1_200_000, "EUR", "estimated")) == "valeur estimée 1 200 000 €"
     assert plain(fr.value(None, "EUR", "awarded", 6_680_000, 7_100_000)) == \
         "montant attribué de 6 680 000 € à 7 100 000 €"
-    assert en.value(None, "GBP", None, 1_000, 2_000) == "estimated value from £1,000 to £2,000"
+    assert en.value(None, "GBP", None, 1_000, 2_000) == "amount from £1,000 to £2,000"  # kind unknown: no claim
+    assert plain(fr.value(None, "EUR", "received", 74_102, 121_914)) == "offres reçues de 74 102 € à 121 914 €"
     assert fr.value(None, None) == "" and fr.value(None, "EUR", "awarded", 1_000, None) == ""
     assert fr.due("participation") == "candidatures jusqu'au" and fr.due(None) == fr.due("tender") == "date limite"
     assert en.due("interest") == "expressions of interest by"

@@ -33,7 +33,8 @@ def NC_(context: str, message: str) -> str:  # the marker of a message with a co
 
 
 # what a tender's value is (Item.value_kind) and what its deadline is for (Item.deadline_kind), as readers read it
-VALUE_KINDS = {"estimated": N_("estimated value"), "awarded": N_("awarded value")}
+VALUE_KINDS = {"": N_("amount"), "estimated": N_("estimated value"), "awarded": N_("awarded value"),
+               "maximum": N_("framework maximum value"), "received": N_("tenders received")}
 DEADLINE_KINDS = {"tender": N_("deadline"), "participation": N_("requests to participate by"),
                   "interest": N_("expressions of interest by"), "consultation": N_("answers to the consultation by"),
                   "comments": N_("comments by"),
@@ -150,7 +151,7 @@ class Formats:
               low: float | None = None, high: float | None = None) -> str:
         """A tender's value with what it is: "valeur estimée 1 200 000 €", "montant attribué 390 698 €", a range
         "valeur estimée de 1 000 000 € à 1 500 000 €"; "" when there is none."""
-        label = self.gettext(VALUE_KINDS.get(kind or "", VALUE_KINDS["estimated"]))
+        label = self.gettext(VALUE_KINDS.get(kind or "", VALUE_KINDS[""]))
         if amount is not None:
             return f"{label} {self.money(amount, currency)}"
         if low is not None and high is not None:

@@ -79,7 +79,7 @@ def test_without_tender_values_the_range_of_tenders_received_is_kept():
         drop(root, "//efac:NoticeResult/cbc:TotalAmount")
         drop(root, "//efac:NoticeResult/efac:LotTender/cac:LegalMonetaryTotal")
     can = notice("eforms", "ted-eforms/eforms-sdk-can_24_FRA_comments.xml", change)
-    assert can.value_amount is None and can.value_kind == "awarded" and can.value_currency == "EUR"
+    assert can.value_amount is None and can.value_kind == "received" and can.value_currency == "EUR"
     assert can.value_min == pytest.approx(59299.64 + 14802.46) and can.value_max == 95414 + 26500
 
 
@@ -215,7 +215,7 @@ def test_a_value_given_as_a_range_is_kept():
         etree.SubElement(total, total.tag.replace("VAL_RANGE_TOTAL", "HIGH")).text = "7100000.00"
     item = notice("ted-xml", "ted-xml-r209/ted-r209-F03-SK-sewage-pipes-21-364180-001-EXP.xml", change)
     assert (item.value_amount, item.value_min, item.value_max) == (None, 6680000.0, 7100000.0)
-    assert (item.value_currency, item.value_kind) == ("EUR", "awarded")
+    assert (item.value_currency, item.value_kind) == ("EUR", "received")  # lowest and highest offers (II.1.7)
 
 
 def test_values_given_only_per_lot_are_summed():
@@ -338,3 +338,71 @@ def test_a_pre_market_consultation_is_prior_information_with_its_answers_deadlin
     item = notice("eforms", "ted-eforms/eforms-published-subtype10-sdkv1.7-649921-2023.xml", consultation)
     assert (item.notice_type, item.deadline_kind, item.deadline_at) == ("prior-information", "consultation",
                                                                         utc(2023, 12, 1, 17))
+
+
+def test_a_framework_gives_its_maximum_not_its_winners_summed():
+    """can_24_maximal: BT-161 written 0 (a framework's usual), two winners on one lot and a tender for a group:
+    the framework's maximum (BT-118), never 0 € nor the tenders added up."""
+    zero = notice("eforms", "ted-eforms/eforms-sdk-can_24_maximal.xml",
+                  lambda root: root.xpath("//efac:NoticeResult/cbc:TotalAmount", namespaces=EFORMS)[0].set(
+                      "currencyID", "EUR") or setattr(root.xpath("//efac:NoticeResult/cbc:TotalAmount",
+                                                                 namespaces=EFORMS)[0], "text", "0"))
+    assert (zero.value_amount, zero.value_kind) == (9999999.99, "maximum")
+
+    def no_maximum(root):
+        drop(root, "//efac:NoticeResult/cbc:TotalAmount")
+        drop(root, "//efac:NoticeResult/efbc:OverallMaximumFrameworkContractsAmount")
+        drop(root, "//efac:FrameworkAgreementValues")
+    tenders = notice("eforms", "ted-eforms/eforms-sdk-can_24_maximal.xml", no_maximum)
+    assert tenders.value_kind == "awarded" and tenders.value_amount == 9999999.99  # one lot, its highest winner
+
+
+def test_a_result_without_a_winner_is_no_awarded_value():
+    def nobody(root):
+        for code in root.xpath("//efac:LotResult/cbc:TenderResultCode", namespaces=EFORMS):
+            code.text = "clos-nw"
+        drop(root, "//efac:NoticeResult/cbc:TotalAmount")
+        drop(root, "//efac:NoticeResult/efac:SettledContract | //efac:LotResult/efac:SettledContract")
+        drop(root, "//efac:NoticeResult/efac:LotResult/cbc:LowerTenderAmount"
+                   " | //efac:NoticeResult/efac:LotResult/cbc:HigherTenderAmount")
+    item = notice("eforms", "ted-eforms/eforms-sdk-can_24_FRA_comments.xml", nobody)
+    assert item.value_amount is None and item.value_kind is None
+
+
+def test_groups_of_lots_are_not_counted_twice_in_an_estimate():
+    """cn_24_maximal without the procedure's BT-27: its two lots (not the group GLO-0001 holding them)."""
+    item = notice("eforms", "ted-eforms/eforms-sdk-cn_24_maximal.xml",
+                  lambda root: drop(root, "cac:ProcurementProject/cac:RequestedTenderTotal"))
+    assert (item.value_amount, item.value_kind) == (pytest.approx(2 * 9999999.99), "estimated")
+
+
+def test_a_lot_with_several_winners_counts_once_in_r209():
+    """F06 without its total, lot 1 awarded twice (a framework with two winners): lot 1 counts once (its highest
+    value), lots 2 and 3 are added."""
+    import copy
+
+    def second_winner(root):
+        drop(root, f"//{local('OBJECT_CONTRACT')}/{local('VAL_TOTAL')}")
+        [first] = root.xpath(f"//{local('AWARD_CONTRACT')}[@ITEM='1']")
+        twin = copy.deepcopy(first)
+        twin.set("ITEM", "6")
+        [value] = twin.xpath(f".//{local('VALUES')}/{local('VAL_TOTAL')}")
+        value.text = "4000000.00"
+        first.addnext(twin)
+    item = notice("ted-xml", "ted-xml-r209/ted-r209-F06-FR-18-412273-001-EXP.xml", second_winner)
+    assert item.value_amount == pytest.approx(4625137.40 + 535873.21 + 369648.37)
+
+
+def test_a_partial_sum_of_lots_is_no_value_in_r209():
+    """F06 without its total and without lot 2's value: no sum of the other lots taken for the whole."""
+    def partial(root):
+        drop(root, f"//{local('OBJECT_CONTRACT')}/{local('VAL_TOTAL')}")
+        drop(root, f"//{local('AWARD_CONTRACT')}[@ITEM='2']//{local('VALUES')}")
+    item = notice("ted-xml", "ted-xml-r209/ted-r209-F06-FR-18-412273-001-EXP.xml", partial)
+    assert item.value_kind != "awarded" or item.value_amount != pytest.approx(4625137.40 + 369648.37)
+
+
+def test_a_pin_call_in_r209_is_due_for_expressions_of_interest():
+    item = notice("ted-xml", "ted-xml-r209/ted-r209-F02-HU-sewage-20-156049-001-EXP.xml",
+                  _as_form("F01", "PRI_CALL_COMPETITION"))
+    assert item.deadline_kind == "interest"

@@ -243,3 +243,27 @@ def test_the_store_dates_its_writes_with_the_clock_it_is_given(tmp_path):
     store.upsert_items([Item(id="x", source="s", kind="news", title="t")])
     assert store.items()[0].collected_at == moment and store.fetch_states()["s"].items_recent == 1
     store.close()
+
+
+def test_migration_15_moves_stored_days_to_their_end_where_the_buyer_is(db_url):
+    """Rows stored before migration 15: a day at 00:00 UTC becomes 23:59:59 in its country's zone, a regulation's
+    deadline is for comments; a timed deadline keeps its instant."""
+    store = Store.open(db_url)
+    store.upsert_items([_item(1, kind="tender", country="FR", deadline_at=datetime(2026, 12, 4, tzinfo=UTC)),
+                  _item(2, kind="regulation", country="US", deadline_at=datetime(2027, 1, 9, tzinfo=UTC)),
+                  _item(3, kind="tender", country="FR", deadline_at=datetime(2026, 12, 3, 11, tzinfo=UTC))])
+    with store.engine.begin() as conn:  # as version 14 left them
+        conn.execute(sa.update(schema.items).where(schema.items.c.id.in_(["id-1", "id-2"])).values(
+            deadline_date_only=True))
+        conn.execute(sa.update(schema.items).values(deadline_zone=None, deadline_kind=None, deadlines=[]))
+        conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version == 15))
+    store.close()
+    store = Store.open(db_url)
+    by_id = {i.id: i for i in store.items()}
+    store.close()
+    assert (by_id["id-1"].deadline_at, by_id["id-1"].deadline_zone) == (datetime(2026, 12, 4, 22, 59, 59, tzinfo=UTC),
+                                                                    "Europe/Paris")
+    assert by_id["id-2"].deadline_at == datetime(2027, 1, 10, 4, 59, 59, tzinfo=UTC)  # New York, EST
+    assert by_id["id-2"].deadline_kind == "comments" and by_id["id-1"].deadline_kind == "tender"
+    assert by_id["id-3"].deadline_at == datetime(2026, 12, 3, 11, tzinfo=UTC)
+    assert by_id["id-3"].deadlines[0].kind == "tender"

@@ -127,8 +127,15 @@ def _parse_counted(connector: Connector, source: Source, response: Response) -> 
             continue
         if entry.lang is None:  # the source did not say: guess from the text, to pick the right rules
             entry.lang = detect(f"{entry.title}. {entry.summary}")
+        if entry.value_kind is None and entry.value_amount is not None:  # the connector did not say: the notice does
+            entry.value_kind = VALUE_KIND_BY_NOTICE.get(entry.notice_type or "")
         items.append(entry)
     return items, skipped
+
+
+# a value a connector gives without its kind: what the notice type makes it (an award's value is awarded)
+VALUE_KIND_BY_NOTICE = {"award": "awarded", "modification": "awarded", "contract-notice": "estimated",
+                        "prior-information": "estimated"}
 
 
 def _parse_all(connector: Connector, source: Source, response: Response) -> list[Item]:

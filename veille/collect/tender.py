@@ -46,8 +46,8 @@ def notice_type(code: str | None) -> str | None:
 TYPE_LISTS = {"planning": "prior-information", "consultation": "prior-information",  # E1: pre-market consultation
               "competition": "contract-notice", "result": "award", "dir-awa-pre": "award",
               "cont-modif": "modification", "completion": "award"}
-TYPE_CODES = {"can-modif": "modification", "veat": "award", "compl": "award", "qu-sy": "contract-notice",
-              "subco": "contract-notice"}
+TYPE_CODES = {"pmc": "prior-information", "can-modif": "modification", "veat": "award", "compl": "award",
+              "qu-sy": "contract-notice", "subco": "contract-notice"}
 def eforms_notice_type(code: str | None, list_name: str | None = None) -> str | None:
     """The notice type of an eForms notice type code (TED's API `notice-type` too), by its list when given."""
     code = (code or "").strip().lower()

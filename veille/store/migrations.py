@@ -95,23 +95,31 @@ def _v13_deadline_date_only(conn: sa.Connection) -> None:
     _add_columns(conn, "items", {"deadline_date_only": "BOOLEAN NOT NULL DEFAULT FALSE"})
 
 
+DUE_BY_KIND = {"regulation": "comments", "funding": "application"}  # what a stored deadline was for, by item kind
+
+
 def _v15_deadlines_and_values(conn: sa.Connection) -> None:
     json_type = "JSON" if conn.dialect.name == "postgresql" else "TEXT"
     _add_columns(conn, "items", {"deadline_zone": "VARCHAR(64)", "deadline_kind": "VARCHAR(20)",
                                  "deadlines": f"{json_type} NOT NULL DEFAULT '[]'", "value_kind": "VARCHAR(20)",
                                  "value_min": "FLOAT", "value_max": "FLOAT"})
-    # a day stored as its 00:00 UTC becomes the end of that day in its country's zone; every deadline stored so
-    # far was for offers, and is the notice's only one
+    # a day stored as its 00:00 UTC becomes the end of that day in its country's zone (UTC without a country);
+    # what was due is read from the item's kind, the notice's only deadline so far
     c = schema.items.c
-    rows = conn.execute(sa.select(c.id, c.deadline_at, c.deadline_date_only, c.country)
+    rows = conn.execute(sa.select(c.id, c.kind, c.deadline_at, c.deadline_date_only, c.country)
                         .where(c.deadline_at.is_not(None))).all()
-    for item_id, at, date_only, country in rows:
+    changes = []
+    for item_id, item_kind, at, date_only, country in rows:
         zone = zone_name(zone_named(country_zone(country))) if date_only else None
         if date_only:
             at = day_end(at.astimezone(UTC).date(), zone_named(zone))
-        due = Due("tender", at, bool(date_only), zone)
-        conn.execute(sa.update(schema.items).where(c.id == item_id).values(
-            deadline_at=at, deadline_zone=zone, deadline_kind="tender", deadlines=[due.to_json()]))
+        due = Due(DUE_BY_KIND.get(item_kind, "tender"), at, bool(date_only), zone)
+        changes.append({"key": item_id, "at": at, "zone": zone, "due": due.kind, "all": [due.to_json()]})
+    update = sa.update(schema.items).where(c.id == sa.bindparam("key")).values(
+        deadline_at=sa.bindparam("at"), deadline_zone=sa.bindparam("zone"), deadline_kind=sa.bindparam("due"),
+        deadlines=sa.bindparam("all"))
+    for start in range(0, len(changes), 1000):  # executemany, in slices
+        conn.execute(update, changes[start:start + 1000])
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [

@@ -8,7 +8,7 @@ from typing import TypedDict
 from lxml import etree
 
 from veille.collect.connectors import Connector, NoOptions
-from veille.collect.countries import country_code, language_code
+from veille.collect.countries import country_code, country_zone, language_code
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, item_id, plain_text
 from veille.collect.tender import (
     Deadline,
@@ -101,16 +101,16 @@ PERIODS = {
 }
 
 
-def _deadlines(root: etree._Element) -> list[Deadline]:
+def _deadlines(root: etree._Element, zone: str | None) -> list[Deadline]:
     """Return each lot's deadlines for requests to participate and for tenders (the procedure's own when a
-    notice gives them at its level)."""
+    notice gives them at its level); a date without offset nor time ends in `zone`, the buyer's."""
     found = []
     for holder in [*_all(root, "cac:ProcurementProjectLot"), root]:
         for kind, period in PERIODS.items():
             end = f"cac:TenderingProcess/{period}/cbc:EndDate"
             if date := _one(holder, end):
                 found.append(tender_deadline(date, _one(holder, f"cac:TenderingProcess/{period}/cbc:EndTime"),
-                                             kind=kind))
+                                             zone, kind))
     return found
 
 
@@ -137,7 +137,8 @@ RESULT = "ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent/efext:EformsEx
 
 
 def _amounts(nodes: list[etree._Element]) -> tuple[float, str | None] | None:
-    """The sum of amount elements and their currency; None when there are none or their currencies differ."""
+    """The sum of amount elements and their currency; None when there are none, one is unreadable or their
+    currencies differ (never a partial sum)."""
     read = [(amount(text(n)), n.get("currencyID")) for n in nodes]
     if not read or any(a is None for a, _ in read) or len({c for _, c in read}) > 1:
         return None
@@ -145,54 +146,77 @@ def _amounts(nodes: list[etree._Element]) -> tuple[float, str | None] | None:
 
 
 def _value(amount_currency: tuple[float, str | None] | None, kind: str) -> Value | None:
-    if amount_currency is None:
+    """The value fields of a positive amount (a 0 written for a framework's BT-161 is no value)."""
+    if amount_currency is None or amount_currency[0] <= 0:
         return None
     return {**NO_VALUE, "value_amount": amount_currency[0], "value_currency": amount_currency[1], "value_kind": kind}
 
 
+def _is_group(tender: etree._Element) -> bool:
+    """A tender for a group of lots (its lots' tenders are listed too)."""
+    lot = _all(tender, "efac:TenderLot/cbc:ID")
+    return bool(lot) and ((lot[0].get("schemeName") or "").lower() == "lotsgroup" or
+                          (text(lot[0]) or "").startswith("GLO-"))
+
+
 def _winning_tenders(result: etree._Element) -> list[etree._Element]:
-    """The value of each tender retained (BT-720): those a lot result with a winner or a settled contract refers
-    to (a contract modification lists only its contract's), each once; every tender when none is referred to."""
+    """The value of the tenders retained (BT-720), one per lot (the highest where a framework retains several),
+    tenders for groups of lots left out: those a lot result with a winner or a settled contract refers to (a
+    contract modification lists only its contract's); every tender only when the notice has no lot result."""
     by_id = {_one(t, "cbc:ID"): t for t in _all(result, "efac:LotTender")}
+    lot_results = _all(result, "efac:LotResult")
     kept: dict[str | None, None] = {}
-    for lot in _all(result, "efac:LotResult"):
+    for lot in lot_results:
         if _one(lot, "cbc:TenderResultCode") in ("clos-nw", "open-nw"):  # no winner chosen (yet)
             continue
         kept.update((text(ref), None) for ref in _all(lot, "efac:LotTender/cbc:ID"))
     kept.update((text(ref), None) for ref in _all(result, "efac:SettledContract/efac:LotTender/cbc:ID"))
-    tenders = [by_id[r] for r in kept if r in by_id] if kept else list(by_id.values())
-    return [v for tender in tenders for v in _all(tender, "cac:LegalMonetaryTotal/cbc:PayableAmount")]
+    tenders = [by_id[r] for r in kept if r in by_id] if kept or lot_results else list(by_id.values())
+    per_lot: dict[str | None, etree._Element] = {}
+    for tender in tenders:
+        payable = _all(tender, "cac:LegalMonetaryTotal/cbc:PayableAmount")
+        if _is_group(tender) or not payable:
+            continue
+        lot = _one(tender, "efac:TenderLot/cbc:ID")
+        if lot not in per_lot or (amount(text(payable[0])) or 0) > (amount(text(per_lot[lot])) or 0):
+            per_lot[lot] = payable[0]
+    return list(per_lot.values())
 
 
 def _result_value(root: etree._Element) -> Value | None:
-    """The value of an award or a modification notice's result: its total (BT-161), else the retained tenders of
-    its lots summed (BT-720), else the range of the tenders received (BT-710/711, lots summed)."""
+    """The value of an award or a modification notice's result: its total (BT-161), else the maximum value of its
+    framework agreements (BT-118, else BT-709 of each lot), else the retained tenders of its lots summed (BT-720),
+    else the range of the tenders received (BT-710/711, lots summed: kind "received")."""
     results = _all(root, RESULT)
+    old = ".//cac:AwardedTenderedProject/cac:LegalMonetaryTotal/cbc:PayableAmount"  # the first SDK versions
     if not results:
-        old = _amounts(_all(root, ".//cac:AwardedTenderedProject/cac:LegalMonetaryTotal/cbc:PayableAmount"))
-        return _value(old, "awarded")  # the tender values of the first SDK versions
+        return _value(_amounts(_all(root, old)), "awarded")
     result = results[0]
     found = _value(_amounts(_all(result, "cbc:TotalAmount")), "awarded") or \
+        _value(_amounts(_all(result, "efbc:OverallMaximumFrameworkContractsAmount")), "maximum") or \
+        _value(_amounts(_all(result, "efac:LotResult/efac:FrameworkAgreementValues/cbc:MaximumValueAmount")),
+               "maximum") or \
         _value(_amounts(_winning_tenders(result)), "awarded") or \
-        _value(_amounts(_all(root, ".//cac:AwardedTenderedProject/cac:LegalMonetaryTotal/cbc:PayableAmount")),
-               "awarded")  # the tender values of the first SDK versions
+        _value(_amounts(_all(root, old)), "awarded")
     if found:
         return found
     low = _amounts(_all(result, "efac:LotResult/cbc:LowerTenderAmount"))
     high = _amounts(_all(result, "efac:LotResult/cbc:HigherTenderAmount"))
     if low and high and low[1] == high[1]:
-        return {**NO_VALUE, "value_currency": low[1], "value_kind": "awarded", "value_min": low[0],
+        return {**NO_VALUE, "value_currency": low[1], "value_kind": "received", "value_min": low[0],
                 "value_max": high[0]}
     return None
 
 
 def _estimated_value(root: etree._Element) -> Value:
-    """The estimated value of the procedure (BT-27), else of its lots summed."""
+    """The estimated value of the procedure (BT-27), else of its lots summed (groups of lots left out: their
+    value is their lots')."""
     path = "cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount"
     if not _all(root, f".//{path}"):
         path = "cac:RequestedTenderTotal/cbc:TotalAmount"  # BT-27 in the first SDK versions
+    lots = "cac:ProcurementProjectLot[not(cbc:ID[@schemeName='LotsGroup'])]"
     return _value(_amounts(_all(root, f"cac:ProcurementProject/{path}")), "estimated") or \
-        _value(_amounts(_all(root, f"cac:ProcurementProjectLot/cac:ProcurementProject/{path}")), "estimated") or \
+        _value(_amounts(_all(root, f"{lots}/cac:ProcurementProject/{path}")), "estimated") or \
         NO_VALUE
 
 
@@ -231,9 +255,9 @@ def parse_notice(source: Source, root: etree._Element) -> Item:
     title_nodes = _title_nodes(root)
     title = _in_language(title_nodes, prefer) or f"eForms notice {number or notice}"
     summary = _in_language(_all(root, "cac:ProcurementProject/cbc:Description"), prefer)
-    deadlines = _deadlines(root)
     cpv = _cpv(root)
     buyer, country = _buyer(root, prefer)
+    deadlines = _deadlines(root, country_zone(country or source.country))
     published = _one(root, ".//efac:Publication/efbc:PublicationDate") or _one(root, "cbc:IssueDate")
     lang_used = _title_language(prefer, title_nodes)
     folder = _one(root, "cbc:ContractFolderID")

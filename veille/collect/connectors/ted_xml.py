@@ -27,7 +27,8 @@ FORMS = {"F01": "prior-information", "F04": "prior-information", "F16": "prior-i
 DOCUMENT_TYPES = {"3": "contract-notice", "7": "award"}  # TD_DOCUMENT_TYPE codes; else read by their label
 # procedures where the time limit of IV.2.2 is for requests to participate (tenders come after an invitation)
 TWO_STAGES = ("RESTRICTED", "COMPETITIVE_NEGOTIATION", "NEGOTIATED_WITH_PRIOR_CALL", "COMPETITIVE_DIALOGUE",
-              "INNOVATION_PARTNERSHIP", "NEGOTIATED_WITH_COMPETITION")
+              "INNOVATION_PARTNERSHIP", "NEGOTIATED_WITH_COMPETITION", "ACCELERATED_NEGOTIATED",
+              "INVOLVING_NEGOTIATION")
 
 
 def _local(tag: str) -> str:
@@ -78,14 +79,10 @@ def _country(data: etree._Element | None) -> str | None:
 
 
 NO_VALUE = {"value_amount": None, "value_currency": None, "value_kind": None, "value_min": None, "value_max": None}
-# where a value is, in order: the contract object's (II.1.7 total, II.1.5 estimate), else its lots' summed (V.2.4
-# of each awarded contract, II.2.6 of each lot); a range (LOW, HIGH) where no single value is given
-VALUES = [("OBJECT_CONTRACT/VAL_TOTAL", "awarded"), ("OBJECT_CONTRACT/VAL_RANGE_TOTAL", "awarded"),
-          (".//VAL_TOTAL_AFTER", "awarded"), ("OBJECT_CONTRACT/VAL_ESTIMATED_TOTAL", "estimated"),
-          ("AWARD_CONTRACT/AWARDED_CONTRACT/VALUES/VAL_TOTAL", "awarded"),
-          ("AWARD_CONTRACT/AWARDED_CONTRACT/VALUES/VAL_RANGE_TOTAL", "awarded"),
-          ("AWARD_CONTRACT/AWARDED_CONTRACT/VALUES/VAL_ESTIMATED_TOTAL", "estimated"),
-          ("OBJECT_CONTRACT/OBJECT_DESCR/VAL_OBJECT", "estimated")]
+# where a value is, in order: the contract object's (II.1.7 total or range, VI's modified total of F20, II.1.5
+# estimate), else its lots' (V.2.4 of each awarded lot, once per lot, then II.2.6 of each lot)
+OBJECT_VALUES = [("OBJECT_CONTRACT/VAL_TOTAL", "awarded"), ("OBJECT_CONTRACT/VAL_RANGE_TOTAL", "received"),
+                 (".//VAL_TOTAL_AFTER", "awarded"), ("OBJECT_CONTRACT/VAL_ESTIMATED_TOTAL", "estimated")]
 
 
 def _xpath(path: str) -> str:
@@ -93,31 +90,59 @@ def _xpath(path: str) -> str:
 
 
 def _summed(nodes: list[etree._Element]) -> tuple[float, str | None] | None:
-    """The sum of amounts in one currency (None when one is unreadable or currencies differ)."""
+    """The sum of positive amounts in one currency (None when one is unreadable or currencies differ)."""
     read = [(amount(text(n)), n.get("CURRENCY")) for n in nodes]
-    if not read or any(a is None for a, _ in read) or len({c for _, c in read}) > 1:
+    if not read or any(a is None or a <= 0 for a, _ in read) or len({c for _, c in read}) > 1:
         return None
     return sum(a for a, _ in read if a is not None), read[0][1]
 
 
+def _range(nodes: list[etree._Element], kind: str) -> dict[str, Any] | None:
+    low = _summed([n for r in nodes for n in r.xpath(_local("LOW"))])
+    high = _summed([n for r in nodes for n in r.xpath(_local("HIGH"))])
+    if not (low and high and low[1] == high[1]):
+        return None
+    return {**NO_VALUE, "value_currency": low[1] or nodes[0].get("CURRENCY"), "value_kind": kind,
+            "value_min": low[0], "value_max": high[0]}
+
+
+def _lots_awarded(form: etree._Element) -> dict[str, Any] | None:
+    """The awarded lots' values added up, each lot once (its highest: a framework lot has one award per winner);
+    None unless every awarded lot gives one."""
+    per_lot: dict[str, etree._Element] = {}
+    for award in form.xpath(_xpath("AWARD_CONTRACT")):
+        if not award.xpath(_local("AWARDED_CONTRACT")):
+            continue  # a lot not awarded
+        lot = text(_find(award, "LOT_NO")) or award.get("ITEM") or ""
+        value = _find(award, "AWARDED_CONTRACT", "VALUES", "VAL_TOTAL")
+        if value is None:
+            return None
+        if lot not in per_lot or (amount(text(value)) or 0) > (amount(text(per_lot[lot])) or 0):
+            per_lot[lot] = value
+    found = _summed(list(per_lot.values())) if per_lot else None
+    return {**NO_VALUE, "value_amount": found[0], "value_currency": found[1], "value_kind": "awarded"} \
+        if found else None
+
+
 def _value(form: etree._Element) -> dict[str, Any]:
-    """The notice's value: a total, else its lots' summed, else a range (kept as low and high); the kind says
-    whether it is the estimate or the value awarded."""
-    for path, kind in VALUES:
+    """The notice's value: a total, else a range (kept as low and high), else its lots'; the kind says whether it
+    is the estimate, the value awarded or the range of the tenders received."""
+    for path, kind in OBJECT_VALUES:
         nodes = list(form.xpath(_xpath(path)))
         if not nodes:
             continue
-        if path.endswith("RANGE_TOTAL"):
-            low = _summed([n for r in nodes for n in r.xpath(_local("LOW"))])
-            high = _summed([n for r in nodes for n in r.xpath(_local("HIGH"))])
-            if low and high and low[1] == high[1]:
-                currency = low[1] or nodes[0].get("CURRENCY")
-                return {**NO_VALUE, "value_currency": currency, "value_kind": kind, "value_min": low[0],
-                        "value_max": high[0]}
-            continue
-        found = _summed(nodes)
+        found = _range(nodes, kind) if path.endswith("RANGE_TOTAL") else None
+        if found is None and not path.endswith("RANGE_TOTAL") and (total := _summed(nodes)):
+            found = {**NO_VALUE, "value_amount": total[0], "value_currency": total[1], "value_kind": kind}
         if found:
-            return {**NO_VALUE, "value_amount": found[0], "value_currency": found[1], "value_kind": kind}
+            return found
+    lots = _lots_awarded(form) or _range(form.xpath(_xpath("AWARD_CONTRACT/AWARDED_CONTRACT/VALUES/VAL_RANGE_TOTAL")),
+                                         "received")
+    if lots:
+        return lots
+    for path, kind in (("OBJECT_CONTRACT/OBJECT_DESCR/VAL_OBJECT", "estimated"),):
+        if total := _summed(list(form.xpath(_xpath(path)))):
+            return {**NO_VALUE, "value_amount": total[0], "value_currency": total[1], "value_kind": kind}
     return NO_VALUE
 
 
@@ -162,11 +187,16 @@ def _kind(root: etree._Element, form: etree._Element) -> str | None:
         notice_type(text(document))
 
 
-def _deadline_kind(root: etree._Element) -> str:
-    """What IV.2.2's time limit is for: requests to participate in a two-stage procedure, else tenders."""
+def _deadline_kind(root: etree._Element, form: etree._Element) -> str:
+    """What IV.2.2's time limit is for: expressions of interest in a prior information notice used as a call,
+    requests to participate in a two-stage procedure, else tenders."""
+    notice = _find(form, "NOTICE")
+    if notice is not None and "CALL_COMPETITION" in (notice.get("TYPE") or "").upper():
+        return "interest"
     label = (text(_find(root, "CODED_DATA_SECTION", "CODIF_DATA", "PR_PROC")) or "").upper().replace(" ", "_")
-    form_procedure = " ".join(etree.QName(n).localname for n in root.xpath(f"//{_local('PROCEDURE')}/*"))
-    return "participation" if any(s in label or s in form_procedure for s in TWO_STAGES) else "tender"
+    procedure = _find(form, "PROCEDURE")
+    chosen = " ".join(etree.QName(n).localname for n in procedure) if procedure is not None else ""
+    return "participation" if any(s in label or s in chosen for s in TWO_STAGES) else "tender"
 
 
 def _notice(source: Source, root: etree._Element) -> Item:
@@ -191,7 +221,7 @@ def _notice(source: Source, root: etree._Element) -> Item:
         notice_id=number,
         notice_type=_kind(root, form),
         buyer=text(_find(form, "CONTRACTING_BODY", "ADDRESS_CONTRACTING_BODY", "OFFICIALNAME")),
-        **tender_deadline(date, clock, country_zone(country), _deadline_kind(root)),
+        **tender_deadline(date, clock, country_zone(country), _deadline_kind(root, form)),
         cpv=cpv_codes(n.get("CODE") for n in form.xpath(f".//{_local('CPV_CODE')}")),
         **_value(form),
         procedure=text(_find(root, "CODED_DATA_SECTION", "CODIF_DATA", "PR_PROC")),
