@@ -85,6 +85,15 @@ def amount(value: object) -> float | None:
     return tender_value(value)[0]
 
 
+def summed(values: Iterable[tuple[object, str | None]]) -> tuple[float, str | None] | None:
+    """The sum of (amount as written, currency) pairs, and their currency; None when there are none, one is
+    unreadable or not positive, or their currencies differ (never a partial or mixed sum)."""
+    read = [(amount(value), currency) for value, currency in values]
+    if not read or any(a is None or a <= 0 for a, _ in read) or len({c for _, c in read}) > 1:
+        return None
+    return sum(a for a, _ in read if a is not None), read[0][1]
+
+
 def tender_value(value: object, currency: str | None = None) -> tuple[float | None, str | None]:
     """Return (amount, currency) of a source's value field: numbers as given with `currency`, text read by
     `money` (its own currency first, `currency` to settle a shared symbol or when it names none)."""

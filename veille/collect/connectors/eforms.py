@@ -18,6 +18,7 @@ from veille.collect.tender import (
     earliest_deadline,
     eforms_notice_type,
     preferred_languages,
+    summed,
     ted_number,
     tender_deadline,
 )
@@ -137,17 +138,13 @@ RESULT = "ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent/efext:EformsEx
 
 
 def _amounts(nodes: list[etree._Element]) -> tuple[float, str | None] | None:
-    """The sum of amount elements and their currency; None when there are none, one is unreadable or their
-    currencies differ (never a partial sum)."""
-    read = [(amount(text(n)), n.get("currencyID")) for n in nodes]
-    if not read or any(a is None for a, _ in read) or len({c for _, c in read}) > 1:
-        return None
-    return sum(a for a, _ in read if a is not None), read[0][1]
+    """The sum of amount elements and their currency (see `summed`)."""
+    return summed((text(n), n.get("currencyID")) for n in nodes)
 
 
 def _value(amount_currency: tuple[float, str | None] | None, kind: str) -> Value | None:
     """The value fields of a positive amount (a 0 written for a framework's BT-161 is no value)."""
-    if amount_currency is None or amount_currency[0] <= 0:
+    if amount_currency is None:
         return None
     return {**NO_VALUE, "value_amount": amount_currency[0], "value_currency": amount_currency[1], "value_kind": kind}
 

@@ -10,7 +10,7 @@ from lxml import etree
 from veille.collect.connectors import Connector, NoOptions
 from veille.collect.countries import country_code, country_zone, language_code
 from veille.collect.normalize import SUMMARY_CAP, TITLE_CAP, item_id, plain_text
-from veille.collect.tender import amount, cpv_codes, deadline, notice_type, ted_number, tender_deadline
+from veille.collect.tender import amount, cpv_codes, deadline, notice_type, summed, ted_number, tender_deadline
 from veille.collect.xml import parse_xml, text
 from veille.errors import TerminalSourceError
 from veille.models import Item, Source
@@ -90,11 +90,8 @@ def _xpath(path: str) -> str:
 
 
 def _summed(nodes: list[etree._Element]) -> tuple[float, str | None] | None:
-    """The sum of positive amounts in one currency (None when one is unreadable or currencies differ)."""
-    read = [(amount(text(n)), n.get("CURRENCY")) for n in nodes]
-    if not read or any(a is None or a <= 0 for a, _ in read) or len({c for _, c in read}) > 1:
-        return None
-    return sum(a for a, _ in read if a is not None), read[0][1]
+    """The sum of amount elements in one currency (see `summed`)."""
+    return summed((text(n), n.get("CURRENCY")) for n in nodes)
 
 
 def _range(nodes: list[etree._Element], kind: str) -> dict[str, Any] | None:
