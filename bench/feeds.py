@@ -23,9 +23,15 @@ BOILERPLATE = ("Retrouvez toute l'actualité du traitement de l'eau, des membran
 
 def feed_body(index: int, count: int, seed: int, boilerplate: str | None = None, distinct: bool = False) -> bytes:
     """An RSS 2.0 feed of `count` items in one of four languages (the same bytes for the same index); with
-    `boilerplate`, every item's description is that one text; with `distinct`, no two titles are alike."""
+    `boilerplate`, every item's description is that one text; with `distinct`, no two titles are alike.
+
+    Texts vary as real feeds do: one feed in three states no language (the collect guesses it), one in four
+    writes its descriptions as HTML (paragraphs, links, entities), dates come as RFC 822 with a zone name or an
+    offset."""
     rng = random.Random(seed * 100_003 + index)
     lang = rng.choice(["fr", "en", "pt", "es"])
+    stated = index % 3 != 2
+    html = index % 4 == 1
     base = datetime(2026, 11, 9, tzinfo=UTC)
     items = []
     for n in range(count):
@@ -37,13 +43,16 @@ def feed_body(index: int, count: int, seed: int, boilerplate: str | None = None,
         summary = f"{rng.choice(pool[lang]).format(city=rng.choice(CITIES))} {details}. {FILLER[lang].format(n=n)}"
         if boilerplate is not None:
             summary = boilerplate
-        when = format_datetime(base + timedelta(minutes=rng.randint(0, 20_000)))
+        elif html:
+            summary = f"<p>{escape(summary)}</p><p><a href='https://feed{index}.example.org/{n}'>Lire &amp; partager" \
+                      "</a>&nbsp;&#8230;</p>"
+        when = format_datetime(base + timedelta(minutes=rng.randint(0, 20_000)), usegmt=n % 2 == 0)
         items.append(f"<item><title>{escape(title)}</title><link>https://feed{index}.example.org/{n}</link>"
                      f"<guid isPermaLink='false'>f{index}-{n}</guid><pubDate>{when}</pubDate>"
                      f"<description>{escape(summary)}</description></item>")
     return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Feed {index}</title>'
-            f"<link>https://feed{index}.example.org/</link><description>bench</description><language>{lang}"
-            f"</language>{''.join(items)}</channel></rss>").encode()
+            f"<link>https://feed{index}.example.org/</link><description>bench</description>"
+            f"{f'<language>{lang}</language>' if stated else ''}{''.join(items)}</channel></rss>").encode()
 
 
 class _Server(ThreadingHTTPServer):
@@ -52,7 +61,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class FeedFarm:
-    """`sources` feeds spread over `hosts` loopback addresses (127.0.0.2, …), each answer delayed 100–300 ms;
+    """`sources` feeds spread over `hosts` loopback addresses (127.0.0.2, 127.0.0.3, …, 127.0.1.2, …), each answer delayed 100–300 ms;
     each feed has 50–200 items, or `items`, described by `boilerplate` when it is given, with distinct titles
     when `distinct`.
 
@@ -97,7 +106,7 @@ class FeedFarm:
 
         self.servers = []
         for h in range(hosts):
-            server = _Server((f"127.0.0.{h + 2}", 0), Handler)
+            server = _Server((f"127.0.{h // 250}.{2 + h % 250}", 0), Handler)
             server.daemon_threads = True
             threading.Thread(target=server.serve_forever, daemon=True).start()
             self.servers.append(server)
