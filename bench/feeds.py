@@ -61,7 +61,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class FeedFarm:
-    """`sources` feeds spread over `hosts` loopback addresses (127.0.0.2, 127.0.0.3, …, 127.0.1.2, …), each answer delayed 100–300 ms;
+    """`sources` feeds spread over `hosts` loopback addresses (127.0.0.2, 127.0.0.3, …, 127.0.1.2, …), each answer
+    delayed 100–300 ms;
     each feed has 50–200 items, or `items`, described by `boilerplate` when it is given, with distinct titles
     when `distinct`.
 

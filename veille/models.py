@@ -393,6 +393,19 @@ def current_notices(items: Iterable[Item]) -> dict[str, Item]:
 
 
 @dataclass(frozen=True)
+class Fetched:
+    """The outcome of fetching one source, as its fetch state records it."""
+
+    source: str
+    ok: bool
+    status: str  # ok | not-modified | failed
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
 class FetchState:
     """What the store remembers of a source between runs."""
 

@@ -8,28 +8,32 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from veille.collect import HttpSettings, SourceOutcome, Validators, collect
 from veille.collect.inspect import inspect_file
+from veille.collect.parsing import Parsers, default_processes
 from veille.collect.report import CollectReport, SourceReport, busy_report, waiting
 from veille.context import Context, load_config, open_context
-from veille.digest import assemble
-from veille.digest.files import listed_tenders, write_files
 from veille.digest.outbox import Email, by_smtp, to_outbox
-from veille.digest.render import SiteLinks, listed_items
 from veille.digest.weeks import Week
 from veille.errors import InputError
-from veille.export import formats
 from veille.export.health import health_rows, unhealthy
-from veille.export.ics import to_ics
-from veille.models import Config, Item, ItemQuery, Lang, Source
+from veille.models import Config, Fetched, Item, ItemQuery, Lang, Source
 from veille.tag.duplicates import link_entries, same_story
 from veille.tokens import member_token
 from veille.writer import Writer
+
+if TYPE_CHECKING:  # the digest's and the exports' modules (pandas, Jinja2, icalendar) load when first used
+    from veille.digest import assemble
+    from veille.digest.render import SiteLinks
+    from veille.store import links
+    from veille.tag import Tagger
 
 __all__ = ["CollectReport", "Context", "DigestReport", "Email", "SourceReport", "Week", "inspect_file",
            "load_config", "open_context"]
@@ -70,7 +74,7 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
         # in the writer thread, off the event loop; a batch is one transaction (its sources released with it),
         # stored as soon as it is done: a run killed half-way keeps what it had fetched
         with ctx.store.batch():
-            stored = [_store_outcome(ctx, outcome, collected_at) for outcome in outcomes]
+            stored = _store_outcomes(ctx, outcomes, collected_at)
             ctx.store.release_sources([outcome.source.name for outcome in outcomes])
         for outcome, source in zip(outcomes, stored, strict=True):
             report.sources.append(source)
@@ -81,9 +85,13 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
                 on_done(outcome)
 
     validators = {n: Validators(s.etag, s.last_modified) for n, s in states.items()}
+    chosen = [s for s in sources if s.name in claimed]
+    # forked before the writer's thread starts: the workers inherit the tagger compiled here
+    processes = ctx.settings.collect_processes
+    parsers = Parsers(_prepare(ctx.tagger), default_processes() if processes is None else processes, len(chosen))
     writer: Writer[SourceOutcome] = Writer(store)
     try:
-        collect([s for s in sources if s.name in claimed], validators, http or ctx.http(), writer.put)
+        collect(chosen, validators, http or ctx.http(), writer.put, parsers=parsers)
         writer.close()
     except BaseException:  # Ctrl-C, SIGTERM: recorded as interrupted, what was fetched is stored first
         with contextlib.suppress(Exception):
@@ -92,8 +100,19 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
                                                      "sources": [vars(s) for s in report.sources]})
         raise
     finally:
+        parsers.close()
         ctx.store.release_sources(claimed)
     return _finish(ctx, run_id, report)
+
+
+def _prepare(tagger: Tagger) -> Callable[[Source, list[Item]], Sequence[links.Entry]]:
+    """What the parsers do next to a source's items: tag them, and compute their link keys (what most of one
+    source's items share is its boilerplate: keys are found source by source)."""
+    def prepare(source: Source, items: list[Item]) -> Sequence[links.Entry]:
+        tagger.tag_many(items, [source.topics] * len(items))
+        return link_entries(items)
+
+    return prepare
 
 
 def _finish(ctx: Context, run_id: int, report: CollectReport) -> CollectReport:
@@ -106,25 +125,33 @@ def _finish(ctx: Context, run_id: int, report: CollectReport) -> CollectReport:
     return report
 
 
-def _store_outcome(ctx: Context, outcome: SourceOutcome, collected_at: datetime) -> SourceReport:
-    """Store a fetched source's items, tag and link the new and changed ones, record its fetch state."""
-    source = outcome.source
-    if not outcome.ok:
-        ctx.store.record_fetch(source.name, ok=False, status="failed", error=outcome.error,
-                               retry_after=outcome.retry_after)
-        return SourceReport(source.name, "failed", error=outcome.error, seconds=round(outcome.seconds, 3))
-    for item in outcome.items:
-        item.collected_at = collected_at
-    new, updated = ctx.store.upsert_items(outcome.items)
-    changed = new + updated
-    ctx.tagger.tag_many(changed, [source.topics] * len(changed))
-    ctx.store.link_all(link_entries(changed), same_story)
-    ctx.store.save_tags(changed)
-    ctx.store.record_fetch(source.name, ok=True, status=outcome.status,
-                           etag=outcome.validators.etag, last_modified=outcome.validators.last_modified)
-    return SourceReport(source.name, outcome.status, len(outcome.items), len(new), len(updated),
-                        seconds=round(outcome.seconds, 3), http_status=outcome.http_status, bytes=outcome.bytes,
-                        skipped=outcome.skipped)
+def _store_outcomes(ctx: Context, outcomes: Sequence[SourceOutcome], collected_at: datetime) -> list[SourceReport]:
+    """Store fetched sources' items together, tag and link the new and changed ones, record every fetch state;
+    return one report per outcome. One call is one batch: each statement runs once for all the sources."""
+    fetched = [o for o in outcomes if o.ok]
+    for outcome in fetched:
+        for item in outcome.items:
+            item.collected_at = collected_at
+    new, updated = ctx.store.upsert_items([item for o in fetched for item in o.items])
+    changed = {item.id for item in [*new, *updated]}
+    entries = []
+    for outcome in fetched:  # the parsers tagged the items and found their link keys (see `_prepare`)
+        prepared = outcome.prepared if outcome.prepared is not None else _prepare(ctx.tagger)(outcome.source,
+                                                                                              outcome.items)
+        entries += [e for e in prepared if e[0].id in changed]
+    ctx.store.link_all(entries, same_story)
+    ctx.store.save_tags([*new, *updated], fresh=[i.id for i in new])
+    ctx.store.record_fetches([
+        Fetched(o.source.name, ok=True, status=o.status, etag=o.validators.etag,
+                last_modified=o.validators.last_modified) if o.ok else
+        Fetched(o.source.name, ok=False, status="failed", error=o.error, retry_after=o.retry_after)
+        for o in outcomes])
+    added = Counter(i.source for i in new)
+    changed_count = Counter(i.source for i in updated)
+    return [SourceReport(o.source.name, o.status, len(o.items), added[o.source.name], changed_count[o.source.name],
+                         seconds=round(o.seconds, 3), http_status=o.http_status, bytes=o.bytes, skipped=o.skipped)
+            if o.ok else SourceReport(o.source.name, "failed", error=o.error, seconds=round(o.seconds, 3))
+            for o in outcomes]
 
 
 def try_source(ctx: Context, name: str, http: HttpSettings | None = None) -> tuple[SourceOutcome, list[Item]]:
@@ -163,6 +190,8 @@ class DigestReport:
 
 def site_links(ctx: Context, member_id: str | None) -> SiteLinks | None:
     """Links to the reports site when VEILLE_SITE_URL is set; a member's carry its sign-in token."""
+    from veille.digest.render import SiteLinks
+
     if not ctx.settings.site_url:
         return None
     member = ctx.config.member(member_id) if member_id else None
@@ -171,6 +200,8 @@ def site_links(ctx: Context, member_id: str | None) -> SiteLinks | None:
 
 def week_items(ctx: Context, week: Week, now: datetime) -> assemble.WeekItems:
     """The week's items, the week before's and the tenders still open at `now`, with their notices."""
+    from veille.digest import assemble
+
     zone = ctx.settings.zone
     one = assemble.Tenders.one_per_tender
     items = one(ctx.store.items(ItemQuery(since=week.bounds(zone)[0], until=week.bounds(zone)[1])))
@@ -189,6 +220,11 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     Without `member_ids`: the full digest for the working group plus one for each member whose
     profile says `digest: true`. With them: only those members' filtered digests.
     """
+    from veille.digest import assemble
+    from veille.digest.files import listed_tenders, write_files
+    from veille.digest.render import listed_items
+    from veille.export.ics import to_ics
+
     now = now or ctx.clock()
     week = week or Week.last_complete(now, ctx.settings.zone)
     assemble.check_members(ctx.config, member_ids)
@@ -251,6 +287,8 @@ def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevanc
         items = ctx.store.items(replace(query, order="deadline" if sort == "deadline" else "newest"))
     filters = {"topics": ", ".join(query.topics), "kind": ", ".join(query.kinds), "member": query.member,
                "region": ", ".join(query.regions), "since": query.since, "until": query.until}
+    from veille.export import formats
+
     rendered = tender_notices(ctx, items) if fmt == "ics" else items
     return items, formats.render(rendered, fmt, filters, ctx.clock(), lang=lang or ctx.config.lang_of(query.member),
                                  zone=ctx.settings.zone)
@@ -303,6 +341,8 @@ def digest_page(ctx: Context, week: Week, member_id: str | None = None) -> str:
 
 def member_links(ctx: Context) -> list[tuple[str, str | None]]:
     """(member id, sign-in link to the reports site, None without site access) for every member."""
+    from veille.digest.render import SiteLinks
+
     base = ctx.settings.site_url or "http://127.0.0.1:8000"
     tokens = [(m.id, member_token(ctx.settings.site_secret or "", m)) for m in ctx.config.members]
     return [(member_id, SiteLinks(base, token).url("/") if token else None) for member_id, token in tokens]

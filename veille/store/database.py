@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from veille.errors import ConfigError, Problem, VeilleError
-from veille.models import FetchState, Item
-from veille.store import claims, links, schema, search
+from veille.models import Fetched, FetchState, Item
+from veille.store import bulk, claims, links, schema, search
 from veille.store.browse import Browse
 from veille.store.migrations import MIGRATIONS, migrate
 from veille.store.rows import attach_tags, chunks, row_item
@@ -111,22 +111,40 @@ class Store(Browse):
         After a failure the source waits before its next attempt: BACKOFF doubling with each consecutive
         failure up to BACKOFF_CEILING, or longer if the server said so (Retry-After); a success resets it.
         """
+        self.record_fetches([Fetched(source, ok, status, etag, last_modified, error, retry_after)])
+
+    def record_fetches(self, fetched: Sequence[Fetched]) -> None:
+        """`record_fetch` for many sources at once: one read of their states, one write of each kind."""
+        if not fetched:
+            return
         now = self.clock()
+        c = T.fetch_state.c
         with self._begin() as conn:
-            row = conn.execute(sa.select(T.fetch_state).where(T.fetch_state.c.source == source)).mappings().first()
-            values: dict[str, Any] = {"last_fetch_at": now, "last_status": status}
-            if ok:
-                values |= {"last_ok_at": now, "last_error": None, "failures": 0, "next_attempt_at": None}
-                if status != "not-modified":
-                    values |= {"etag": etag, "last_modified": last_modified}
-            else:
-                failures = (row["failures"] if row else 0) + 1
-                wait = max(min(BACKOFF * 2 ** (failures - 1), BACKOFF_CEILING), timedelta(seconds=retry_after or 0))
-                values |= {"last_error": error, "failures": failures, "next_attempt_at": now + wait}
-            if row:
-                conn.execute(T.fetch_state.update().where(T.fetch_state.c.source == source).values(**values))
-            else:
-                conn.execute(T.fetch_state.insert().values(source=source, **{"failures": 0, **values}))
+            names = [f.source for f in fetched]
+            failures = {r.source: r.failures for chunk in chunks(names) for r in conn.execute(
+                sa.select(c.source, c.failures).where(c.source.in_(chunk)))}
+            updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            inserts = []
+            for f in {f.source: f for f in fetched}.values():  # a source named twice: its last outcome
+                values: dict[str, Any] = {"last_fetch_at": now, "last_status": f.status}
+                if f.ok:
+                    values |= {"last_ok_at": now, "last_error": None, "failures": 0, "next_attempt_at": None}
+                    if f.status != "not-modified":
+                        values |= {"etag": f.etag, "last_modified": f.last_modified}
+                else:
+                    count = failures.get(f.source, 0) + 1
+                    wait = max(min(BACKOFF * 2 ** (count - 1), BACKOFF_CEILING),
+                               timedelta(seconds=f.retry_after or 0))
+                    values |= {"last_error": f.error, "failures": count, "next_attempt_at": now + wait}
+                if f.source in failures:
+                    updates.setdefault(tuple(sorted(values)), []).append({"b_source": f.source, **values})
+                else:
+                    inserts.append({"source": f.source, "failures": 0, **values})
+            for keys, rows in updates.items():  # one statement per set of columns written
+                conn.execute(T.fetch_state.update().where(c.source == sa.bindparam("b_source"))
+                             .values({k: sa.bindparam(k) for k in keys}), rows)
+            for rows in _by_keys(inserts).values():
+                conn.execute(T.fetch_state.insert(), rows)
 
     # --- items -----------------------------------------------------------------------------------
 
@@ -150,7 +168,8 @@ class Store(Browse):
                     conn.execute(T.items.update().where(T.items.c.id == item.id).values(**values))
                     updated.append(item)
             if new:
-                conn.execute(T.items.insert(), [_item_row(i, self._fold_search, self.clock()) for i in new])
+                bulk.executemany(conn, T.items.insert(), [_item_row(i, self._fold_search, self.clock()) for i in new])
+                search.index_new(conn, [i.id for i in new])
             if new or updated:
                 _bump(conn)
         return new, updated
@@ -160,16 +179,19 @@ class Store(Browse):
         if not items:
             return
         with self._begin() as conn:
-            conn.execute(T.items.insert(), [_item_row(i, self._fold_search, self.clock()) for i in items])
+            bulk.executemany(conn, T.items.insert(), [_item_row(i, self._fold_search, self.clock()) for i in items])
+            search.index_new(conn, [i.id for i in items])
             _insert_tags(conn, items)
             _bump(conn)
 
-    def save_tags(self, items: Iterable[Item]) -> None:
-        """Replace the topics and member matches stored for each item."""
+    def save_tags(self, items: Iterable[Item], fresh: Iterable[str] = ()) -> None:
+        """Replace the topics and member matches stored for each item (the items whose ids are in `fresh` were
+        just inserted: they have none to delete)."""
         items = list(items)
         if not items:
             return
-        ids = [i.id for i in items]
+        skip = set(fresh)
+        ids = [i.id for i in items if i.id not in skip]
         with self._begin() as conn:
             for chunk in chunks(ids):
                 conn.execute(T.item_topics.delete().where(T.item_topics.c.item_id.in_(chunk)))
@@ -334,6 +356,14 @@ class Store(Browse):
             return [tuple(r) for r in conn.execute(stmt)]
 
 
+def _by_keys(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """Rows grouped by the columns they give: each group is one executemany."""
+    out: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        out.setdefault(tuple(sorted(row)), []).append(row)
+    return out
+
+
 def _bump(conn: sa.Connection) -> None:
     """Count a write of items or tags (readers holding an index compare `Store.generation()`)."""
     conn.execute(T.store_state.update().where(T.store_state.c.name == "generation")
@@ -345,10 +375,8 @@ def _insert_tags(conn: sa.Connection, items: Sequence[Item]) -> None:
               for i in items for t, tag in i.topics.items()]
     members = [{"item_id": i.id, "member": m, "score": match.score, "reasons": match.reasons}
                for i in items for m, match in i.members.items()]
-    if topics:
-        conn.execute(T.item_topics.insert(), topics)
-    if members:
-        conn.execute(T.item_members.insert(), members)
+    bulk.executemany(conn, T.item_topics.insert(), topics)
+    bulk.executemany(conn, T.item_members.insert(), members)
 
 
 def _readable(engine: sa.Engine) -> int | None:
@@ -377,6 +405,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # the last ones); each commit no longer waits for the disk
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

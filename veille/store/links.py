@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from veille.models import Item
+from veille.store import bulk
 from veille.store import schema as T
 from veille.store.rows import chunks
 
@@ -149,11 +150,10 @@ def _stored_items(conn: sa.Connection, by_key: dict[str, set[str]]) -> dict[str,
 def _write(conn: sa.Connection, joining: Joining) -> dict[str, str]:
     """Store the links, the batch's clusters and signatures, and move joined stored clusters; return
     {item id: cluster id}."""
-    if joining.links:
-        conn.execute(T.item_links.insert(), joining.links)
+    bulk.executemany(conn, T.item_links.insert(), joining.links)
     components = joining.groups.components()
     cluster_of = {node: min(nodes) for nodes in components for node in nodes}
-    conn.execute(T.items.update().where(T.items.c.id == sa.bindparam("b_id")).values(
+    bulk.executemany(conn, T.items.update().where(T.items.c.id == sa.bindparam("b_id")).values(
         cluster_id=sa.bindparam("b_cluster"), simhash=sa.bindparam("b_simhash")), [
         {"b_id": i, "b_cluster": cluster_of[i], "b_simhash": signed(signature)}
         for i, (signature, _) in joining.signatures.items()])

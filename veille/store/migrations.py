@@ -122,6 +122,12 @@ def _v15_deadlines_and_values(conn: sa.Connection) -> None:
         conn.execute(update, changes[start:start + 1000])
 
 
+def _v16_index_by_batch(conn: sa.Connection) -> None:
+    from veille.store.search import drop_insert_trigger
+
+    drop_insert_trigger(conn)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
@@ -141,6 +147,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (15, "items: every deadline with what is due (deadline_kind, deadlines), a day closing at its end in the buyer's "
          "zone (deadline_zone); the kind of value and its range (value_kind, value_min, value_max)",
      _v15_deadlines_and_values),
+    (16, "full-text index: the store indexes the items it inserts a batch at a time (SQLite's insert trigger "
+         "dropped)", _v16_index_by_batch),
 ]
 
 

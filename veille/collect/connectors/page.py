@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-import soupsieve
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from veille.collect.connectors import Connector, single_get
@@ -45,6 +44,8 @@ class PageOptions(BaseModel):
     @classmethod
     def _selector(cls, value: str | None) -> str | None:
         if value is not None:
+            import soupsieve  # only when a page source is configured
+
             try:
                 soupsieve.compile(value)
             except soupsieve.SelectorSyntaxError as exc:

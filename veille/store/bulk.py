@@ -1,0 +1,49 @@
+"""Many rows written by one statement: compiled once by SQLAlchemy, run by the driver's own executemany.
+
+SQLAlchemy's executemany builds and processes each row's parameters through its general machinery: on a batch
+of thousands of items that costs more than the database itself. Here the statement is compiled once for the
+dialect, each bound value goes through its column type's bind processor (the same conversion SQLAlchemy would
+make: aware UTC times to the stored form, JSON to text), and the driver receives plain tuples or dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Processor = Callable[[Any], Any] | None
+
+
+def _compiled(conn: sa.Connection, statement: sa.Insert | sa.Update, keys: Sequence[str]) -> tuple[
+        SQLCompiler, list[str], list[Processor]]:
+    compiled = statement.compile(dialect=conn.dialect, column_keys=list(keys))
+    assert isinstance(compiled, SQLCompiler)
+    names = list(compiled.positiontup or []) if compiled.positional else list(compiled.binds)
+    processors: list[Processor] = [compiled.binds[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+                                   for name in names]
+    return compiled, names, processors
+
+
+def executemany(conn: sa.Connection, statement: sa.Insert | sa.Update, rows: Sequence[dict[str, Any]]) -> None:
+    """Run `statement` (an insert into a table, or an update with `bindparam`s) once per row; every row gives the
+    same keys (for an insert, every column that has a Python-side default too)."""
+    if not rows:
+        return
+    keys = list(rows[0])
+    compiled, names, processors = _compiled(conn, statement, keys)
+    if isinstance(statement, sa.Insert):
+        missing = [c.name for c in statement.table.columns if c.default is not None and c.name not in keys]
+        if missing:
+            raise ValueError(f"rows for {statement.table} lack {', '.join(missing)}")
+    converted = [(n, p) for n, p in enumerate(processors) if p is not None]  # most columns need no conversion
+    values = [list(row) for row in map(itemgetter(*names), rows)] if len(names) > 1 else [[r[names[0]]] for r in rows]
+    for row in values:
+        for n, process in converted:
+            row[n] = process(row[n])
+    params: list[Any] = [tuple(row) for row in values] if compiled.positional else [
+        dict(zip(names, row, strict=True)) for row in values]
+    conn.exec_driver_sql(str(compiled), params)
