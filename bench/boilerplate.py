@@ -16,23 +16,20 @@ import sys
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from bench.feeds import BOILERPLATE, FeedFarm
 
 
 def collect_once(feeds: int, items: int, boilerplate: str | None) -> dict[str, float]:
     """Collect the farm's feeds into a fresh database; return seconds, sources ok, items and largest cluster."""
-    from bench.run import base_env, run_command
+    from bench.collect import child, veille_env, write_config
 
     farm = FeedFarm(feeds, hosts=feeds, items=items, boilerplate=boilerplate, distinct=True)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             directory = Path(tmp)
-            (directory / "sources.yaml").write_text(yaml.safe_dump({"sources": [
-                {"name": f"feed-{i}", "kind": "news", "type": "feed", "url": farm.url(i),
-                 "allow_private_network": True} for i in range(feeds)]}))
-            seconds, peak, _ = run_command(["--config", str(directory), "collect"], base_env(directory))
+            write_config(directory, farm, feeds)
+            seconds, _, _, peak = child([sys.executable, "-m", "veille", "--config", str(directory), "collect"],
+                                        veille_env(directory))
             with sqlite3.connect(directory / "veille.db") as db:
                 ok = db.execute("SELECT count(*) FROM fetch_state WHERE last_status = 'ok'").fetchone()[0]
                 stored = db.execute("SELECT count(*) FROM items").fetchone()[0]

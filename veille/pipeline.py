@@ -59,7 +59,7 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
                     http: HttpSettings | None = None, now: datetime | None = None) -> CollectReport:
     """Fetch the sources, store new and changed items, tag them; return what happened per source."""
     sources = select_sources(ctx.config, names)
-    states = ctx.store.fetch_states()
+    states = ctx.store.fetch_states(counts=False)
     run_id = ctx.store.start_run("collect")
     log.info("collect started: %d sources", len(sources), extra={"run": run_id})
     collected_at = now or ctx.clock()

@@ -82,6 +82,8 @@ def local(value: datetime | date | None, zone: tzinfo) -> datetime | date | None
 def cell_text(value: object, lang: Lang) -> str:
     """A cell of a CSV file: times in ISO order, a day without a time, numbers with the language's decimal mark
     (text that could start a formula is neutralised)."""
+    if type(value) is str:  # most cells: checked first
+        return neutralise(value)
     if value is None:
         return ""
     if isinstance(value, datetime):

@@ -78,18 +78,24 @@ class Browse:
                    sa.or_(where(topics_, topics_.c.item_id == c.id), where(members, members.c.item_id == c.id)))
         kinds: dict[str, list[int]] = {}
         per_topic: dict[str, list[int]] = {t: [0] * len(weeks) for t in topics}
+        if not weeks:
+            return kinds, per_topic
+        # one pass over the weeks' range: each row's week is a CASE, counted per week (24 queries made it slow)
+        week = sa.case(*[(sa.and_(c.seen_at >= start, c.seen_at < end), n) for n, (start, end) in enumerate(weeks)])
+        inside = (c.seen_at >= min(s for s, _ in weeks), c.seen_at < max(e for _, e in weeks), matched)
         with self.engine.connect() as conn:
-            for n, (start, end) in enumerate(weeks):
-                inside = (c.seen_at >= start, c.seen_at < end, matched)
-                for kind, count in conn.execute(sa.select(c.kind, story).where(*inside).group_by(c.kind)):
-                    kinds.setdefault(kind, [0] * len(weeks))[n] = int(count)
-                if topics:
-                    by_topic = (sa.select(T.item_topics.c.topic, story).join(T.items, T.items.c.id ==
-                                                                             T.item_topics.c.item_id)
-                                .where(*inside, T.item_topics.c.topic.in_(list(topics)))
-                                .group_by(T.item_topics.c.topic))
-                    for topic, count in conn.execute(by_topic):
-                        per_topic[topic][n] = int(count)
+            for n, kind, count in conn.execute(sa.select(week.label("week"), c.kind, story).where(*inside)
+                                               .group_by(sa.literal_column("week"), c.kind)):
+                if n is not None:
+                    kinds.setdefault(kind, [0] * len(weeks))[int(n)] = int(count)
+            if topics:
+                by_topic = (sa.select(week.label("week"), T.item_topics.c.topic, story)
+                            .join(T.items, T.items.c.id == T.item_topics.c.item_id)
+                            .where(*inside, T.item_topics.c.topic.in_(list(topics)))
+                            .group_by(sa.literal_column("week"), T.item_topics.c.topic))
+                for n, topic, count in conn.execute(by_topic):
+                    if n is not None:
+                        per_topic[topic][int(n)] = int(count)
         return kinds, per_topic
 
     def scheduled_runs(self) -> dict[str, datetime]:

@@ -91,17 +91,22 @@ class Store(Browse):
 
     # --- fetch state -----------------------------------------------------------------------------
 
-    def fetch_states(self) -> dict[str, FetchState]:
-        counts = dict(self._scalar_rows(sa.select(T.items.c.source, sa.func.count()).group_by(T.items.c.source)))
-        recent = dict(self._scalar_rows(sa.select(T.items.c.source, sa.func.count()).where(
-            T.items.c.collected_at >= self.clock() - timedelta(days=7)).group_by(T.items.c.source)))
+    def fetch_states(self, counts: bool = True) -> dict[str, FetchState]:
+        """What is remembered of each source's fetches; with `counts`, how many items it gave in all and in the
+        last 7 days (one pass over the items: a collect, which needs no counts, skips it)."""
+        found: dict[str, tuple[int, int]] = {}
+        if counts:
+            c = T.items.c
+            recent = sa.func.sum(sa.case((c.collected_at >= self.clock() - timedelta(days=7), 1), else_=0))
+            found = {source: (int(total), int(last or 0)) for source, total, last in self._scalar_rows(
+                sa.select(c.source, sa.func.count(), recent).group_by(c.source))}
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(T.fetch_state)).mappings().all()
         return {r["source"]: FetchState(
             source=r["source"], etag=r["etag"], last_modified=r["last_modified"], last_fetch_at=r["last_fetch_at"],
             last_ok_at=r["last_ok_at"], last_status=r["last_status"], last_error=r["last_error"],
-            failures=r["failures"], items_total=counts.get(r["source"], 0), next_attempt_at=r["next_attempt_at"],
-            items_recent=recent.get(r["source"], 0)) for r in rows}
+            failures=r["failures"], items_total=found.get(r["source"], (0, 0))[0], next_attempt_at=r["next_attempt_at"],
+            items_recent=found.get(r["source"], (0, 0))[1]) for r in rows}
 
     def record_fetch(self, source: str, *, ok: bool, status: str, etag: str | None = None,
                      last_modified: str | None = None, error: str | None = None,
