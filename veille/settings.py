@@ -58,9 +58,9 @@ class Settings(BaseSettings):
                                                   "start of its first request (not while it waits for a free slot)",
                                            "a number of seconds between 1 and 3600", ge=1, le=3600)
     collect_processes: int | None = _setting(None, "processes that parse and tag what a collect fetches, beside "
-                                                   "the one fetching and storing (default: one per CPU core, at most "
-                                                   "8; 0: none, parsing runs in the collecting process); a collect of "
-                                                   "fewer than 8 sources parses in its own process",
+                                                   "the one fetching and storing (default: one per CPU core but one, "
+                                                   "at most 8; 0: none, parsing runs in the collecting process); a "
+                                                   "collect of fewer than 8 sources parses in its own process",
                                              "a number of processes between 0 and 64", ge=0, le=64)
     site_lang: Literal["fr", "en"] = _setting("fr", "language of the reports site when the browser asks for "
                                                     "neither (`fr` or `en`)", "fr or en")

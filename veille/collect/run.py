@@ -105,23 +105,26 @@ async def collect_async(sources: Iterable[Source], validators: Mapping[str, Vali
                         transport: httpx.AsyncBaseTransport | None = None,
                         keep_payloads: bool = False, parsers: Parsers | None = None) -> list[SourceOutcome]:
     """Collect every source concurrently (bounded overall and per host); return one outcome each (with the
-    responses it was parsed from when `keep_payloads`), parsed by `parsers` (default: threads of this process)."""
+    responses it was parsed from when `keep_payloads`), parsed by `parsers` (default: threads of this process).
+    With `on_done`, each outcome goes to it as soon as it is ready and none is returned: a large collect does not
+    keep every item it fetched until its end."""
     async with Fetcher(settings, transport) as fetcher:
-        async def run(source: Source) -> SourceOutcome:
+        async def run(source: Source) -> SourceOutcome | None:
             outcome = await collect_one(source, fetcher, validators.get(source.name, Validators()), keep_payloads,
                                         parsers)
             if on_done:
                 on_done(outcome)
+                return None
             return outcome
 
-        return list(await asyncio.gather(*(run(s) for s in sources)))
+        return [o for o in await asyncio.gather(*(run(s) for s in sources)) if o is not None]
 
 
 def collect(sources: Iterable[Source], validators: Mapping[str, Validators],
             settings: HttpSettings | None = None,
             on_done: Callable[[SourceOutcome], None] | None = None,
             keep_payloads: bool = False, parsers: Parsers | None = None) -> list[SourceOutcome]:
-    """Synchronous wrapper of `collect_async`."""
+    """Synchronous wrapper of `collect_async` (with `on_done`, the outcomes go to it and none is returned)."""
     return asyncio.run(collect_async(list(sources), validators, settings, on_done, keep_payloads=keep_payloads,
                                      parsers=parsers))
 

@@ -410,7 +410,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # the last ones); each commit no longer waits for the disk
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
