@@ -165,7 +165,10 @@ def run_scheduler(config_dir: Path, stop: threading.Event | None = None,
     if on_schedule:
         on_schedule(planned(scheduler, ctx))
     log.info("veille is running; stop with Ctrl-C or SIGTERM, reload the configuration with SIGHUP")
-    stop.wait()
+    # woken each second: a signal the kernel delivers to another thread only runs its handler when the main
+    # thread runs Python again, and a wait without end would never return (SIGTERM then seemed ignored)
+    while not stop.wait(timeout=1.0):
+        pass
     log.info("stopping: waiting for running jobs to finish")
     scheduler.shutdown(wait=True)
     ctx.close()
