@@ -291,7 +291,7 @@ def test_run_prints_its_schedule_at_start_and_again_on_sighup(tmp_path, http):
     directory = write_config(tmp_path / "cfg", [feed_source("eau", http.url("eau.rss"), every="1h")], MEMBERS,
                              {"recipients": ["group@wsm.example.org"], "send_at": "mon 07:30"})
     env = {k: v for k, v in os.environ.items() if not k.startswith("VEILLE_")} | {"VEILLE_TZ": "Europe/Paris"}
-    process = subprocess.Popen([sys.executable, "-m", "veille", "run", "--config", str(directory), "-q"],
+    process = subprocess.Popen([sys.executable, "-m", "veille", "run", "--config", str(directory), "-v"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
