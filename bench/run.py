@@ -111,23 +111,23 @@ def bench_scale(count: int, runs: int) -> dict[str, float]:
             "report_1m_peak_mib": statistics.median(r[1] for r in report)}
 
 
+def _collect_rows(size: str, hosts: str) -> list[tuple[str, str, str | None, str, str]]:
+    """The rows of one collect size beside newsboat (`size`: the `{small}` or `{large}` placeholder)."""
+    return [
+        (f"collect{size}_s", f"collect {size} feeds × 50 items on {size} hosts{hosts}: wall", f"newsboat{size}_s",
+         "s", "≤ newsboat"),
+        (f"newsboat{size}_s", "  baseline: newsboat, 16 reload threads", None, "s", ""),
+        (f"collect{size}_cpu_ms_per_item", "  CPU per item (all processes)", f"newsboat{size}_cpu_ms_per_item", "ms",
+         "≤ 0.5 ms"),
+        (f"newsboat{size}_cpu_ms_per_item", "  baseline: newsboat's CPU per item", None, "ms", ""),
+        (f"collect{size}_ideal_s", "  ideal bound: injected latency ÷ 16 in flight", None, "s", ""),
+        (f"sequential{size}_s", "  sequential feedparser.parse loop", None, "s", ""),
+    ]
+
+
 ROWS = [  # key, label, baseline key or None, unit, target
-    ("collect{small}_s", "collect {small} feeds × 50 items on {small} hosts (100–300 ms each): wall",
-     "newsboat{small}_s", "s", "≤ newsboat"),
-    ("newsboat{small}_s", "  baseline: newsboat, 16 reload threads", None, "s", ""),
-    ("collect{small}_cpu_ms_per_item", "  CPU per item (all processes)", "newsboat{small}_cpu_ms_per_item", "ms",
-     "≤ 0.5 ms"),
-    ("newsboat{small}_cpu_ms_per_item", "  baseline: newsboat's CPU per item", None, "ms", ""),
-    ("collect{small}_ideal_s", "  ideal bound: injected latency ÷ 16 in flight", None, "s", ""),
-    ("sequential{small}_s", "  sequential feedparser.parse loop", None, "s", ""),
-    ("collect{large}_s", "collect {large} feeds × 50 items on {large} hosts: wall", "newsboat{large}_s", "s",
-     "≤ newsboat"),
-    ("newsboat{large}_s", "  baseline: newsboat, 16 reload threads", None, "s", ""),
-    ("collect{large}_cpu_ms_per_item", "  CPU per item (all processes)", "newsboat{large}_cpu_ms_per_item", "ms",
-     "≤ 0.5 ms"),
-    ("newsboat{large}_cpu_ms_per_item", "  baseline: newsboat's CPU per item", None, "ms", ""),
-    ("collect{large}_ideal_s", "  ideal bound: injected latency ÷ 16 in flight", None, "s", ""),
-    ("sequential{large}_s", "  sequential feedparser.parse loop", None, "s", ""),
+    *_collect_rows("{small}", " (100–300 ms each)"),
+    *_collect_rows("{large}", ""),
     ("collect{large}_peak_mib", "  peak memory of the collecting process", None, "MiB", "≤ 300 MiB"),
     ("recollect_body_bytes", "re-collect unchanged: body bytes transferred", None, "B", "0"),
     ("recollect_s", "re-collect unchanged: wall time", "collect{large}_s", "s", ""),

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from veille.collect.connectors import REGISTRY, Connector, Skipped
@@ -98,8 +98,6 @@ def parse_counted(connector: Connector, source: Source, payload: Payload) -> tup
 def merge_items(items: list[Item]) -> list[Item]:
     """Merge items with the same id (a search result and its detailed notice): the first wins, the
     later ones fill its empty fields."""
-    from dataclasses import fields
-
     merged: dict[str, Item] = {}
     for item in items:
         first = merged.setdefault(item.id, item)
