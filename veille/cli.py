@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import signal
@@ -204,9 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 CONFIG_VARIABLE = "VEILLE_CONFIG"
+# the cyclic garbage collector's thresholds: Python's default (700 new objects) makes it scan the whole heap over
+# and over while a report reads 100,000 items with their tags (half the time of `report` at a million items);
+# veille makes few reference cycles, so collecting every 50,000 new objects costs no measurable memory
+GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors (2) return their code

@@ -11,7 +11,7 @@ import gettext
 import io
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,6 +81,14 @@ def negotiate(accept_language: str | None, default: str = DEFAULT_LANG) -> str:
     return default
 
 
+@lru_cache(maxsize=4096)
+def _day(value: date, pattern: str, lang: str) -> str:
+    """A day in the pattern of Babel's `format_date` (a digest dates thousands of items with a few dozen days)."""
+    from babel.dates import format_date
+
+    return format_date(value, pattern, locale=lang)
+
+
 class Formats:
     """Dates, numbers and amounts as a reader of `lang` writes them, in the time zone `zone`."""
 
@@ -94,15 +102,14 @@ class Formats:
 
     def day(self, value: datetime | date | None) -> str:
         """"lun. 9 nov. 2026" / "Mon 9 Nov 2026"."""
-        from babel.dates import format_date
-
-        return "" if value is None else format_date(self._local(value), "EEE d MMM y", locale=self.lang)
+        return "" if value is None else _day(self._local_day(value), "EEE d MMM y", self.lang)
 
     def short_day(self, value: datetime | date | None) -> str:
         """"9 nov." / "9 Nov"."""
-        from babel.dates import format_date
+        return "" if value is None else _day(self._local_day(value), "d MMM", self.lang)
 
-        return "" if value is None else format_date(self._local(value), "d MMM", locale=self.lang)
+    def _local_day(self, value: datetime | date) -> date:
+        return value.astimezone(self.zone).date() if isinstance(value, datetime) else value
 
     def moment(self, value: datetime | date | None) -> str:
         """"lun. 9 nov. 2026, 12:00" / "Mon 9 Nov 2026, 12:00"; a day alone (a deadline given without a time) as

@@ -212,6 +212,29 @@ def week_items(ctx: Context, week: Week, now: datetime) -> assemble.WeekItems:
     return assemble.WeekItems(items, previous, tenders.closing(open_tenders, now, zone), tenders)
 
 
+def _trend_counts(ctx: Context, weeks: Sequence[Week]) -> Callable[
+        [Sequence[Week], str | None, Sequence[str]], tuple[dict[str, list[int]], dict[str, list[int]]]]:
+    """The digests' trend counts over `weeks`: their tagged items read once for all digests, in a thread that
+    starts now (the database works while the week's items are read and rendered)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from veille.digest.summarize import WeeklyCounts
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="trend")
+    rows = pool.submit(ctx.store.trend_rows, [w.bounds(ctx.settings.zone) for w in weeks])
+    pool.shutdown(wait=False)
+    read: list[WeeklyCounts] = []
+
+    def counts(asked: Sequence[Week], member: str | None, topics: Sequence[str]) -> tuple[
+            dict[str, list[int]], dict[str, list[int]]]:
+        assert list(asked) == list(weeks), (asked, weeks)
+        if not read:
+            read.append(WeeklyCounts(rows.result(), len(weeks)))
+        return read[0].counts(member, topics)
+
+    return counts
+
+
 def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence[str] = (),
                  mode: str = "build", reports_dir: Path = Path("reports"), resend: bool = False,
                  now: datetime | None = None) -> DigestReport:
@@ -228,20 +251,21 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     now = now or ctx.clock()
     week = week or Week.last_complete(now, ctx.settings.zone)
     assemble.check_members(ctx.config, member_ids)
+    counts = _trend_counts(ctx, assemble.trend_weeks(week))
     found = week_items(ctx, week, now)
     plans = assemble.plan(ctx.config, member_ids, reports_dir / str(week))
     zone = ctx.settings.zone
     settings = assemble.Settings(ctx.config, zone, now, ctx.settings.mail_from,
                                  lambda member: site_links(ctx, member),
                                  unhealthy(ctx.config.sources, ctx.store.fetch_states()),
-                                 lambda weeks, member, topics: ctx.store.weekly_counts(
-                                     [w.bounds(zone) for w in weeks], member, topics))
+                                 counts)
     report = DigestReport(str(week), len(found.items))
     messages = []
     built = []
+    events: dict[tuple[str, str], bytes] = {}  # each tender's calendar event, made once for every calendar
     for digest in plans:
         chosen, rendered = assemble.render(digest, week, found, settings)
-        calendar = to_ics(listed_tenders(chosen), now, ctx.settings.zone, ctx.config.lang_of(digest.member))
+        calendar = to_ics(listed_tenders(chosen), now, ctx.settings.zone, ctx.config.lang_of(digest.member), events)
         report.files += write_files(digest.folder, rendered, chosen, calendar,
                                     lang=ctx.config.lang_of(digest.member), zone=ctx.settings.zone)
         messages += assemble.messages(digest, rendered, week, settings)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 from functools import cache
 
-from veille.cells import neutralise
+from veille.cells import FORMULA_START, neutralise
 from veille.i18n import LANGS, NC_, translations
 from veille.models import Lang
 
@@ -104,5 +104,7 @@ def to_csv(rows: Iterable[Mapping[str, object]], columns: Sequence[str], lang: L
     writer = csv.writer(out, delimiter=SEPARATORS[lang], lineterminator="\r\n")
     writer.writerow([header(c, lang, None if lang == "en" else zone) for c in columns])
     for row in rows:
-        writer.writerow([cell_text(row.get(c), lang) for c in columns])
+        # text cells, most of them, are neutralised here rather than through `cell_text`: a tenth of a large file
+        writer.writerow([(f"'{v}" if v.startswith(FORMULA_START) else v) if type(v) is str else cell_text(v, lang)
+                         for v in map(row.get, columns)])
     return out.getvalue()

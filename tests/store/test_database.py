@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -106,7 +107,7 @@ def test_migrations_are_recorded_once(db_url):
     store = Store.open(db_url)
     with store.engine.connect() as conn:
         versions = [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))]
-    assert versions == list(range(1, 17))
+    assert versions == list(range(1, 18))
     store.close()
 
 
@@ -166,7 +167,7 @@ def test_migration_from_version_1(tmp_path):
     assert store.delivered("2026-W01", "full") == {"a@example.org": "sent"}  # migration 4's default
     with store.engine.connect() as conn:
         versions = [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))]
-        assert versions == list(range(1, 17))
+        assert versions == list(range(1, 18))
         assert _columns(conn) == {name: set(table.columns.keys()) for name, table in schema.metadata.tables.items()}
     store.close()
 
@@ -267,3 +268,47 @@ def test_migration_15_moves_stored_days_to_their_end_where_the_buyer_is(db_url):
     assert by_id["id-2"].deadline_kind == "comments" and by_id["id-1"].deadline_kind == "tender"
     assert by_id["id-3"].deadline_at == datetime(2026, 12, 3, 11, tzinfo=UTC)
     assert by_id["id-3"].deadlines[0].kind == "tender"
+
+
+def test_trend_counts_one_story_per_week_for_the_group_and_each_member(db_url):
+    """The digests' trend, read once for all of them: items without a topic or a match are left out, a tender's
+    notices count once a week (twice when they fall in two weeks), a member counts its own matches only."""
+    from veille.digest.summarize import WeeklyCounts
+    from veille.digest.weeks import Week
+
+    store = Store.open(db_url)
+    zone = ZoneInfo("Europe/Paris")
+    weeks = [Week.parse("2026-W45"), Week.parse("2026-W46"), Week.parse("2026-W47")]
+    mem = {"members": {"polymem": MemberMatch(2.0, ["membrane"])}}
+    items = [
+        # week 45: a tender's call and its corrigendum (one tender), a news item matched by polymem only
+        _item(1, kind="tender", published_at=datetime(2026, 11, 3, 9, tzinfo=UTC),
+              topics={"membranes": TopicTag(1.0, ["membrane"])}),
+        _item(2, kind="tender", published_at=datetime(2026, 11, 5, 9, tzinfo=UTC),
+              topics={"membranes": TopicTag(1.0, ["membrane"])}, **mem),
+        _item(3, published_at=datetime(2026, 11, 6, 9, tzinfo=UTC), **mem),
+        # week 46: the same tender's award, an untagged item (left out), a news item on two topics
+        _item(4, kind="tender", published_at=datetime(2026, 11, 10, 9, tzinfo=UTC),
+              topics={"membranes": TopicTag(1.0, ["membrane"])}),
+        _item(5, published_at=datetime(2026, 11, 11, 9, tzinfo=UTC)),
+        _item(6, published_at=datetime(2026, 11, 12, 9, tzinfo=UTC),
+              topics={"membranes": TopicTag(1.0, ["membrane"]), "sensors": TopicTag(1.0, ["capteur"])}),
+        # Sunday 15 November 23:30 in Paris is still week 46 there (22:30 UTC); after the weeks: left out
+        _item(7, published_at=datetime(2026, 11, 15, 22, 30, tzinfo=UTC), topics={"sensors": TopicTag(1.0, ["x"])}),
+        _item(8, published_at=datetime(2026, 11, 30, 9, tzinfo=UTC), collected_at=datetime(2026, 12, 1, tzinfo=UTC),
+              topics={"sensors": TopicTag(1.0, ["x"])}),
+    ]
+    store.upsert_items(items)
+    store.save_tags(items)
+    with store.engine.begin() as conn:  # the tender's notices linked as a collect links them
+        conn.execute(schema.items.update().where(schema.items.c.id.in_(["id-1", "id-2", "id-4"]))
+                     .values(cluster_id="id-1"))
+    counts = WeeklyCounts(store.trend_rows([w.bounds(zone) for w in weeks]), len(weeks))
+    kinds, topics = counts.counts(None, ["membranes", "sensors", "algae"])
+    assert kinds == {"tender": [1, 1, 0], "news": [1, 2, 0]}
+    assert topics == {"membranes": [1, 2, 0], "sensors": [0, 2, 0], "algae": [0, 0, 0]}
+    kinds, topics = counts.counts("polymem", ["membranes"])
+    assert kinds == {"tender": [1, 0, 0], "news": [1, 0, 0]}
+    assert topics == {"membranes": [1, 0, 0]}
+    assert counts.counts("neosens", ["sensors"]) == ({}, {"sensors": [0, 0, 0]})
+    assert WeeklyCounts(store.trend_rows([]), 0).counts(None, ["sensors"]) == ({}, {"sensors": []})

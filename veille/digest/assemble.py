@@ -139,12 +139,18 @@ def reader(digest: Plan, settings: Settings) -> Reader:
                   see_others=digest.member is None or config.digest.members_see_each_other)
 
 
-def trend(week: Week, digest: Plan, chosen: Sequence[Item], settings: Settings) -> Trend:
-    """The weeks up to `week` (TREND_WEEKS of them) counted as the digest counts: per kind, and per topic for the
-    reader's topics (a member's own; for the working group, the week's largest)."""
+def trend_weeks(week: Week) -> list[Week]:
+    """The weeks a digest's trend draws: TREND_WEEKS of them, oldest first, `week` last."""
     weeks = [week]
     while len(weeks) < TREND_WEEKS:
         weeks.insert(0, weeks[0].previous())
+    return weeks
+
+
+def trend(week: Week, digest: Plan, chosen: Sequence[Item], settings: Settings) -> Trend:
+    """The weeks up to `week` (TREND_WEEKS of them) counted as the digest counts: per kind, and per topic for the
+    reader's topics (a member's own; for the working group, the week's largest)."""
+    weeks = trend_weeks(week)
     member = settings.config.member(digest.member) if digest.member else None
     if member is not None:
         topics = list(member.topics)

@@ -85,3 +85,40 @@ def numbers(items: Sequence[Item], previous: Sequence[Item], topic_order: Sequen
     """The digest's numbers for this week's `items` against the `previous` week's."""
     df, before = frame(items), frame(previous)
     return Numbers(kind_topic_table(df, topic_order), region_table(df), week_over_week(df, before), top_sources(df))
+
+
+class WeeklyCounts:
+    """The trend of every digest of a week, from one read of its weeks' tagged items: per week, the tenders and
+    stories (one per cluster) per kind and per topic, of all of them or of one member's matches."""
+
+    def __init__(self, rows: Sequence[tuple[int, str, str, list[str], list[str]]], weeks: int):
+        """`rows`: (week index, kind, tender or story id, topics, members matched) of each tagged item."""
+        self.weeks = weeks
+        self.items = pd.DataFrame([r[:3] for r in rows], columns=["week", "kind", "story"])
+        self.topics = self._pairs(rows, 3, "topic")
+        self.members = self._pairs(rows, 4, "member")
+
+    @staticmethod
+    def _pairs(rows: Sequence[tuple[int, str, str, list[str], list[str]]], field: int, name: str) -> pd.DataFrame:
+        """(row number, value) for each value of the rows' list `field`."""
+        return pd.DataFrame([(n, value) for n, row in enumerate(rows) for value in row[field]], columns=["row", name])
+
+    def counts(self, member: str | None, topics: Sequence[str]) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """({kind: count per week}, {topic: count per week} for `topics`) of the items tagged or matched, or
+        matched by `member` when given."""
+        items = self.items
+        if member is not None:
+            items = items.loc[self.members.loc[self.members["member"] == member, "row"].unique()]
+        kinds = {str(kind): self._series(group) for kind, group in items.groupby("kind")}
+        per_topic = {t: [0] * self.weeks for t in topics}
+        if topics:
+            chosen = self.topics[self.topics["topic"].isin(list(topics)) & self.topics["row"].isin(items.index)]
+            tagged = chosen.join(items, on="row")
+            for topic, group in tagged.groupby("topic"):
+                per_topic[str(topic)] = self._series(group)
+        return kinds, per_topic
+
+    def _series(self, group: pd.DataFrame) -> list[int]:
+        """Distinct stories per week, week 0 to the last."""
+        counted = group.groupby("week")["story"].nunique()
+        return [int(counted.get(n, 0)) for n in range(self.weeks)]

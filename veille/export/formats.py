@@ -32,16 +32,23 @@ def why(item: Item) -> str:
 def cells(item: Item, zone: tzinfo) -> dict[str, object]:
     """The item as the CSV and XLSX exports' columns: text (empty when absent), its relevance as a number, its
     times as a clock in `zone` shows them (no zone attached) and a deadline given as a day as a `date`."""
-    texts = {"id": item.id, "kind": item.kind, "title": item.title, "url": item.url, "source": item.source,
-             "country": item.country, "region": item.region, "topics": ";".join(sorted(item.topics)),
-             "members": ";".join(sorted(item.members)), "why": why(item), "buyer": item.buyer,
-             "notice_id": item.notice_id, "cpv": ";".join(item.cpv), "summary": item.summary,
-             "deadline_kind": item.deadline_kind, "value_currency": item.value_currency, "value_kind": item.value_kind}
-    numbers = {"value_amount": item.value_amount, "value_min": item.value_min, "value_max": item.value_max}
-    return {**{k: v or "" for k, v in texts.items()}, **{k: "" if v is None else v for k, v in numbers.items()},
-            "relevance": item.relevance(),
-            "published_at": sheets.local(item.published_at, zone),
-            "deadline_at": sheets.local(item.local_deadline(zone), zone)}
+    topics, members = item.topics, item.members
+    return {
+        "id": item.id, "kind": item.kind, "published_at": sheets.local(item.published_at, zone),
+        "title": item.title or "", "url": item.url or "", "source": item.source, "country": item.country or "",
+        "region": item.region or "", "relevance": item.relevance(),
+        "topics": ";".join(sorted(topics)) if topics else "", "members": ";".join(sorted(members)) if members else "",
+        "why": why(item) if topics or members else "",
+        "deadline_at": sheets.local(item.local_deadline(zone), zone) if item.deadline_at else None,
+        "deadline_kind": item.deadline_kind or "", "buyer": item.buyer or "", "notice_id": item.notice_id or "",
+        "cpv": ";".join(item.cpv), "value_amount": _number(item.value_amount),
+        "value_currency": item.value_currency or "", "value_kind": item.value_kind or "",
+        "value_min": _number(item.value_min), "value_max": _number(item.value_max), "summary": item.summary or "",
+    }
+
+
+def _number(value: float | None) -> float | str:
+    return "" if value is None else value
 
 
 def to_csv(items: Sequence[Item], *, lang: Lang, zone: tzinfo) -> str:

@@ -45,9 +45,12 @@ def tender_lines(item: Item, deadline: bool = False, lang: str = "en", zone: tzi
     return lines
 
 
-def to_ics(items: Sequence[Item], now: datetime | None = None, zone: tzinfo = UTC, lang: str = "en") -> str:
+def to_ics(items: Sequence[Item], now: datetime | None = None, zone: tzinfo = UTC, lang: str = "en",
+           events: dict[tuple[str, str], bytes] | None = None) -> str:
     """Return a calendar with one event per tender deadline: link, buyer, CPV and notice in the description, in
-    the language `lang`. A deadline given as a day is an all-day event on that day."""
+    the language `lang`. A deadline given as a day is an all-day event on that day. `events`, shared by the
+    calendars of one digest run (same `now` and `zone`), keeps each event once made: a member's calendar takes
+    its events from the working group's."""
     _ = gettext_for(lang)
     stamp = now or datetime.now(UTC)
     calendar = Calendar()
@@ -55,31 +58,44 @@ def to_ics(items: Sequence[Item], now: datetime | None = None, zone: tzinfo = UT
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", _("veille — tender deadlines"))
+    made = {} if events is None else events
+    body = []
     for item in latest_per_tender(items, zone):
-        due = item.local_deadline(zone)
-        assert due is not None
-        event = Event()
-        event.add("uid", f"{item.cluster_id or item.id}@veille")
-        event.add("dtstamp", stamp)
-        if isinstance(due, datetime):
-            event.add("dtstart", due.astimezone(UTC) - EVENT_LENGTH)
-            event.add("dtend", due.astimezone(UTC))
-        else:  # all day: DTSTART;VALUE=DATE and the next day as its exclusive end
-            event.add("dtstart", due)
-            event.add("dtend", due + timedelta(days=1))
-        event.add("summary", _("Deadline: {title}").format(title=item.title))
-        lines = [item.title, *tender_lines(item, lang=lang, zone=zone)]
-        if item.url:
-            lines.append(item.url)
-            event.add("url", item.url)
-        event.add("description", "\n".join(lines))
-        if item.country:
-            event.add("location", item.country)
-        event.add("categories", ["tender", *sorted(item.topics)])
-        alarm = Alarm()
-        alarm.add("action", "DISPLAY")
-        alarm.add("description", _("Tender closes in 3 days: {title}").format(title=item.title))
-        alarm.add("trigger", -REMINDER, parameters={"RELATED": "END"})
-        event.add_component(alarm)
-        calendar.add_component(event)
-    return calendar.to_ical().decode("utf-8")
+        key = (item.id, lang)
+        if key not in made:
+            made[key] = _event(item, stamp, zone, lang).to_ical()
+        body.append(made[key])
+    head = calendar.to_ical()
+    end = b"END:VCALENDAR\r\n"
+    assert head.endswith(end)
+    return (head[:-len(end)] + b"".join(body) + end).decode("utf-8")
+
+
+def _event(item: Item, stamp: datetime, zone: tzinfo, lang: str) -> Event:
+    _ = gettext_for(lang)
+    due = item.local_deadline(zone)
+    assert due is not None
+    event = Event()
+    event.add("uid", f"{item.cluster_id or item.id}@veille")
+    event.add("dtstamp", stamp)
+    if isinstance(due, datetime):
+        event.add("dtstart", due.astimezone(UTC) - EVENT_LENGTH)
+        event.add("dtend", due.astimezone(UTC))
+    else:  # all day: DTSTART;VALUE=DATE and the next day as its exclusive end
+        event.add("dtstart", due)
+        event.add("dtend", due + timedelta(days=1))
+    event.add("summary", _("Deadline: {title}").format(title=item.title))
+    lines = [item.title, *tender_lines(item, lang=lang, zone=zone)]
+    if item.url:
+        lines.append(item.url)
+        event.add("url", item.url)
+    event.add("description", "\n".join(lines))
+    if item.country:
+        event.add("location", item.country)
+    event.add("categories", ["tender", *sorted(item.topics)])
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", _("Tender closes in 3 days: {title}").format(title=item.title))
+    alarm.add("trigger", -REMINDER, parameters={"RELATED": "END"})
+    event.add_component(alarm)
+    return event

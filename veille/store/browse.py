@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from veille.models import Item, ItemQuery
 from veille.store import schema as T
 from veille.store import search
-from veille.store.rows import attach_tags, chunks, row_item
+from veille.store.rows import attach_tags, chunks, item_select, read_items
 
 
 def _deadlines(c: Any, bound: datetime, after: bool) -> sa.ColumnElement[bool]:
@@ -33,70 +33,52 @@ class Browse:
         order = [c.seen_at.desc(), c.id]
         if query.order == "deadline":
             order = [c.deadline_at.is_(None), c.deadline_at.asc(), *order]
-        stmt = sa.select(T.items).where(*self._conditions(query)).order_by(*order)
+        conditions = self._conditions(query)
+        stmt = item_select(*conditions).order_by(*order)
         if query.limit:
             stmt = stmt.limit(query.limit)
         if query.offset:
             stmt = stmt.offset(query.offset)
         with self.engine.connect() as conn:
-            rows = conn.execute(stmt).mappings().all()
-            found = [row_item(r) for r in rows]
-            attach_tags(conn, found)
+            found = read_items(conn, stmt)
+            attach_tags(conn, found, among=sa.select(c.id).where(*conditions))
         return found
 
     def item(self, item_id: str) -> Item | None:
         """Return one stored item with its tags, or None."""
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(T.items).where(T.items.c.id == item_id)).mappings().first()
-            if row is None:
+            found = read_items(conn, item_select(T.items.c.id == item_id))
+            if not found:
                 return None
-            found = [row_item(row)]
             attach_tags(conn, found)
         return found[0]
 
     def items_by_ids(self, ids: Sequence[str]) -> list[Item]:
         """Return the stored items with these ids, with their tags, in the order given."""
         with self.engine.connect() as conn:
-            found = {r["id"]: row_item(r) for chunk in chunks(list(ids))
-                     for r in conn.execute(sa.select(T.items).where(T.items.c.id.in_(chunk))).mappings()}
+            found = {i.id: i for chunk in chunks(list(ids))
+                     for i in read_items(conn, item_select(T.items.c.id.in_(chunk)))}
             ordered = [found[i] for i in ids if i in found]
             attach_tags(conn, ordered)
         return ordered
 
-    def weekly_counts(self, weeks: Sequence[tuple[datetime, datetime]], member: str | None = None,
-                      topics: Sequence[str] = ()) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-        """({kind: count per week}, {topic: count per week}) of the items a digest lists in each of `weeks`
-        ((start, end) of each): tagged or matched (matched by `member` when given), one per tender or story."""
-        c = T.items.c
-        story = sa.func.count(sa.distinct(sa.func.coalesce(c.cluster_id, c.id)))
-        members, topics_ = T.item_members.alias("m"), T.item_topics.alias("t")
-
-        def where(table: sa.Table | Any, *conditions: Any) -> Any:
-            return sa.select(sa.literal(1)).select_from(table).where(*conditions).correlate(T.items).exists()
-
-        matched = (where(members, members.c.item_id == c.id, members.c.member == member) if member else
-                   sa.or_(where(topics_, topics_.c.item_id == c.id), where(members, members.c.item_id == c.id)))
-        kinds: dict[str, list[int]] = {}
-        per_topic: dict[str, list[int]] = {t: [0] * len(weeks) for t in topics}
+    def trend_rows(self, weeks: Sequence[tuple[datetime, datetime]]) -> list[tuple[int, str, str, list[str],
+                                                                               list[str]]]:
+        """What the digests' trends count, read once for every digest of a week: (the index of its week in `weeks`
+        ((start, end) of each), kind, the id of its tender or story, topics, members matched) of each item of
+        those weeks that has a topic or a member match."""
         if not weeks:
-            return kinds, per_topic
-        # one pass over the weeks' range: each row's week is a CASE, counted per week (24 queries made it slow)
+            return []
+        c, topics, members = T.items.c, T.item_topics.c, T.item_members.c
         week = sa.case(*[(sa.and_(c.seen_at >= start, c.seen_at < end), n) for n, (start, end) in enumerate(weeks)])
-        inside = (c.seen_at >= min(s for s, _ in weeks), c.seen_at < max(e for _, e in weeks), matched)
+        inside = (c.seen_at >= min(s for s, _ in weeks), c.seen_at < max(e for _, e in weeks))
+        # the tags of each item as one text (ids have no spaces): one pass over the weeks' items, no join to expand
+        tags = [sa.select(sa.func.aggregate_strings(column, " ")).where(table.item_id == c.id).scalar_subquery()
+                for table, column in ((topics, topics.topic), (members, members.member))]
         with self.engine.connect() as conn:
-            for n, kind, count in conn.execute(sa.select(week.label("week"), c.kind, story).where(*inside)
-                                               .group_by(sa.literal_column("week"), c.kind)):
-                if n is not None:
-                    kinds.setdefault(kind, [0] * len(weeks))[int(n)] = int(count)
-            if topics:
-                by_topic = (sa.select(week.label("week"), T.item_topics.c.topic, story)
-                            .join(T.items, T.items.c.id == T.item_topics.c.item_id)
-                            .where(*inside, T.item_topics.c.topic.in_(list(topics)))
-                            .group_by(sa.literal_column("week"), T.item_topics.c.topic))
-                for n, topic, count in conn.execute(by_topic):
-                    if n is not None:
-                        per_topic[topic][int(n)] = int(count)
-        return kinds, per_topic
+            return [(int(n), kind, story, (on or "").split(), (by or "").split()) for n, kind, story, on, by in
+                    conn.execute(sa.select(week, c.kind, sa.func.coalesce(c.cluster_id, c.id), *tags).where(*inside))
+                    if n is not None and (on or by)]
 
     def scheduled_runs(self) -> dict[str, datetime]:
         """{job id: next run time (UTC)} of the jobs `veille run` keeps in this database (none before it ran)."""

@@ -17,7 +17,7 @@ from veille.models import Fetched, FetchState, Item
 from veille.store import bulk, claims, links, schema, search
 from veille.store.browse import Browse
 from veille.store.migrations import MIGRATIONS, migrate
-from veille.store.rows import attach_tags, chunks, row_item
+from veille.store.rows import attach_tags, chunks, item_select, read_items, row_item
 
 T = schema
 BACKOFF = timedelta(minutes=15)
@@ -222,9 +222,8 @@ class Store(Browse):
         if not ids:
             return {}
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(T.items).where(T.items.c.cluster_id.in_(ids))
-                                .order_by(T.items.c.seen_at, T.items.c.id)).mappings().all()
-            found = [row_item(r) for r in rows]
+            found = read_items(conn, item_select(T.items.c.cluster_id.in_(ids))
+                               .order_by(T.items.c.seen_at, T.items.c.id))
             attach_tags(conn, found)
         out: dict[str, list[Item]] = {}
         for item in found:
@@ -235,11 +234,11 @@ class Store(Browse):
         """Yield stored items (with their tags) in batches, by id: the archive is never loaded whole."""
         last = ""
         while True:
-            stmt = sa.select(T.items).where(T.items.c.id > last).order_by(T.items.c.id).limit(batch)
+            stmt = item_select(T.items.c.id > last).order_by(T.items.c.id).limit(batch)
             if since:
                 stmt = stmt.where(T.items.c.seen_at >= since)
             with self.engine.connect() as conn:
-                found = [row_item(r) for r in conn.execute(stmt).mappings()]
+                found = read_items(conn, stmt)
                 attach_tags(conn, found)
             if not found:
                 return

@@ -128,6 +128,11 @@ def _v16_index_by_batch(conn: sa.Connection) -> None:
     drop_insert_trigger(conn)
 
 
+def _v17_source_index(conn: sa.Connection) -> None:
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_items_source_collected ON items (source, collected_at)"))
+    conn.execute(sa.text("DROP INDEX IF EXISTS ix_items_source"))  # the new index serves lookups by source too
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
@@ -149,6 +154,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
      _v15_deadlines_and_values),
     (16, "full-text index: the store indexes the items it inserts a batch at a time (SQLite's insert trigger "
          "dropped)", _v16_index_by_batch),
+    (17, "index on items (source, collected_at): the sources' item counts read from the index alone",
+     _v17_source_index),
 ]
 
 

@@ -38,7 +38,7 @@ schema_version = sa.Table(
 items = sa.Table(
     "items", metadata,
     sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("source", sa.String(200), nullable=False, index=True),
+    sa.Column("source", sa.String(200), nullable=False),  # indexed with collected_at (below)
     sa.Column("kind", sa.String(20), nullable=False, index=True),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("summary", sa.Text, nullable=False, default=""),
@@ -71,6 +71,8 @@ items = sa.Table(
     # title, summary and buyer folded (lower case, no accents), for PostgreSQL's full-text index; SQLite's
     # FTS5 table folds by itself and leaves it empty
     sa.Column("search_text", sa.Text),
+    # the sources' item counts (in all, and collected lately) are read from this index alone (migration 17)
+    sa.Index("ix_items_source_collected", "source", "collected_at"),
 )
 
 item_topics = sa.Table(
