@@ -95,13 +95,13 @@ class WeeklyCounts:
         """`rows`: (week index, kind, tender or story id, topics, members matched) of each tagged item."""
         self.weeks = weeks
         self.items = pd.DataFrame([r[:3] for r in rows], columns=["week", "kind", "story"])
-        self.topics = self._pairs(rows, 3, "topic")
-        self.members = self._pairs(rows, 4, "member")
+        self.topics = self._pairs([r[3] for r in rows], "topic")
+        self.members = self._pairs([r[4] for r in rows], "member")
 
     @staticmethod
-    def _pairs(rows: Sequence[tuple[int, str, str, list[str], list[str]]], field: int, name: str) -> pd.DataFrame:
-        """(row number, value) for each value of the rows' list `field`."""
-        return pd.DataFrame([(n, value) for n, row in enumerate(rows) for value in row[field]], columns=["row", name])
+    def _pairs(lists: Sequence[list[str]], name: str) -> pd.DataFrame:
+        """(row number, value) for each value of each row's list."""
+        return pd.DataFrame([(n, value) for n, values in enumerate(lists) for value in values], columns=["row", name])
 
     def counts(self, member: str | None, topics: Sequence[str]) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
         """({kind: count per week}, {topic: count per week} for `topics`) of the items tagged or matched, or
