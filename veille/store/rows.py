@@ -74,7 +74,7 @@ def item_from(r: Sequence[Any]) -> Item:
 
 def read_items(conn: sa.Connection, stmt: sa.Select[Any]) -> list[Item]:
     """The items of `stmt` (an `item_select`), without their tags."""
-    return [item_from(r) for r in conn.execute(stmt)]
+    return [item_from(r) for r in conn.execute(stmt).all()]
 
 
 def row_item(row: Any) -> Item:
@@ -94,13 +94,13 @@ def attach_tags(conn: sa.Connection, items: list[Item], among: sa.Select[Any] | 
     for on_topics, on_members in scopes:
         for item_id, topic, score, evidence in conn.execute(
                 sa.select(topics.item_id, topics.topic, topics.score, raw(topics.evidence))
-                .where(on_topics).order_by(topics.item_id, topics.topic)):
+                .where(on_topics).order_by(topics.item_id, topics.topic)).all():
             item = by_id.get(item_id)
             if item is not None:
                 item.topics[topic] = TopicTag(score, list(loaded(evidence)))
         for item_id, member, score, reasons in conn.execute(
                 sa.select(members.item_id, members.member, members.score, raw(members.reasons))
-                .where(on_members).order_by(members.item_id, members.member)):
+                .where(on_members).order_by(members.item_id, members.member)).all():
             item = by_id.get(item_id)
             if item is not None:
                 item.members[member] = MemberMatch(score, list(loaded(reasons)))
