@@ -171,10 +171,29 @@ def build_parser() -> argparse.ArgumentParser:
                         "lang, else digest.lang)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
 
-    p = command("eval", "measure tagging against a labelled JSONL file",
-                "veille eval labelled.jsonl", "veille eval labelled.jsonl --json")
-    p.add_argument("file", type=Path, metavar="FILE.jsonl")
+    p = command("eval", "measure tagging against a labelled JSONL file, or against readers' verdicts",
+                "veille eval labelled.jsonl", "veille eval labelled.jsonl --json", "veille eval --feedback",
+                "veille eval --feedback --member polymem --json")
+    p.add_argument("file", type=Path, metavar="FILE.jsonl", nargs="?", help="the labelled items (not with --feedback)")
+    p.add_argument("--feedback", action="store_true",
+                   help="score today's rules against the stored verdicts, per reader: the precision of what they "
+                        "send, and the relevant items they miss")
+    p.add_argument("--member", metavar="ID", help="with --feedback: only this member's verdicts")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
+
+    p = command("feedback", "export the readers' verdicts on items (\"pertinent\" / \"pas pour nous\")",
+                "veille feedback", "veille feedback --format csv -o verdicts.csv", "veille feedback --member polymem")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="csv: for a spreadsheet in the --lang's conventions; json: a list of objects")
+    p.add_argument("--member", metavar="ID", help="only this member's verdicts (group: the working group's)")
+    p.add_argument("--lang", choices=("fr", "en"), help="the CSV's headers, separator and decimal mark "
+                                                        "(default: digest.lang)")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
+
+    p = command("suggest", "propose profile and taxonomy changes from the readers' verdicts",
+                "veille suggest", "veille suggest --member polymem", "veille suggest --json")
+    p.add_argument("--member", metavar="ID", help="only this member's verdicts")
+    p.add_argument("--json", action="store_true", help="a JSON list of the proposed changes")
 
     p = command("retag", "re-apply the taxonomy and member profiles to stored items",
                 "veille retag", "veille retag --since 2026-01-01")
@@ -409,24 +428,78 @@ def cmd_report(args: argparse.Namespace) -> int:
         items, text = pipeline.report_items(ctx, query, args.format, args.sort, args.lang)
     finally:
         ctx.close()
-    if args.output:
+    return _write_or_print(text, args.output, f"wrote {len(items)} items")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from veille import pipeline
+    from veille.evaluate import evaluate_file, format_feedback_scores, format_scores
+
+    if args.feedback == (args.file is not None):
+        raise InputError("give either a labelled FILE.jsonl or --feedback (the stored verdicts)")
+    if args.member and not args.feedback:
+        raise InputError("--member goes with --feedback")
+    if args.feedback:
+        ctx = pipeline.open_context(args.config, readonly=True)
         try:
-            args.output.write_text(text, encoding="utf-8", newline="")  # a CSV's CRLF as it is
+            rows = pipeline.feedback_scores(ctx, args.member)
+        finally:
+            ctx.close()
+        print(json.dumps(rows, indent=2, ensure_ascii=False) if args.json else format_feedback_scores(rows))
+        return EXIT_OK
+    config = pipeline.load_config(args.config)
+    scores = evaluate_file(args.file, config)
+    print(json.dumps(scores, indent=2) if args.json else format_scores(scores))
+    return EXIT_OK
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from veille import pipeline
+    from veille.export.verdicts import render_verdicts
+
+    ctx = pipeline.open_context(args.config, readonly=True)
+    try:
+        reader = _reader_arg(ctx, args.member)
+        rows = pipeline.feedback_rows(ctx, reader)
+        text = render_verdicts(rows, args.format, lang=args.lang or ctx.config.digest.lang, zone=ctx.settings.zone)
+    finally:
+        ctx.close()
+    return _write_or_print(text, args.output, f"wrote {len(rows)} verdicts")
+
+
+def _reader_arg(ctx: pipeline.Context, member: str | None) -> str | None:
+    """`--member`: a member id, or "group" for the working group's verdicts."""
+    from veille.tokens import GROUP
+
+    if member is None or member == GROUP or ctx.config.member(member) is not None:
+        return member
+    raise InputError(f"unknown member {member!r}; members: {GROUP}, {', '.join(m.id for m in ctx.config.members)}")
+
+
+def _write_or_print(text: str, output: Path | None, done: str) -> int:
+    if output:
+        try:
+            output.write_text(text, encoding="utf-8", newline="")  # a CSV's CRLF as it is
         except OSError as exc:
-            raise InputError(f"cannot write {args.output}: {exc.strerror}") from exc
-        print(f"wrote {len(items)} items to {args.output}", file=sys.stderr)
+            raise InputError(f"cannot write {output}: {exc.strerror}") from exc
+        print(f"{done} to {output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return EXIT_OK
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def cmd_suggest(args: argparse.Namespace) -> int:
     from veille import pipeline
-    from veille.evaluate import evaluate_file, format_scores
+    from veille.export.verdicts import suggestions_json, suggestions_text
 
-    config = pipeline.load_config(args.config)
-    scores = evaluate_file(args.file, config)
-    print(json.dumps(scores, indent=2) if args.json else format_scores(scores))
+    ctx = pipeline.open_context(args.config, readonly=True)
+    try:
+        found = pipeline.suggestions(ctx, args.member)
+        titles = {i.id: i.title for i in ctx.store.items_by_ids(sorted({f for s in found for f in s.fixes}))}
+    finally:
+        ctx.close()
+    print(json.dumps(suggestions_json(found, titles), indent=2, ensure_ascii=False) if args.json
+          else suggestions_text(found, titles))
     return EXIT_OK
 
 
@@ -513,6 +586,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "check": cmd_check, "init": cmd_init, "collect": cmd_collect, "try": cmd_try, "inspect": cmd_inspect,
-    "digest": cmd_digest, "report": cmd_report, "eval": cmd_eval, "retag": cmd_retag, "sources": cmd_sources,
+    "digest": cmd_digest, "report": cmd_report, "eval": cmd_eval, "feedback": cmd_feedback,
+    "suggest": cmd_suggest, "retag": cmd_retag, "sources": cmd_sources,
     "run": cmd_run, "serve": cmd_serve, "tokens": cmd_tokens, "demo": cmd_demo,
 }

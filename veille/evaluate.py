@@ -134,3 +134,19 @@ def format_scores(scores: dict[str, Any]) -> str:
         lines.append(f"{name:<18} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f}")
     lines.append(f"{scores['items']} items")
     return "\n".join(lines)
+
+
+def format_feedback_scores(rows: list[dict[str, Any]]) -> str:
+    """`veille eval --feedback` as a table per reader, then the relevant items today's rules miss."""
+    if not rows:
+        return "No verdict stored yet: readers give them with the links of the digest and the site.\n"
+    lines = [f"{'reader':<18} {'verdicts':>8} {'relevant':>8} {'not':>5} {'sent':>5} {'precision':>9} {'missed':>6}"]
+    for r in rows:
+        precision = "-" if r["precision"] is None else f"{r['precision']:.3f}"
+        lines.append(f"{r['reader']:<18} {r['verdicts']:>8} {r['relevant']:>8} {r['not_relevant']:>5} {r['sent']:>5} "
+                     f"{precision:>9} {len(r['missed']):>6}")
+    missed = [(r["reader"], m) for r in rows for m in r["missed"]]
+    if missed:
+        lines += ["", "relevant but not sent by today's rules:"]
+        lines += [f"  {reader}: {m['title']} ({m['id']})" for reader, m in missed]
+    return "\n".join(lines) + "\n"

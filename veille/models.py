@@ -230,6 +230,29 @@ class Config:
         return tuple(t.id for t in self.topics)
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What a reader (a member id, or "group": the working group) said of an item, and when."""
+
+    item_id: str
+    reader: str
+    verdict: str  # "relevant" | "not_relevant"
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One change for `reader` (a member id, or "group"): `kind` "exclude" or "keyword" in the member's profile,
+    or "topic_exclude" of `topic`; the judged items it would change and the other sample items it would change."""
+
+    reader: str
+    kind: str
+    term: str
+    topic: str | None = None
+    fixes: list[str] = field(default_factory=list)  # ids of judged items it puts right
+    others: int = 0  # items of the archive sample it would change besides
+
+
 @dataclass(slots=True)  # millions are made when an archive is retagged
 class TopicTag:
     score: float

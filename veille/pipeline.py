@@ -24,14 +24,14 @@ from veille.digest.outbox import Email, by_smtp, to_outbox
 from veille.digest.weeks import Week
 from veille.errors import InputError
 from veille.export.health import health_rows, unhealthy
-from veille.models import Config, Fetched, Item, ItemQuery, Lang, Source
+from veille.models import Config, Fetched, Item, ItemQuery, Lang, Source, Suggestion
 from veille.tag.duplicates import link_entries, same_story
-from veille.tokens import member_token
+from veille.tokens import GROUP, member_token, verdict_code
 from veille.writer import Writer
 
 if TYPE_CHECKING:  # the digest's and the exports' modules (pandas, Jinja2, icalendar) load when first used
     from veille.digest import assemble
-    from veille.digest.render import SiteLinks
+    from veille.digest.render import Feedback, SiteLinks
     from veille.store import links
     from veille.tag import Tagger
 
@@ -189,13 +189,18 @@ class DigestReport:
 
 
 def site_links(ctx: Context, member_id: str | None) -> SiteLinks | None:
-    """Links to the reports site when VEILLE_SITE_URL is set; a member's carry its sign-in token."""
+    """Links to the reports site when VEILLE_SITE_URL is set; a member's carry its sign-in token. With
+    VEILLE_SITE_SECRET, each item gets its reader's two verdict links ("relevant", "not for us")."""
     from veille.digest.render import SiteLinks
 
     if not ctx.settings.site_url:
         return None
     member = ctx.config.member(member_id) if member_id else None
-    return SiteLinks(ctx.settings.site_url, member_token(ctx.settings.site_secret or "", member) if member else None)
+    secret = ctx.settings.site_secret or ""
+    members = {m.id: m for m in ctx.config.members}
+    reader = member.id if member else GROUP
+    return SiteLinks(ctx.settings.site_url, member_token(secret, member) if member else None, reader,
+                     lambda item_id: verdict_code(secret, reader, item_id, members))
 
 
 def week_items(ctx: Context, week: Week, now: datetime) -> assemble.WeekItems:
@@ -255,10 +260,12 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     found = week_items(ctx, week, now)
     plans = assemble.plan(ctx.config, member_ids, reports_dir / str(week))
     zone = ctx.settings.zone
+    # the verdict links need the site and its secret; without them there is no feedback to report
+    feedback = week_feedback(ctx, week) if ctx.settings.site_url and ctx.settings.site_secret else None
     settings = assemble.Settings(ctx.config, zone, now, ctx.settings.mail_from,
                                  lambda member: site_links(ctx, member),
                                  unhealthy(ctx.config.sources, ctx.store.fetch_states()),
-                                 counts)
+                                 counts, feedback)
     report = DigestReport(str(week), len(found.items))
     messages = []
     built = []
@@ -370,3 +377,93 @@ def member_links(ctx: Context) -> list[tuple[str, str | None]]:
     base = ctx.settings.site_url or "http://127.0.0.1:8000"
     tokens = [(m.id, member_token(ctx.settings.site_secret or "", m)) for m in ctx.config.members]
     return [(member_id, SiteLinks(base, token).url("/") if token else None) for member_id, token in tokens]
+
+
+# --- readers' verdicts: the export, today's rules scored against them, the changes they call for ----------
+
+FEEDBACK_SAMPLE = 2_000  # the newest stored items, against which a proposed change is weighed
+
+
+def feedback_rows(ctx: Context, reader: str | None = None) -> list[dict[str, object]]:
+    """Every verdict (of `reader` when given), oldest first, with its item: what `veille feedback` exports."""
+    verdicts = ctx.store.verdicts(reader)
+    items = {i.id: i for i in ctx.store.items_by_ids([v.item_id for v in verdicts])}
+    zone = ctx.settings.zone
+    rows = []
+    for v in verdicts:
+        item = items.get(v.item_id)
+        rows.append({"at": v.at.astimezone(zone).replace(tzinfo=None), "reader": v.reader, "verdict": v.verdict,
+                     "id": v.item_id, "kind": item.kind if item else "", "title": item.title if item else "",
+                     "url": item.url or "" if item else "", "source": item.source if item else "",
+                     "topics": ";".join(sorted(item.topics)) if item else "",
+                     "members": ";".join(sorted(item.members)) if item else ""})
+    return rows
+
+
+def _readers(ctx: Context, member: str | None) -> list[str]:
+    """The readers whose verdicts are looked at: `member`, else every reader who gave one (the group first)."""
+    if member is not None:
+        if member != GROUP and ctx.config.member(member) is None:
+            raise InputError(f"unknown member {member!r}; members: {', '.join(m.id for m in ctx.config.members)}")
+        return [member]
+    given = {v.reader for v in ctx.store.verdicts()}
+    return sorted(given, key=lambda r: (r != GROUP, r))
+
+
+def _judged(ctx: Context, reader: str) -> list[tuple[Item, str]]:
+    """The items `reader` gave a verdict on, still stored, with the verdict."""
+    verdicts = ctx.store.verdicts(reader)
+    items = {i.id: i for i in ctx.store.items_by_ids([v.item_id for v in verdicts])}
+    return [(items[v.item_id], v.verdict) for v in verdicts if v.item_id in items]
+
+
+def feedback_scores(ctx: Context, member: str | None = None) -> list[dict[str, object]]:
+    """Today's rules against the verdicts, per reader: of the judged items the rules send it now (a member: its
+    profile matches; the group: a topic or a match, as its digest lists them), how many it found relevant; and
+    the relevant items they do not send (missed)."""
+    from veille.tag.suggest import Retagger
+
+    retag = Retagger(ctx.config.topics, {s.name: s.topics for s in ctx.config.sources})
+    out: list[dict[str, object]] = []
+    for reader in _readers(ctx, member):
+        judged = _judged(ctx, reader)
+        items = [i for i, _ in judged]
+        profile = ctx.config.member(reader)
+        # a member: what its profile matches; the working group: what its digest lists
+        sent = retag.members(profile, items) if profile else retag.listed(ctx.config.members, items)
+        relevant = [v == "relevant" for _, v in judged]
+        hits = sum(s and r for s, r in zip(sent, relevant, strict=True))
+        out.append({"reader": reader, "verdicts": len(judged), "relevant": sum(relevant),
+                    "not_relevant": len(judged) - sum(relevant), "sent": sum(sent), "sent_relevant": hits,
+                    "precision": round(hits / sum(sent), 3) if sum(sent) else None,
+                    "missed": [{"id": i.id, "title": i.title} for (i, v), s in zip(judged, sent, strict=True)
+                               if v == "relevant" and not s]})
+    return out
+
+
+def suggestions(ctx: Context, member: str | None = None) -> list[Suggestion]:
+    """The changes the verdicts call for: each member's exclusions and keywords, the group's topic exclusions."""
+    from veille.tag.suggest import Retagger, suggest_group, suggest_member
+
+    retag = Retagger(ctx.config.topics, {s.name: s.topics for s in ctx.config.sources})
+    sample = ctx.store.items(ItemQuery(limit=FEEDBACK_SAMPLE))
+    out: list[Suggestion] = []
+    for reader in _readers(ctx, member):
+        judged = _judged(ctx, reader)
+        profile = ctx.config.member(reader)
+        if profile is not None:
+            out += suggest_member(profile, judged, sample, retag)
+        elif reader == GROUP:
+            out += suggest_group(ctx.config.topics, judged, sample, retag)
+    return out
+
+
+def week_feedback(ctx: Context, week: Week) -> Feedback:
+    """The working group's line of feedback: the verdicts given during `week`, the suggestions pending."""
+    from veille.digest.render import Feedback
+
+    start, end = week.bounds(ctx.settings.zone)
+    given = ctx.store.verdicts(since=start, until=end)
+    relevant = sum(v.verdict == "relevant" for v in given)
+    pending = len(suggestions(ctx)) if ctx.store.verdicts() else 0
+    return Feedback(relevant, len(given) - relevant, pending)

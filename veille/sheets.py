@@ -44,6 +44,9 @@ COLUMNS: tuple[str, ...] = (
     NC_("column", "notice_id"),
     NC_("column", "cpv"),
     NC_("column", "summary"),
+    NC_("column", "at"),  # the feedback export (`veille feedback`): when, who, which verdict
+    NC_("column", "reader"),
+    NC_("column", "verdict"),
 )
 
 
@@ -59,7 +62,7 @@ def __getattr__(name: str) -> dict[str, dict[str, str]]:  # HEADERS: {column: {l
         return {column: {lang: headers(lang)[column] for lang in LANGS} for column in COLUMNS}
     raise AttributeError(name)
 
-TIME_COLUMNS = frozenset({"published_at", "deadline_at"})  # their headers name the zone of their times
+TIME_COLUMNS = frozenset({"published_at", "deadline_at", "at"})  # their headers name the zone of their times
 SEPARATORS: dict[Lang, str] = {"fr": ";", "en": ","}
 DECIMAL_MARKS: dict[Lang, str] = {"fr": ",", "en": "."}
 BOM = "\ufeff"

@@ -14,7 +14,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from veille.digest.deliver import build_message
-from veille.digest.render import DigestContent, Reader, Rendered, SiteLinks, Trend, render_alert, render_digest
+from veille.digest.render import (
+    DigestContent,
+    Feedback,
+    Reader,
+    Rendered,
+    SiteLinks,
+    Trend,
+    render_alert,
+    render_digest,
+)
 from veille.digest.weeks import Week
 from veille.errors import InputError
 from veille.i18n import Formats, gettext_for, translations
@@ -97,6 +106,7 @@ class Settings:
     counts: Callable[[Sequence[Week], str | None, Sequence[str]],
                      tuple[dict[str, list[int]], dict[str, list[int]]]] = field(
         default=lambda weeks, member, topics: ({}, {}))
+    feedback: Feedback | None = None  # the working group's line of feedback (verdicts, suggestions pending)
 
     def lang(self, member: str | None) -> str:
         """The language of a digest: the member's `lang`, else `digest.lang`."""
@@ -167,7 +177,8 @@ def render(digest: Plan, week: Week, week_items: WeekItems, settings: Settings) 
     chosen = chosen_items(week_items.items, digest.member)
     content = DigestContent(chosen, chosen_items(week_items.previous, digest.member),
                             chosen_items(week_items.closing, digest.member), week_items.tenders.of(chosen),
-                            trend(week, digest, chosen, settings))
+                            trend(week, digest, chosen, settings),
+                            settings.feedback if digest.member is None else None)
     rendered = render_digest(content, week, reader(digest, settings), now=settings.now, topic_order=config.topic_ids,
                              source_health=settings.health if digest.member is None else (),
                              site=settings.site(digest.member))

@@ -9,7 +9,7 @@ and the site's view of the week agree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from veille.i18n import N_, Formats, template_environment
 from veille.ids import NOTICE_TYPES
 from veille.models import KIND_LABELS, KIND_ORDER, REGION_LABELS, Item
 from veille.reasons import explain
+from veille.tokens import GROUP, VERDICTS, verdict_path
 
 SUMMARY_CHARS = 320
 BAR_STEPS = 10  # the trend's bars are drawn in this many heights (CSS classes b0…b10, no inline style)
@@ -49,10 +50,17 @@ class SiteLinks:
 
     base: str
     token: str | None = None
+    reader: str = GROUP  # whose verdicts the item's links record: the member, or the working group
+    sign: Callable[[str], str | None] | None = None  # item id -> signature of the reader's verdict links
 
     def url(self, path: str, **params: str) -> str:
         pairs = ([("token", self.token)] if self.token else []) + list(params.items())
         return f"{self.base}{path}" + (f"?{urlencode(pairs)}" if pairs else "")
+
+    def verdicts(self, item_id: str) -> dict[str, str]:
+        """{verdict: address} of the reader's "relevant" and "not for us" links on an item (none unsigned)."""
+        code = self.sign(item_id) if self.sign else None
+        return {} if code is None else {v: self.base + verdict_path(self.reader, item_id, v, code) for v in VERDICTS}
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,7 @@ def _item_view(item: Item, reader: Reader, now: datetime, history: Sequence[Item
         "topics": [reader.topic_labels.get(t, t) for t in by_score],
         "topic_links": [(reader.topic_labels.get(t, t), site.url("/", topic=t) if site else None) for t in by_score],
         "page": site.url(f"/items/{item.id}") if site else None,
+        "verdicts": site.verdicts(item.id) if site else {},
         "members": [reader.member_names.get(m, m) for m in sorted(item.members)] if reader.see_others else [],
         "reasons": [explain(r, fmt.lang, reader.topic_labels) for r in item.members[member].reasons]
         if member and member in item.members else [],
@@ -244,6 +253,16 @@ class DigestContent:
     closing: Sequence[Item] = ()
     histories: Mapping[str, Sequence[Item]] = field(default_factory=dict)
     trend: Trend = field(default_factory=Trend)
+    feedback: Feedback | None = None  # the working group's: the week's verdicts and the suggestions pending
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The week's verdicts from the digest's and the site's links, and the changes `veille suggest` proposes."""
+
+    relevant: int = 0
+    not_relevant: int = 0
+    suggestions: int = 0
 
 
 def render_digest(content: DigestContent, week: Week, reader: Reader, *, now: datetime, topic_order: Sequence[str] = (),
@@ -270,7 +289,8 @@ def render_digest(content: DigestContent, week: Week, reader: Reader, *, now: da
         "headline": {"tenders": count.get("tender", 0), "closing": len(closing),
                      "regulation": count.get("regulation", 0)},
         "total": len(listed), "previous": len(listed_items(content.previous)),
-        "closing": [_item_view(i, reader, now) for i in closing],
+        "closing": [_item_view(i, reader, now, site=site) for i in closing],
+        "feedback": content.feedback,
         "sections": sections,
         "tables": _tables(listed, listed_items(content.previous), reader, topic_order),
         "trend": _trend(content.trend, reader),

@@ -18,6 +18,7 @@ from veille.store import bulk, claims, links, schema, search
 from veille.store.browse import Browse
 from veille.store.migrations import MIGRATIONS, migrate
 from veille.store.rows import attach_tags, chunks, item_select, read_items, row_item
+from veille.store.verdicts import Verdicts
 
 T = schema
 BACKOFF = timedelta(minutes=15)
@@ -28,8 +29,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(Browse):
-    """A handle on the database; create it with `Store.open(url)`. Reading views: `browse.Browse`."""
+class Store(Browse, Verdicts):
+    """A handle on the database; create it with `Store.open(url)`. Reading views: `browse.Browse`; readers'
+    verdicts: `verdicts.Verdicts`."""
 
     def __init__(self, engine: sa.Engine, clock: Callable[[], datetime] = _now):
         self.engine = engine

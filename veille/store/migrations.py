@@ -133,6 +133,10 @@ def _v17_source_index(conn: sa.Connection) -> None:
     conn.execute(sa.text("DROP INDEX IF EXISTS ix_items_source"))  # the new index serves lookups by source too
 
 
+def _v18_verdicts(conn: sa.Connection) -> None:
+    schema.verdicts.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
@@ -156,6 +160,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
          "dropped)", _v16_index_by_batch),
     (17, "index on items (source, collected_at): the sources' item counts read from the index alone",
      _v17_source_index),
+    (18, "verdicts: readers' \"relevant\" / \"not relevant\" on items, from the digest's and the site's links",
+     _v18_verdicts),
 ]
 
 

@@ -154,6 +154,14 @@ sent_digests = sa.Table(
     sa.Column("sent_at", UTCDateTime, nullable=False),  # its first sending
 )
 
+verdicts = sa.Table(
+    "verdicts", metadata,  # what readers said of an item: "relevant" or "not_relevant" (the last word counts)
+    sa.Column("item_id", sa.String(64), sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("reader", sa.String(100), primary_key=True),  # a member id, or "group" (the working group)
+    sa.Column("verdict", sa.String(20), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False, index=True),
+)
+
 store_state = sa.Table(
     "store_state", metadata,
     sa.Column("name", sa.String(50), primary_key=True),

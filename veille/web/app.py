@@ -29,6 +29,7 @@ from veille.web.item import item_page
 from veille.web.items import home, items_export
 from veille.web.signin import SESSION_DAYS, Guard, signin, signout
 from veille.web.site import HERE, Site, not_found
+from veille.web.verdict import verdict_page
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -53,6 +54,7 @@ def create_app(ctx: Context, monotonic: Callable[[], float] = time.monotonic) ->
         Route("/sources", sources_page),
         Route("/signin", signin, methods=["GET", "POST"]),
         Route("/signout", signout, methods=["POST"]),
+        Route("/verdict/{item_id}", verdict_page, methods=["GET", "POST"]),
         Route(health.PATH, health.healthz, methods=["GET", "HEAD"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

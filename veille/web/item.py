@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from veille.web import texts
 from veille.web.site import not_found, page, reading_of, site_of, who_of
+from veille.web.verdict import verdict_links
 
 
 def item_page(request: Request) -> Response:
@@ -23,4 +24,4 @@ def item_page(request: Request) -> Response:
     reading = reading_of(request)
     return page(request, "item.html.j2", item=site.card(item, reading), raw=item, title=item.title,
                 mine=site.own(who), others=[site.card(site.shown(i, who), reading) for i in cluster if i.id != item.id],
-                labels=reading.labels)
+                labels=reading.labels, verdicts=verdict_links(site, who, item.id))

@@ -18,6 +18,7 @@ from veille.models import KINDS, REGIONS, Item, ItemQuery
 from veille.web.filters import SORTS, SWITCHES, View
 from veille.web.site import Reading, Site, Who, bad_request, not_found, page, reading_of, site_of, title_of, who_of
 from veille.web.subscribe import base_url, reader_token, signed, subscriptions
+from veille.web.verdict import verdict_links
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
@@ -77,6 +78,7 @@ def _rows(site: Site, items: list[Item], who: Who | None, reading: Reading) -> l
         card["also_in"] = [] if item.kind == "tender" else \
             sorted({i.source for i in cluster if i.source != item.source})
         card["notices"] = len(cluster) if item.kind == "tender" and len(cluster) > 1 else 0
+        card["verdicts"] = verdict_links(site, who, item.id)
         rows.append(card)
     return rows
 

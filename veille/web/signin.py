@@ -26,7 +26,7 @@ from veille.web.site import Site, Who, page, reading_of, site_of
 EXPORTS = "/items."  # /items.json|csv|xlsx|atom|ics
 BY_TOKEN, BAD_TOKEN = "token", "bad token"  # how a request carrying ?token= came
 SESSION_DAYS = 90
-OPEN_PATHS = ("/signin", "/static/")
+OPEN_PATHS = ("/signin", "/static/", "/verdict/")  # a verdict link is signed itself
 OPEN_ROUTES = ("/healthz",)  # exactly these paths: a health check reveals nothing and needs no reader
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
