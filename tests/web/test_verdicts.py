@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -200,3 +202,46 @@ def test_feedback_export_scores_and_suggestions(watch, veille, tmp_path):
     assert "keywords:" in printed.out and "Des capteurs de chlore" in printed.out
     assert veille(*config, "eval").code == 2  # neither a file nor --feedback
     assert veille(*config, "suggest", "--member", "nobody").code == 2
+
+
+def test_a_reader_clicks_its_digest_links_in_chromium(watch, env, tmp_path):
+    """Headless Chromium opens Polymem's digest, follows a "pas pour nous" link to the site's confirmation page
+    (nothing recorded yet), presses its button (recorded), then changes its mind on the same page."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.conftest import serve
+    from tests.web.test_browser import CHROMIUM_ARGS, SHOTS, _chromium
+
+    executable = _chromium()
+    with serve(create_app(watch)) as url:
+        ctx = pipeline.open_context(Path(watch.config.directory), {**env, "VEILLE_SITE_URL": url}, clock=lambda: NOW)
+        try:
+            pipeline.build_digest(ctx, week=Week.parse("2026-W46"), mode="dry-run",
+                                  reports_dir=tmp_path / "digests", now=NOW)
+        finally:
+            ctx.close()
+        digest = tmp_path / "digests/2026-W46/members/polymem/digest.html"
+        with sync_playwright() as playwright:
+            browser_env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+            chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS,
+                                                  env=browser_env)
+            try:
+                page = chromium.new_page(locale="fr-FR", viewport={"width": 390, "height": 844})
+                page.goto(digest.as_uri())
+                entry = page.locator("div.item", has_text="piscines municipales")
+                entry.get_by_role("link", name="pas pour nous").click()
+                page.wait_for_load_state()
+                assert page.url.startswith(url + "/verdict/pool-1?")
+                assert watch.store.verdicts() == []  # following the link records nothing
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SHOTS / "verdict-confirm-390.png"), full_page=True)
+                page.get_by_role("button", name="Pas pour nous").click()
+                page.wait_for_load_state()
+                assert "Merci" in page.locator("p.done").inner_text()
+                assert [(v.item_id, v.reader, v.verdict) for v in watch.store.verdicts()] == [
+                    ("pool-1", "polymem", "not_relevant")]
+                page.get_by_role("button", name="Pertinent").click()  # a changed mind
+                page.wait_for_load_state()
+                assert [v.verdict for v in watch.store.verdicts()] == ["relevant"]
+            finally:
+                chromium.close()
