@@ -11,7 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -204,29 +204,34 @@ def site_links(ctx: Context, member_id: str | None) -> SiteLinks | None:
 
 
 def week_items(ctx: Context, week: Week, now: datetime) -> assemble.WeekItems:
-    """The week's items, the week before's and the tenders still open at `now`, with their notices."""
+    """The week's items and the tenders still open at `now`, with their notices (the week before is counted
+    with the trend)."""
     from veille.digest import assemble
 
     zone = ctx.settings.zone
     one = assemble.Tenders.one_per_tender
     items = one(ctx.store.items(ItemQuery(since=week.bounds(zone)[0], until=week.bounds(zone)[1])))
-    previous = one(ctx.store.items(ItemQuery(since=week.previous().bounds(zone)[0], until=week.bounds(zone)[0])))
-    # in the deployment's zone: a deadline given as a day is open until that day ends there
-    open_tenders = ctx.store.items(ItemQuery(kinds=("tender",), deadline_from=now.astimezone(zone)))
+    # in the deployment's zone: a deadline given as a day is open until that day ends there. Only the notices
+    # due within the closing window are read: a tender's current notice (its latest stating a deadline) is among
+    # them whenever the tender closes soon, and the clusters read below give each tender its notices
+    window = now.astimezone(zone) + assemble.CLOSING_SOON + timedelta(days=2)
+    open_tenders = ctx.store.items(ItemQuery(kinds=("tender",), deadline_from=now.astimezone(zone),
+                                             deadline_until=window))
     tenders = assemble.Tenders(ctx.store.clusters({i.cluster_id for i in [*items, *open_tenders] if i.cluster_id}))
-    return assemble.WeekItems(items, previous, tenders.closing(open_tenders, now, zone), tenders)
+    return assemble.WeekItems(items, tenders.closing(open_tenders, now, zone), tenders)
 
 
-def _trend_counts(ctx: Context, weeks: Sequence[Week]) -> Callable[
+def _trend_counts(ctx: Context, weeks: Sequence[Week], members: Sequence[str]) -> Callable[
         [Sequence[Week], str | None, Sequence[str]], tuple[dict[str, list[int]], dict[str, list[int]]]]:
-    """The digests' trend counts over `weeks`: their tagged items read once for all digests, in a thread that
-    starts now (the database works while the week's items are read and rendered)."""
+    """The digests' trend counts over `weeks` (the working group's and `members`'): counted once by the
+    database for all digests, in a thread that starts now (the database counts while the week's items are read
+    and rendered; an aggregate query holds no Python lock)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from veille.digest.summarize import WeeklyCounts
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="trend")
-    rows = pool.submit(ctx.store.trend_rows, [w.bounds(ctx.settings.zone) for w in weeks])
+    counted = pool.submit(ctx.store.trend_counts, [w.bounds(ctx.settings.zone) for w in weeks], members)
     pool.shutdown(wait=False)
     read: list[WeeklyCounts] = []
 
@@ -234,7 +239,7 @@ def _trend_counts(ctx: Context, weeks: Sequence[Week]) -> Callable[
             dict[str, list[int]], dict[str, list[int]]]:
         assert list(asked) == list(weeks), (asked, weeks)
         if not read:
-            read.append(WeeklyCounts(rows.result(), len(weeks)))
+            read.append(WeeklyCounts(counted.result(), len(weeks)))
         return read[0].counts(member, topics)
 
     return counts
@@ -256,9 +261,9 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     now = now or ctx.clock()
     week = week or Week.last_complete(now, ctx.settings.zone)
     assemble.check_members(ctx.config, member_ids)
-    counts = _trend_counts(ctx, assemble.trend_weeks(week))
-    found = week_items(ctx, week, now)
     plans = assemble.plan(ctx.config, member_ids, reports_dir / str(week))
+    counts = _trend_counts(ctx, assemble.trend_weeks(week), [p.member for p in plans if p.member])
+    found = week_items(ctx, week, now)
     zone = ctx.settings.zone
     # the verdict links need the site and its secret; without them there is no feedback to report
     feedback = week_feedback(ctx, week) if ctx.settings.site_url and ctx.settings.site_secret else None

@@ -303,7 +303,7 @@ def test_trend_counts_one_story_per_week_for_the_group_and_each_member(db_url):
     with store.engine.begin() as conn:  # the tender's notices linked as a collect links them
         conn.execute(schema.items.update().where(schema.items.c.id.in_(["id-1", "id-2", "id-4"]))
                      .values(cluster_id="id-1"))
-    counts = WeeklyCounts(store.trend_rows([w.bounds(zone) for w in weeks]), len(weeks))
+    counts = WeeklyCounts(store.trend_counts([w.bounds(zone) for w in weeks], ["polymem", "neosens"]), len(weeks))
     kinds, topics = counts.counts(None, ["membranes", "sensors", "algae"])
     assert kinds == {"tender": [1, 1, 0], "news": [1, 2, 0]}
     assert topics == {"membranes": [1, 2, 0], "sensors": [0, 2, 0], "algae": [0, 0, 0]}
@@ -311,4 +311,4 @@ def test_trend_counts_one_story_per_week_for_the_group_and_each_member(db_url):
     assert kinds == {"tender": [1, 0, 0], "news": [1, 0, 0]}
     assert topics == {"membranes": [1, 0, 0]}
     assert counts.counts("neosens", ["sensors"]) == ({}, {"sensors": [0, 0, 0]})
-    assert WeeklyCounts(store.trend_rows([]), 0).counts(None, ["sensors"]) == ({}, {"sensors": []})
+    assert WeeklyCounts(store.trend_counts([]), 0).counts(None, ["sensors"]) == ({}, {"sensors": []})

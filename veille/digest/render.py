@@ -175,7 +175,7 @@ COLUMN_LABELS = {"topic": N_("topic"), "all kinds": N_("all kinds"), "region": N
                  "change": N_("change"), "source": N_("source")}
 
 
-def _tables(listed: Sequence[Item], previous: Sequence[Item], reader: Reader, topic_order: Sequence[str]
+def _tables(listed: Sequence[Item], previous: Mapping[str, int], reader: Reader, topic_order: Sequence[str]
             ) -> list[dict[str, Any]]:
     """The week in numbers: each table with its title, labelled, without empty rows or columns."""
     kinds = {k: reader._(v) for k, v in KIND_LABELS.items()} | {"all": reader._("all kinds")}
@@ -239,6 +239,16 @@ def _site_context(site: SiteLinks | None, start: datetime, last_day: date, zone:
     }
 
 
+def _per_kind(previous: Sequence[Item] | Mapping[str, int]) -> Mapping[str, int]:
+    """{kind: count} of the previous week's listed items."""
+    if isinstance(previous, Mapping):
+        return previous
+    counts: dict[str, int] = {}
+    for item in listed_items(previous):
+        counts[item.kind] = counts.get(item.kind, 0) + 1
+    return counts
+
+
 def listed_items(items: Sequence[Item]) -> list[Item]:
     """The items a digest lists and counts: those with a topic or a member match (the rest is in items.csv)."""
     return [i for i in items if i.topics or i.members]
@@ -249,7 +259,9 @@ class DigestContent:
     """What one digest shows of its week."""
 
     items: Sequence[Item]
-    previous: Sequence[Item] = ()
+    # the previous week's listed items (or their counts per kind, as the store counts them: one per tender or
+    # story, tagged or matched)
+    previous: Sequence[Item] | Mapping[str, int] = ()
     closing: Sequence[Item] = ()
     histories: Mapping[str, Sequence[Item]] = field(default_factory=dict)
     trend: Trend = field(default_factory=Trend)
@@ -279,6 +291,7 @@ def render_digest(content: DigestContent, week: Week, reader: Reader, *, now: da
     week_word = reader._("week")
     heading = f"{title} — {week_word} {week.number}" + (f" — {member}" if member else "")
     listed = listed_items(content.items)
+    before = _per_kind(content.previous)
     closing = listed_items(content.closing)
     closing_ids = {i.cluster_id or i.id for i in closing}
     sections = _sections(listed, reader, now, content.histories, site, closing_ids)
@@ -288,11 +301,11 @@ def render_digest(content: DigestContent, week: Week, reader: Reader, *, now: da
         "period": fmt.period(start.astimezone(zone).date(), last_day),
         "headline": {"tenders": count.get("tender", 0), "closing": len(closing),
                      "regulation": count.get("regulation", 0)},
-        "total": len(listed), "previous": len(listed_items(content.previous)),
+        "total": len(listed), "previous": sum(before.values()),
         "closing": [_item_view(i, reader, now, site=site) for i in closing],
         "feedback": content.feedback,
         "sections": sections,
-        "tables": _tables(listed, listed_items(content.previous), reader, topic_order),
+        "tables": _tables(listed, before, reader, topic_order),
         "trend": _trend(content.trend, reader),
         "unlisted": len(content.items) - len(listed),
         "source_health": [{"source": s, "problem": p} for s, p in source_health],

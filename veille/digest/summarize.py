@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -64,13 +64,15 @@ def region_table(df: pd.DataFrame) -> Table:
     return Table(["region", "items"], [[r, int(counts[r])] for r in order])
 
 
-def week_over_week(df: pd.DataFrame, previous: pd.DataFrame) -> Table:
+def week_over_week(df: pd.DataFrame, previous: Mapping[str, int]) -> Table:
+    """Items per kind this week against the previous week's counts (`previous`: {kind: count})."""
     now = df.groupby("kind").size() if not df.empty else pd.Series(dtype=int)
-    before = previous.groupby("kind").size() if not previous.empty else pd.Series(dtype=int)
+    before = pd.Series({k: n for k, n in previous.items() if n}, dtype=int)
     both = pd.concat([now.rename("this"), before.rename("previous")], axis=1).fillna(0).astype(int)
     rows = [[k, int(both.loc[k, "this"]), int(both.loc[k, "previous"]),
              int(both.loc[k, "this"] - both.loc[k, "previous"])] for k in _kind_order(both.index)]
-    rows.append(["all", len(df), len(previous), len(df) - len(previous)])
+    total = sum(previous.values())
+    rows.append(["all", len(df), total, len(df) - total])
     return Table(["kind", "this week", "previous week", "change"], rows)
 
 
@@ -81,44 +83,23 @@ def top_sources(df: pd.DataFrame, n: int = 8) -> Table:
     return Table(["source", "items"], [[s, int(c)] for s, c in counts.items()])
 
 
-def numbers(items: Sequence[Item], previous: Sequence[Item], topic_order: Sequence[str]) -> Numbers:
-    """The digest's numbers for this week's `items` against the `previous` week's."""
-    df, before = frame(items), frame(previous)
-    return Numbers(kind_topic_table(df, topic_order), region_table(df), week_over_week(df, before), top_sources(df))
+def numbers(items: Sequence[Item], previous: Mapping[str, int], topic_order: Sequence[str]) -> Numbers:
+    """The digest's numbers for this week's `items` against the previous week's counts per kind."""
+    df = frame(items)
+    return Numbers(kind_topic_table(df, topic_order), region_table(df), week_over_week(df, previous), top_sources(df))
 
 
 class WeeklyCounts:
-    """The trend of every digest of a week, from one read of its weeks' tagged items: per week, the tenders and
-    stories (one per cluster) per kind and per topic, of all of them or of one member's matches."""
+    """The trend of every digest of a week, as the store counts it (`Store.trend_counts`): per week, the tenders
+    and stories per kind and per topic, of all tagged items (reader None) or of one member's matches."""
 
-    def __init__(self, rows: Sequence[tuple[int, str, str, list[str], list[str]]], weeks: int):
-        """`rows`: (week index, kind, tender or story id, topics, members matched) of each tagged item."""
+    def __init__(self, counted: tuple[Mapping[tuple[str | None, str], list[int]],
+                                      Mapping[tuple[str | None, str], list[int]]], weeks: int):
+        self.kinds, self.topics = counted
         self.weeks = weeks
-        self.items = pd.DataFrame([r[:3] for r in rows], columns=["week", "kind", "story"])
-        self.topics = self._pairs([r[3] for r in rows], "topic")
-        self.members = self._pairs([r[4] for r in rows], "member")
-
-    @staticmethod
-    def _pairs(lists: Sequence[list[str]], name: str) -> pd.DataFrame:
-        """(row number, value) for each value of each row's list."""
-        return pd.DataFrame([(n, value) for n, values in enumerate(lists) for value in values], columns=["row", name])
 
     def counts(self, member: str | None, topics: Sequence[str]) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
         """({kind: count per week}, {topic: count per week} for `topics`) of the items tagged or matched, or
         matched by `member` when given."""
-        items = self.items
-        if member is not None:
-            items = items.loc[self.members.loc[self.members["member"] == member, "row"].unique()]
-        kinds = {str(kind): self._series(group) for kind, group in items.groupby("kind")}
-        per_topic = {t: [0] * self.weeks for t in topics}
-        if topics:
-            chosen = self.topics[self.topics["topic"].isin(list(topics)) & self.topics["row"].isin(items.index)]
-            tagged = chosen.join(items, on="row")
-            for topic, group in tagged.groupby("topic"):
-                per_topic[str(topic)] = self._series(group)
-        return kinds, per_topic
-
-    def _series(self, group: pd.DataFrame) -> list[int]:
-        """Distinct stories per week, week 0 to the last."""
-        counted = group.groupby("week")["story"].nunique()
-        return [int(counted.get(n, 0)) for n in range(self.weeks)]
+        kinds = {kind: list(n) for (reader, kind), n in self.kinds.items() if reader == member}
+        return kinds, {t: list(self.topics.get((member, t), [0] * self.weeks)) for t in topics}

@@ -62,23 +62,40 @@ class Browse:
             attach_tags(conn, ordered)
         return ordered
 
-    def trend_rows(self, weeks: Sequence[tuple[datetime, datetime]]) -> list[tuple[int, str, str, list[str],
-                                                                               list[str]]]:
-        """What the digests' trends count, read once for every digest of a week: (the index of its week in `weeks`
-        ((start, end) of each), kind, the id of its tender or story, topics, members matched) of each item of
-        those weeks that has a topic or a member match."""
+    def trend_counts(self, weeks: Sequence[tuple[datetime, datetime]], members: Sequence[str] = ()) -> tuple[
+            dict[tuple[str | None, str], list[int]], dict[tuple[str | None, str], list[int]]]:
+        """What the digests' trends draw, counted by the database for every digest of a week at once: per week
+        ((start, end) of each of `weeks`), the tenders and stories (one per cluster) per kind and per topic, of
+        the items with a topic or a member match (reader None) and of each of `members`' matches.
+        Returns ({(reader, kind): counts}, {(reader, topic): counts}), a count per week, oldest first."""
+        kinds: dict[tuple[str | None, str], list[int]] = {}
+        topics: dict[tuple[str | None, str], list[int]] = {}
         if not weeks:
-            return []
-        c, topics, members = T.items.c, T.item_topics.c, T.item_members.c
-        week = sa.case(*[(sa.and_(c.seen_at >= start, c.seen_at < end), n) for n, (start, end) in enumerate(weeks)])
+            return kinds, topics
+        c, t, m = T.items.c, T.item_topics.c, T.item_members.c
+        week = sa.case(*[(sa.and_(c.seen_at >= start, c.seen_at < end), n)
+                         for n, (start, end) in enumerate(weeks)]).label("week")
         inside = (c.seen_at >= min(s for s, _ in weeks), c.seen_at < max(e for _, e in weeks))
-        # the tags of each item as one text (ids have no spaces): one pass over the weeks' items, no join to expand
-        tags = [sa.select(sa.func.aggregate_strings(column, " ")).where(table.item_id == c.id).scalar_subquery()
-                for table, column in ((topics, topics.topic), (members, members.member))]
+        story = sa.func.count(sa.distinct(sa.func.coalesce(c.cluster_id, c.id)))
+        tagged = sa.or_(c.id.in_(sa.select(t.item_id)), c.id.in_(sa.select(m.item_id)))
+        group = sa.literal(None, sa.String).label("reader")
+        queries = [  # aggregates only: the rows never come into Python one by one
+            (kinds, sa.select(week, group, c.kind, story).where(*inside, tagged).group_by(week, c.kind)),
+            (topics, sa.select(week, group, t.topic, story).join_from(T.items, T.item_topics, t.item_id == c.id)
+             .where(*inside).group_by(week, t.topic))]
+        if members:
+            queries += [
+                (kinds, sa.select(week, m.member, c.kind, story).join_from(T.items, T.item_members, m.item_id == c.id)
+                 .where(*inside, m.member.in_(list(members))).group_by(week, m.member, c.kind)),
+                (topics, sa.select(week, m.member, t.topic, story).join_from(T.items, T.item_members, m.item_id == c.id)
+                 .join(T.item_topics, t.item_id == c.id).where(*inside, m.member.in_(list(members)))
+                 .group_by(week, m.member, t.topic))]
         with self.engine.connect() as conn:
-            return [(int(n), kind, story, (on or "").split(), (by or "").split()) for n, kind, story, on, by in
-                    conn.execute(sa.select(week, c.kind, sa.func.coalesce(c.cluster_id, c.id), *tags).where(*inside))
-                    if n is not None and (on or by)]
+            for out, query in queries:
+                for n, reader, key, count in conn.execute(query):
+                    if n is not None:
+                        out.setdefault((reader, key), [0] * len(weeks))[int(n)] = int(count)
+        return kinds, topics
 
     def scheduled_runs(self) -> dict[str, datetime]:
         """{job id: next run time (UTC)} of the jobs `veille run` keeps in this database (none before it ran)."""
