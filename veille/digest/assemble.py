@@ -174,11 +174,10 @@ def render(digest: Plan, week: Week, week_items: WeekItems, settings: Settings) 
     """The items of one digest and its HTML and text."""
     config = settings.config
     chosen = chosen_items(week_items.items, digest.member)
-    drawn = trend(week, digest, chosen, settings)
-    # the week before, as the trend counts it (the store counts it once for every digest)
-    previous = {kind: counts[-2] for kind, counts in drawn.kinds.items() if len(counts) >= 2}
-    content = DigestContent(chosen, previous, chosen_items(week_items.closing, digest.member),
-                            week_items.tenders.of(chosen), drawn, settings.feedback if digest.member is None else None)
+    # the trend (and the week before, which it counts) is asked for once the items are laid out
+    content = DigestContent(chosen, None, chosen_items(week_items.closing, digest.member),
+                            week_items.tenders.of(chosen), lambda: trend(week, digest, chosen, settings),
+                            settings.feedback if digest.member is None else None)
     rendered = render_digest(content, week, reader(digest, settings), now=settings.now, topic_order=config.topic_ids,
                              source_health=settings.health if digest.member is None else (),
                              site=settings.site(digest.member))

@@ -259,12 +259,13 @@ class DigestContent:
     """What one digest shows of its week."""
 
     items: Sequence[Item]
-    # the previous week's listed items (or their counts per kind, as the store counts them: one per tender or
-    # story, tagged or matched)
-    previous: Sequence[Item] | Mapping[str, int] = ()
+    # the previous week's listed items, or their counts per kind; None: the week before the digest's in the trend
+    # (as the store counts it: one per tender or story, tagged or matched)
+    previous: Sequence[Item] | Mapping[str, int] | None = None
     closing: Sequence[Item] = ()
     histories: Mapping[str, Sequence[Item]] = field(default_factory=dict)
-    trend: Trend = field(default_factory=Trend)
+    # the trend, or what gives it when first needed (the store may still be counting while items are laid out)
+    trend: Trend | Callable[[], Trend] = field(default_factory=Trend)
     feedback: Feedback | None = None  # the working group's: the week's verdicts and the suggestions pending
 
 
@@ -291,10 +292,13 @@ def render_digest(content: DigestContent, week: Week, reader: Reader, *, now: da
     week_word = reader._("week")
     heading = f"{title} — {week_word} {week.number}" + (f" — {member}" if member else "")
     listed = listed_items(content.items)
-    before = _per_kind(content.previous)
     closing = listed_items(content.closing)
     closing_ids = {i.cluster_id or i.id for i in closing}
     sections = _sections(listed, reader, now, content.histories, site, closing_ids)
+    closing_views = [_item_view(i, reader, now, site=site) for i in closing]
+    trend = content.trend() if callable(content.trend) else content.trend  # laid out first, then counted
+    before = _per_kind(content.previous) if content.previous is not None else {
+        kind: counts[-2] for kind, counts in trend.kinds.items() if len(counts) >= 2}
     count = {s["kind"]: s["count"] for s in sections}
     context = {
         "heading": heading, "member": member, "lang": fmt.lang,
@@ -302,11 +306,11 @@ def render_digest(content: DigestContent, week: Week, reader: Reader, *, now: da
         "headline": {"tenders": count.get("tender", 0), "closing": len(closing),
                      "regulation": count.get("regulation", 0)},
         "total": len(listed), "previous": sum(before.values()),
-        "closing": [_item_view(i, reader, now, site=site) for i in closing],
+        "closing": closing_views,
         "feedback": content.feedback,
         "sections": sections,
         "tables": _tables(listed, before, reader, topic_order),
-        "trend": _trend(content.trend, reader),
+        "trend": _trend(trend, reader),
         "unlisted": len(content.items) - len(listed),
         "source_health": [{"source": s, "problem": p} for s, p in source_health],
         "generated": fmt.moment(now), "tz": str(zone),
