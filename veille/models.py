@@ -132,6 +132,13 @@ class Member(_Strict):
 
     _emails = field_validator("emails")(classmethod(lambda cls, v: _check_emails(v)))
 
+    @field_validator("id")
+    @classmethod
+    def _not_the_group(cls, value: str) -> str:
+        if value == "group":  # the working group's name as a reader of verdicts and reports
+            raise ValueError("'group' is reserved for the working group; choose another id")
+        return value
+
     @field_validator("cpv", mode="before")
     @classmethod
     def _cpv(cls, values: Any) -> Any:

@@ -265,8 +265,10 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
     counts = _trend_counts(ctx, assemble.trend_weeks(week), [p.member for p in plans if p.member])
     found = week_items(ctx, week, now)
     zone = ctx.settings.zone
-    # the verdict links need the site and its secret; without them there is no feedback to report
-    feedback = week_feedback(ctx, week) if ctx.settings.site_url and ctx.settings.site_secret else None
+    # the verdict links need the site and its secret; without them there is no feedback to report (and only the
+    # working group's digest reports it)
+    links = bool(ctx.settings.site_url and ctx.settings.site_secret)
+    feedback = week_feedback(ctx, week) if links and any(p.member is None for p in plans) else None
     settings = assemble.Settings(ctx.config, zone, now, ctx.settings.mail_from,
                                  lambda member: site_links(ctx, member),
                                  unhealthy(ctx.config.sources, ctx.store.fetch_states()),
@@ -411,7 +413,8 @@ def _readers(ctx: Context, member: str | None) -> list[str]:
         if member != GROUP and ctx.config.member(member) is None:
             raise InputError(f"unknown member {member!r}; members: {', '.join(m.id for m in ctx.config.members)}")
         return [member]
-    given = {v.reader for v in ctx.store.verdicts()}
+    known = {m.id for m in ctx.config.members} | {GROUP}  # a member removed since: its verdicts aside
+    given = {v.reader for v in ctx.store.verdicts()} & known
     return sorted(given, key=lambda r: (r != GROUP, r))
 
 

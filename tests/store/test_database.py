@@ -312,3 +312,21 @@ def test_trend_counts_one_story_per_week_for_the_group_and_each_member(db_url):
     assert topics == {"membranes": [1, 0, 0]}
     assert counts.counts("neosens", ["sensors"]) == ({}, {"sensors": [0, 0, 0]})
     assert WeeklyCounts(store.trend_counts([]), 0).counts(None, ["sensors"]) == ({}, {"sensors": []})
+
+
+def test_a_readers_last_verdict_counts_and_the_same_again_changes_nothing(db_url):
+    now = [datetime(2026, 11, 20, 9, tzinfo=UTC)]
+    store = Store.open(db_url, clock=lambda: now[0])
+    store.upsert_items([_item(1), _item(2)])
+    assert store.record_verdict("id-1", "polymem", "not_relevant")
+    now[0] += timedelta(hours=1)
+    assert store.record_verdict("id-1", "polymem", "not_relevant")  # again: its first time is kept
+    assert [(v.verdict, v.at) for v in store.verdicts()] == [("not_relevant", datetime(2026, 11, 20, 9, tzinfo=UTC))]
+    assert store.record_verdict("id-1", "polymem", "relevant")  # a changed mind replaces it
+    assert store.record_verdict("id-2", "group", "relevant")
+    assert not store.record_verdict("no-such-item", "polymem", "relevant")
+    assert sorted((v.item_id, v.reader, v.verdict) for v in store.verdicts()) == [
+        ("id-1", "polymem", "relevant"), ("id-2", "group", "relevant")]
+    assert [v.item_id for v in store.verdicts("group")] == ["id-2"]
+    assert store.verdicts(since=now[0] + timedelta(minutes=1)) == []
+    assert store.verdict("id-1", "polymem") == "relevant" and store.verdict("id-2", "polymem") is None

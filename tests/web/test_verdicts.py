@@ -114,7 +114,10 @@ def test_the_digest_links_each_item_for_its_reader_and_a_click_records_after_con
     assert all(parse_qs(urlsplit(unescape(u)).query)["by"] == [GROUP] for u in group.values())
     assert all(parse_qs(urlsplit(unescape(u)).query)["by"] == ["polymem"] for u in member.values())
     text = (folder / "members/polymem/digest.txt").read_text(encoding="utf-8")
-    assert "pas pour nous: " + SITE_URL + "/verdict/pool-1?" in text.replace("&amp;", "&")
+    # the week's feedback is the working group's line only
+    assert "Retours de la semaine" in (folder / "digest.txt").read_text(encoding="utf-8")
+    assert "Retours de la semaine" not in text
+    assert "pas pour nous : " + SITE_URL + "/verdict/pool-1?" in text.replace("&amp;", "&")
     assert report.items == 5
 
     client = TestClient(create_app(watch), follow_redirects=False)
@@ -245,3 +248,18 @@ def test_a_reader_clicks_its_digest_links_in_chromium(watch, env, tmp_path):
                 assert [v.verdict for v in watch.store.verdicts()] == ["relevant"]
             finally:
                 chromium.close()
+
+
+def test_the_confirmation_page_escapes_a_hostile_title(watch):
+    hostile = Item(id="hostile", source="eau", kind="news", title="<script>alert(1)</script> ultrafiltration",
+                   url="javascript:alert(1)", collected_at=NOW, lang="fr")
+    watch.store.upsert_items([hostile])
+    code = verdict_code(SECRET, "polymem", "hostile", {m.id: m for m in watch.config.members})
+    page = TestClient(create_app(watch)).get(f"/verdict/hostile?by=polymem&v=relevant&sig={code}", headers=HTML)
+    assert page.status_code == 200 and "<script>alert" not in page.text and "&lt;script&gt;" in page.text
+    assert "javascript:" not in page.text and page.headers["cache-control"] == "no-store"
+
+
+def test_group_is_not_a_member_id():
+    with pytest.raises(ValueError, match="reserved for the working group"):
+        Member(id="group", name="Group")

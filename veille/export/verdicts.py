@@ -22,7 +22,8 @@ def render_verdicts(rows: Sequence[Mapping[str, object]], fmt: str, *, lang: Lan
     if fmt == "csv":
         return sheets.to_csv(rows, COLUMNS, lang, zone)
     if fmt == "json":
-        return json.dumps([{k: (str(v) if k == "at" else v) for k, v in r.items()} for r in rows],
+        return json.dumps([{k: (v.isoformat() if k == "at" and hasattr(v, "isoformat") else v) for k, v in r.items()}
+                           for r in rows],
                           ensure_ascii=False, indent=2) + "\n"
     table = Table(show_lines=False, expand=False)
     for name in ("at", "reader", "verdict", "title", "source"):
@@ -76,7 +77,9 @@ def _entries(proposals: Sequence[Suggestion], titles: Mapping[str, str], indent:
     lines = []
     for s in proposals:
         what = "takes out" if s.kind != "keyword" else "brings in"
-        judged = "; ".join(f"{titles.get(i, i)[:70]}" for i in s.fixes[:3]) + ("; …" if len(s.fixes) > 3 else "")
+        # titles on one line each: a comment that breaks would break the YAML pasted
+        judged = "; ".join(" ".join(titles.get(i, i).split())[:70] for i in s.fixes[:3]) + (
+            "; …" if len(s.fixes) > 3 else "")
         lines.append(f"{indent}- {json.dumps(s.term, ensure_ascii=False)}  # {what} {len(s.fixes)} judged "
                      f"item{'s' if len(s.fixes) != 1 else ''} ({judged}); {s.others} other stored "
                      f"item{'s' if s.others != 1 else ''} would change")

@@ -21,17 +21,19 @@ class Verdicts:
     def record_verdict(self, item_id: str, reader: str, verdict: str) -> bool:
         """Store `reader`'s verdict on the item (replacing an earlier one); False when the item is unknown.
         Recording the same verdict again changes nothing, its time included."""
-        v = T.verdicts.c
+        from sqlalchemy.dialects import postgresql, sqlite
+
         with self.engine.begin() as conn:
             if conn.execute(sa.select(T.items.c.id).where(T.items.c.id == item_id)).first() is None:
                 return False
-            current = conn.execute(sa.select(v.verdict).where(v.item_id == item_id, v.reader == reader)).first()
-            if current is None:
-                conn.execute(T.verdicts.insert().values(item_id=item_id, reader=reader, verdict=verdict,
-                                                        at=self.clock()))
-            elif current[0] != verdict:
-                conn.execute(T.verdicts.update().where(v.item_id == item_id, v.reader == reader)
-                             .values(verdict=verdict, at=self.clock()))
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            insert = dialect.insert(T.verdicts).values(item_id=item_id, reader=reader, verdict=verdict,
+                                                       at=self.clock())
+            # one statement: two clicks at once cannot both insert; the same verdict again keeps its time
+            conn.execute(insert.on_conflict_do_update(
+                index_elements=[T.verdicts.c.item_id, T.verdicts.c.reader],
+                set_={"verdict": insert.excluded.verdict, "at": insert.excluded.at},
+                where=T.verdicts.c.verdict != insert.excluded.verdict))
         return True
 
     def verdicts(self, reader: str | None = None, since: datetime | None = None,

@@ -15,7 +15,6 @@ FACETS = {"topic": N_("Topic"), "kind": N_("Kind"), "region": N_("Region"), "mem
           "source": N_("Source"), "open": N_("Deadline"), "search": N_("Search"), "since": N_("From"),
           "until": N_("To")}  # the titles of the list's filter groups
 VERDICT_TITLE = N_("Your verdict")
-VERDICT_REFUSED = N_("Link not valid")
 VERDICT_BAD_LINK = N_("This verdict link is not valid (incomplete, or replaced by newer links). Use the links of "
                       "your latest digest.")
 WORKING_GROUP = N_("working group")

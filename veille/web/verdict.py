@@ -9,11 +9,13 @@ reader's word on one item and nothing else; no sign-in is needed.
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from veille.tokens import GROUP, VERDICTS, verdict_code, verdict_ok, verdict_path
 from veille.web import texts
+from veille.web.messages import INVALID_LINK_TITLE
 from veille.web.site import Site, Who, page, reading_of, site_of
 
 
@@ -35,20 +37,27 @@ async def verdict_page(request: Request) -> Response:
         fields |= {k: str(v) for k, v in (await request.form()).items()}
     reader, code, chosen = fields.get("by", ""), fields.get("sig", ""), fields.get("v", "")
     if not verdict_ok(site.settings.site_secret, reader, item_id, code, site.members):
-        return page(request, "error.html.j2", 403, title=_(texts.VERDICT_REFUSED), message=_(texts.VERDICT_BAD_LINK))
-    item = site.ctx.store.item(item_id)
+        response: Response = page(request, "error.html.j2", 403, title=_(INVALID_LINK_TITLE),
+                                  message=_(texts.VERDICT_BAD_LINK))
+    else:
+        response = await run_in_threadpool(_answer, request, site, item_id, reader, code,
+                                           chosen if chosen in VERDICTS else "")
+    response.headers["Cache-Control"] = "no-store"  # a reader's own verdict stays out of shared caches
+    return response
+
+
+def _answer(request: Request, site: Site, item_id: str, reader: str, code: str, chosen: str) -> Response:
+    """The page of a valid link (the store read and written off the event loop)."""
+    _ = reading_of(request)._
+    store = site.ctx.store
+    item = store.item(item_id)
     if item is None:
         return page(request, "error.html.j2", 404, title=_(texts.NOT_FOUND), message=_(texts.NO_SUCH_ITEM))
-    if chosen not in VERDICTS:
-        chosen = ""
-    recorded = False
-    if request.method == "POST" and chosen:
-        site.ctx.store.record_verdict(item_id, reader, chosen)
-        recorded = True
+    recorded = request.method == "POST" and bool(chosen) and store.record_verdict(item_id, reader, chosen)
     member = site.members.get(reader)
     return page(request, "verdict.html.j2", item=item, chosen=chosen, recorded=recorded,
-                current=site.ctx.store.verdict(item_id, reader), by=reader, sig=code,
-                reader_name=member.name if member else _(texts.WORKING_GROUP) if reader == GROUP else reader,
+                current=store.verdict(item_id, reader), by=reader, sig=code,
+                reader_name=member.name if member else _(texts.WORKING_GROUP),
                 title=_(texts.VERDICT_TITLE), original=item.url)
 
 
