@@ -425,10 +425,10 @@ def cmd_report(args: argparse.Namespace) -> int:
                           regions=tuple(args.region), sources=tuple(args.source),
                           since=_local_midnight(ctx, args.since), until=until,
                           limit=args.limit, one_per_cluster=not args.all_copies, tagged=args.tagged_only)
-        items, text = pipeline.report_items(ctx, query, args.format, args.sort, args.lang)
+        count, text = pipeline.report_items(ctx, query, args.format, args.sort, args.lang)
     finally:
         ctx.close()
-    return _write_or_print(text, args.output, f"wrote {len(items)} items")
+    return _write_or_print(text, args.output, f"wrote {count} items")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -304,11 +304,12 @@ def build_digest(ctx: Context, *, week: Week | None = None, member_ids: Sequence
 
 
 def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevance",
-                 lang: Lang | None = None) -> tuple[list[Item], str]:
-    """Return the items matching `query`, most relevant first (or newest with `sort="date"`, the soonest deadline
-    first with `sort="deadline"`), and their rendering in `fmt` for readers of `lang` (default: the language of the
-    query's member, else the digest's), times in the deployment's zone; an iCalendar gives each tender the
-    deadline of its latest notice stating one, whichever of its notices `query` keeps."""
+                 lang: Lang | None = None) -> tuple[int, str]:
+    """Return how many items match `query` and their rendering in `fmt`, most relevant first (or newest with
+    `sort="date"`, the soonest deadline first with `sort="deadline"`), for readers of `lang` (default: the language
+    of the query's member, else the digest's), times in the deployment's zone; an iCalendar gives each tender the
+    deadline of its latest notice stating one, whichever of its notices `query` keeps. A CSV is written from the
+    store's rows (`export.frame`), the other formats from items."""
     if query.member and ctx.config.member(query.member) is None:
         raise InputError(f"unknown member {query.member!r}; members: {', '.join(m.id for m in ctx.config.members)}")
     unknown = [t for t in query.topics if t not in ctx.config.topic_ids]
@@ -317,6 +318,14 @@ def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevanc
     unknown = [s for s in query.sources if ctx.config.source(s) is None]
     if unknown:
         raise InputError(f"unknown source {unknown[0]!r}; sources: {', '.join(s.name for s in ctx.config.sources)}")
+    lang = lang or ctx.config.lang_of(query.member)
+    if fmt == "csv":  # from the store's rows through a frame: no object per item
+        from veille.export.frame import COLUMNS, report_csv
+
+        rows = ctx.store.report_rows(replace(query, limit=None if sort == "relevance" else query.limit,
+                                             order="deadline" if sort == "deadline" else "newest"), COLUMNS)
+        return report_csv(*rows, member=query.member, by_relevance=sort == "relevance", limit=query.limit,
+                          lang=lang, zone=ctx.settings.zone)
     if sort == "relevance":
         items = ctx.store.items(replace(query, limit=None))
         items.sort(key=lambda i: -i.relevance(query.member))  # stable: newest first among equals
@@ -328,8 +337,7 @@ def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevanc
     from veille.export import formats
 
     rendered = tender_notices(ctx, items) if fmt == "ics" else items
-    return items, formats.render(rendered, fmt, filters, ctx.clock(), lang=lang or ctx.config.lang_of(query.member),
-                                 zone=ctx.settings.zone)
+    return len(items), formats.render(rendered, fmt, filters, ctx.clock(), lang=lang, zone=ctx.settings.zone)
 
 
 def tender_notices(ctx: Context, items: Sequence[Item]) -> list[Item]:
