@@ -137,6 +137,11 @@ def _v18_verdicts(conn: sa.Connection) -> None:
     schema.verdicts.create(conn, checkfirst=True)
 
 
+def _v19_seen_index(conn: sa.Connection) -> None:
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_items_seen_cover ON items (seen_at, kind, cluster_id, id)"))
+    conn.execute(sa.text("DROP INDEX IF EXISTS ix_items_seen_at"))  # the new one serves every use of the old
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
@@ -162,6 +167,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
      _v17_source_index),
     (18, "verdicts: readers' \"relevant\" / \"not relevant\" on items, from the digest's and the site's links",
      _v18_verdicts),
+    (19, "index on items (seen_at, kind, cluster_id, id): the weeks' counts of the digests' trends read from the "
+         "index alone", _v19_seen_index),
 ]
 
 

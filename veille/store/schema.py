@@ -49,7 +49,7 @@ items = sa.Table(
     sa.Column("published_at", UTCDateTime),
     sa.Column("collected_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime),
-    sa.Column("seen_at", UTCDateTime, nullable=False, index=True),  # published_at, else collected_at
+    sa.Column("seen_at", UTCDateTime, nullable=False),  # published_at, else collected_at; indexed below
     sa.Column("notice_id", sa.String(200)),
     sa.Column("notice_type", sa.String(40)),
     sa.Column("buyer", sa.Text),
@@ -73,6 +73,8 @@ items = sa.Table(
     sa.Column("search_text", sa.Text),
     # the sources' item counts (in all, and collected lately) are read from this index alone (migration 17)
     sa.Index("ix_items_source_collected", "source", "collected_at"),
+    # the weeks' counts of the digests' trends (kind, cluster) read from the index alone (migration 19)
+    sa.Index("ix_items_seen_cover", "seen_at", "kind", "cluster_id", "id"),
 )
 
 item_topics = sa.Table(
