@@ -1,8 +1,9 @@
-"""A report's CSV written from the store's rows through a pandas frame, without an `Item` per row (pure).
+"""A report's CSV written from the store's rows, without an `Item` per row (pure).
 
 At a hundred thousand items, making an object per item and per tag, then a dictionary of cells per item, costs more
-than the database itself. Here the rows become columns once, the tags are grouped per item by pandas, and the CSV
-writer gets plain strings. The cells are exactly those of `formats.to_csv` (the tests compare both, byte for byte).
+than the database itself. Here the tags are grouped per item in one pass over their sorted rows, the columns are
+formatted as lists (pandas for the times), and the CSV writer gets plain strings. The cells are exactly those of
+`formats.to_csv` (the tests compare both, byte for byte).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ COLUMNS = ("id", "kind", "published_at", "title", "url", "source", "country", "d
 TEXT = ("id", "kind", "title", "url", "source", "country", "region", "topics", "members", "why", "deadline_kind",
         "buyer", "notice_id", "cpv", "value_currency", "value_kind", "summary")
 NUMBERS = ("value_amount", "value_min", "value_max")
-_NONE = ("", "", 0.0)
+_NONE = ("", "", 0)  # an item without topics: no keys, no reasons, Item.relevance's integer 0
 
 
 def _loaded(value: Any) -> list[Any]:
@@ -90,9 +91,8 @@ def report_csv(items: Sequence[tuple[Any, ...]], topics: Sequence[tuple[Any, ...
     if limit:
         items = items[:limit]
     df = pd.DataFrame(list(items), columns=list(COLUMNS))
-    none = ("", "", 0)  # no topic: Item.relevance is the integer 0
-    tagged = [on.get(i, none) for i in df["id"]]
-    matched = [by.get(i, none) for i in df["id"]]
+    tagged = [on.get(i, _NONE) for i in df["id"]]
+    matched = [by.get(i, _NONE) for i in df["id"]]
     df["topics"] = [t[0] for t in tagged]
     df["members"] = [m[0] for m in matched]
     df["why"] = [f"{t[1]} | {m[1]}" if t[1] and m[1] else t[1] or m[1] for t, m in zip(tagged, matched, strict=True)]

@@ -16,6 +16,13 @@ from veille.store.rows import attach_tags, chunks, item_select, read_items
 from veille.store.rows import raw as rows_raw
 
 
+def _order(query: ItemQuery) -> list[sa.ColumnElement[Any]]:
+    """The order of `query`'s items: newest first, or by deadline (none last) with `order="deadline"`."""
+    c = T.items.c
+    newest = [c.seen_at.desc(), c.id]
+    return [c.deadline_at.is_(None), c.deadline_at.asc(), *newest] if query.order == "deadline" else newest
+
+
 def _joined(dialect: str, column: str, glue: str) -> sa.ColumnElement[str]:
     """A stored JSON list of texts (`column`, "table.column") joined by `glue` by the database itself: one
     text per tag row, no JSON decoded in Python (`glue` is a constant of this module, not input)."""
@@ -42,11 +49,8 @@ class Browse:
         `ItemQuery.order`), with their tags; one per cluster with `query.one_per_cluster`."""
         query = query or ItemQuery()
         c = T.items.c
-        order = [c.seen_at.desc(), c.id]
-        if query.order == "deadline":
-            order = [c.deadline_at.is_(None), c.deadline_at.asc(), *order]
         conditions = self._conditions(query)
-        stmt = item_select(*conditions).order_by(*order)
+        stmt = item_select(*conditions).order_by(*_order(query))
         if query.limit:
             stmt = stmt.limit(query.limit)
         if query.offset:
@@ -62,13 +66,9 @@ class Browse:
         as stored): the items' `columns` (in the order of `items`), their (item id, topic, score, evidence) and
         their (item id, member, score, reasons), each ordered by item id then topic or member. No `Item` is made:
         a report of a hundred thousand items is a frame, not objects."""
-        query = query or ItemQuery()
         c = T.items.c
-        order = [c.seen_at.desc(), c.id]
-        if query.order == "deadline":
-            order = [c.deadline_at.is_(None), c.deadline_at.asc(), *order]
         conditions = self._conditions(query)
-        stmt = sa.select(*(rows_raw(c[name]) for name in columns)).where(*conditions).order_by(*order)
+        stmt = sa.select(*(rows_raw(c[name]) for name in columns)).where(*conditions).order_by(*_order(query))
         if query.limit:
             stmt = stmt.limit(query.limit)
         among = sa.select(c.id).where(*conditions)

@@ -91,16 +91,13 @@ def attach_tags(conn: sa.Connection, items: list[Item], among: sa.Select[Any] | 
         scopes = [(topics.item_id.in_(among), members.item_id.in_(among))]
     else:
         scopes = [(topics.item_id.in_(chunk), members.item_id.in_(chunk)) for chunk in chunks(list(by_id))]
-    for on_topics, on_members in scopes:
-        for item_id, topic, score, evidence in conn.execute(
-                sa.select(topics.item_id, topics.topic, topics.score, raw(topics.evidence))
-                .where(on_topics).order_by(topics.item_id, topics.topic)).all():
-            item = by_id.get(item_id)
-            if item is not None:
-                item.topics[topic] = TopicTag(score, list(loaded(evidence)))
-        for item_id, member, score, reasons in conn.execute(
-                sa.select(members.item_id, members.member, members.score, raw(members.reasons))
-                .where(on_members).order_by(members.item_id, members.member)).all():
-            item = by_id.get(item_id)
-            if item is not None:
-                item.members[member] = MemberMatch(score, list(loaded(reasons)))
+    kinds = ((topics, topics.topic, topics.evidence, "topics", TopicTag),
+             (members, members.member, members.reasons, "members", MemberMatch))
+    for scope in scopes:
+        for (table, key, notes, field, tag), where in zip(kinds, scope, strict=True):
+            for item_id, name, score, text in conn.execute(
+                    sa.select(table.item_id, key, table.score, raw(notes)).where(where)
+                    .order_by(table.item_id, key)).all():
+                item = by_id.get(item_id)
+                if item is not None:
+                    getattr(item, field)[name] = tag(score, list(loaded(text)))
