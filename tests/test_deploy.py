@@ -73,12 +73,13 @@ def test_the_image_runs_veille_with_the_mounted_configuration():
 
 
 def test_each_service_command_parses_with_the_real_command_line():
-    """The scheduler runs `veille run`, the site `veille serve` on every interface; both parse as the CLI reads
-    them after the image's entrypoint (parsed, not run)."""
+    """The scheduler runs `veille run`, two workers `veille worker`, the site `veille serve` on every interface;
+    each parses as the CLI reads it after the image's entrypoint (parsed, not run)."""
     services = _veille_services()
-    assert set(services) == {"scheduler", "site"}, services
+    assert set(services) == {"scheduler", "worker", "site"}, services
     parsed = {name: build_parser().parse_args([*ENTRYPOINT[1:], *_command(s)]) for name, s in services.items()}
     assert parsed["scheduler"].command == "run"
+    assert parsed["worker"].command == "worker" and services["worker"]["deploy"]["replicas"] == 2
     assert parsed["site"].command == "serve" and parsed["site"].host == "0.0.0.0"
     for args in parsed.values():
         assert str(args.config) == "/config"

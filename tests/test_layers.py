@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "veille"
 STAGES = {"collect", "store", "tag", "digest", "export"}
 ORCHESTRATION = {"context", "pipeline"}
-ENTRY = {"cli", "schedule", "web", "demo", "progress", "evaluate", "__main__"}  # callers of the layers below
+ENTRY = {"cli", "schedule", "workers", "web", "demo", "progress", "evaluate", "__main__"}  # callers of the layers below
 LEVEL = {**{s: 1 for s in STAGES}, **{o: 2 for o in ORCHESTRATION}, **{e: 3 for e in ENTRY}}  # the rest: 0
 
 

@@ -19,6 +19,7 @@ from veille import __version__, logs
 from veille.errors import ConfigError, InputError, VeilleError
 from veille.export import FORMATS
 from veille.ids import KINDS, REGIONS
+from veille.workers.listing import SHOWN, STATES
 
 if TYPE_CHECKING:
     from veille import pipeline
@@ -202,8 +203,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("sources", "health table of the configured sources, with each one's next collect",
                 "veille sources", "veille sources --json")
     p.add_argument("--json", action="store_true", help="the table's rows as a JSON list of objects")
-    command("run", "run the scheduler: collect each source on its interval, send the weekly digest",
+    command("run", "run the scheduler: collect each source on its interval, send the weekly digest (on "
+                   "PostgreSQL: defer those jobs to the queue, for `veille worker` processes to run)",
             "veille run", "kill -HUP <pid>   # reload the configuration and print the schedule again")
+
+    p = command("worker", "(PostgreSQL) run the queue's jobs: collect due sources, send the weekly digest; run "
+                          "any number, on any machines sharing VEILLE_DB",
+                "VEILLE_DB=postgresql+psycopg://veille@db/veille veille worker", "veille worker --concurrency 8")
+    p.add_argument("--concurrency", type=_positive, metavar="N",
+                   help="jobs run at once (default: VEILLE_WORKER_CONCURRENCY, 4)")
+    p.add_argument("--until-empty", action="store_true",
+                   help="stop once no job is waiting (a catch-up run, from cron for instance)")
+
+    p = command("jobs", "(PostgreSQL) the queue: waiting, running, stalled and failed jobs, with their source",
+                "veille jobs", "veille jobs --state failed --json", "veille jobs --state done --limit 20")
+    p.add_argument("--state", action="append", choices=STATES, metavar="STATE",
+                   help=f"only jobs in this state (repeatable; one of {', '.join(STATES)}; default: "
+                        f"{', '.join(SHOWN)})")
+    p.add_argument("--limit", type=_positive, default=100, metavar="N",
+                   help="at most the N newest jobs (default: 100)")
+    p.add_argument("--json", action="store_true",
+                   help='{"jobs": [...], "counts": {state: n}, "workers": [{"id", "heartbeat"}]}')
 
     p = command("serve", "the reports site: filter, search and export the archive in a browser",
                 "VEILLE_SITE_PASSWORD=secret veille serve", "veille serve --host 0.0.0.0 --port 8080")
@@ -238,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     if args.config is None:
         args.config = Path(os.environ.get(CONFIG_VARIABLE) or ".")
-    logs.configure(-1 if args.quiet else args.verbose or (1 if args.command in ("run", "serve") else 0))
+    logs.configure(-1 if args.quiet else args.verbose or (1 if args.command in ("run", "serve", "worker") else 0))
     try:
         return int(COMMANDS[args.command](args))
     except ConfigError as exc:
@@ -535,13 +555,54 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from veille.schedule import run_scheduler
+    from veille.settings import read_settings
 
     def show(lines: list[str]) -> None:
         for line in lines:
             print(f"scheduled: {line}", flush=True)
 
+    if read_settings(args.config).db_url.startswith("postgresql"):
+        from veille.workers.scheduler import run_scheduler as run_queue_scheduler
+
+        return run_queue_scheduler(args.config, on_schedule=show)
+    from veille.schedule import run_scheduler
+
     return run_scheduler(args.config, on_schedule=show)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from veille.workers.worker import run_worker
+
+    return run_worker(args.config, concurrency=args.concurrency, until_empty=args.until_empty)
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from veille import pipeline
+    from veille.workers.listing import QUEUE_STATES, job_rows, jobs_table
+
+    states = args.state or list(SHOWN)
+    ctx = pipeline.open_context(args.config, readonly=True)
+    try:
+        if not ctx.settings.db_url.startswith("postgresql"):
+            raise InputError("veille jobs lists the job queue, which lives in PostgreSQL (VEILLE_DB="
+                             "postgresql+psycopg://…); on SQLite, `veille run` collects by itself: see `veille "
+                             "sources`")
+        timeout = ctx.settings.worker_timeout
+        if ctx.store.queue_ready():
+            wanted = sorted({s for state in states for s in QUEUE_STATES[state]})
+            rows = job_rows(ctx.store.queue_jobs(wanted, timeout, args.limit), states, ctx.settings.zone)
+            counts, workers = ctx.store.queue_counts(timeout), ctx.store.live_workers(timeout)
+        else:  # no worker nor scheduler has started yet
+            rows, counts, workers = [], {}, []
+    finally:
+        ctx.close()
+    if args.json:
+        print(json.dumps({"jobs": rows, "counts": counts,
+                          "workers": [{"id": i, "heartbeat": at.isoformat()} for i, at in workers]},
+                         ensure_ascii=False, indent=2))
+    else:
+        print(jobs_table(rows, counts, len(workers)), end="")
+    return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -588,5 +649,5 @@ COMMANDS = {
     "check": cmd_check, "init": cmd_init, "collect": cmd_collect, "try": cmd_try, "inspect": cmd_inspect,
     "digest": cmd_digest, "report": cmd_report, "eval": cmd_eval, "feedback": cmd_feedback,
     "suggest": cmd_suggest, "retag": cmd_retag, "sources": cmd_sources,
-    "run": cmd_run, "serve": cmd_serve, "tokens": cmd_tokens, "demo": cmd_demo,
+    "run": cmd_run, "worker": cmd_worker, "jobs": cmd_jobs, "serve": cmd_serve, "tokens": cmd_tokens, "demo": cmd_demo,
 }

@@ -433,6 +433,7 @@ class Fetched:
     last_modified: str | None = None
     error: str | None = None
     retry_after: float | None = None
+    by: str | None = None  # who fetched it: `host:pid` of a collect, or a queue worker
 
 
 @dataclass(frozen=True)
@@ -450,6 +451,7 @@ class FetchState:
     items_total: int = 0
     next_attempt_at: datetime | None = None
     items_recent: int = 0  # items collected in the last 7 days
+    collected_by: str | None = None  # the process of the last fetch (a `veille worker`'s number and host:pid)
 
 
 ORDERS = ("newest", "deadline")  # newest first; or the soonest deadline first, items without one last

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -15,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from veille import periods
 from veille.collect import HttpSettings, SourceOutcome, Validators, collect
 from veille.collect.inspect import inspect_file
 from veille.collect.parsing import Parsers, default_processes
@@ -38,6 +41,7 @@ if TYPE_CHECKING:  # the digest's and the exports' modules (pandas, Jinja2, ical
 __all__ = ["CollectReport", "Context", "DigestReport", "Email", "SourceReport", "Week", "inspect_file",
            "load_config", "open_context"]
 log = logging.getLogger("veille.pipeline")
+PROCESS = f"{socket.gethostname()}:{os.getpid()}"  # who fetched a source, as `veille sources` shows it
 
 
 # --- collect ---------------------------------------------------------------------------------------
@@ -74,7 +78,7 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
         # in the writer thread, off the event loop; a batch is one transaction (its sources released with it),
         # stored as soon as it is done: a run killed half-way keeps what it had fetched
         with ctx.store.batch():
-            stored = _store_outcomes(ctx, outcomes, collected_at)
+            stored = _store_outcomes(ctx, outcomes, collected_at, PROCESS)
             ctx.store.release_sources([outcome.source.name for outcome in outcomes])
         for outcome, source in zip(outcomes, stored, strict=True):
             report.sources.append(source)
@@ -125,9 +129,36 @@ def _finish(ctx: Context, run_id: int, report: CollectReport) -> CollectReport:
     return report
 
 
-def _store_outcomes(ctx: Context, outcomes: Sequence[SourceOutcome], collected_at: datetime) -> list[SourceReport]:
-    """Store fetched sources' items together, tag and link the new and changed ones, record every fetch state;
-    return one report per outcome. One call is one batch: each statement runs once for all the sources."""
+def collect_queued(ctx: Context, name: str, worker: str, http: HttpSettings | None = None) -> SourceReport:
+    """Collect one source for a queue job (`veille worker`): fetched, parsed and tagged in this thread, stored in
+    one transaction with its fetch state (recorded as collected by `worker`). A source no longer configured, or
+    disabled since the job was deferred, is skipped; so is one that a `veille collect` is collecting now."""
+    from veille.store.claims import QUEUE_OWNER
+
+    source = ctx.config.source(name)
+    if source is None or not source.enabled:
+        return SourceReport(name, "skipped", error="no longer in sources.yaml" if source is None else "disabled")
+    collected_at = ctx.clock()
+    states = ctx.store.fetch_states(counts=False, names=[name])
+    claimed, busy = ctx.store.claim_sources([name], collected_at, owner=QUEUE_OWNER)
+    if busy:
+        return busy_report(name, busy[name])
+    try:
+        state = states.get(name)
+        validators = Validators(state.etag, state.last_modified) if state else Validators()
+        outcome = collect([source], {name: validators}, http or ctx.http(),
+                          parsers=Parsers(_prepare(ctx.tagger), 0, 1))[0]
+        with ctx.store.batch():
+            return _store_outcomes(ctx, [outcome], collected_at, worker)[0]
+    finally:
+        ctx.store.release_sources(claimed, owner=QUEUE_OWNER)
+
+
+def _store_outcomes(ctx: Context, outcomes: Sequence[SourceOutcome], collected_at: datetime,
+                    by: str | None = None) -> list[SourceReport]:
+    """Store fetched sources' items together, tag and link the new and changed ones, record every fetch state (as
+    fetched `by` that process); return one report per outcome. One call is one batch: each statement runs once
+    for all the sources."""
     fetched = [o for o in outcomes if o.ok]
     for outcome in fetched:
         for item in outcome.items:
@@ -143,8 +174,8 @@ def _store_outcomes(ctx: Context, outcomes: Sequence[SourceOutcome], collected_a
     ctx.store.save_tags([*new, *updated], fresh=[i.id for i in new])
     ctx.store.record_fetches([
         Fetched(o.source.name, ok=True, status=o.status, etag=o.validators.etag,
-                last_modified=o.validators.last_modified) if o.ok else
-        Fetched(o.source.name, ok=False, status="failed", error=o.error, retry_after=o.retry_after)
+                last_modified=o.validators.last_modified, by=by) if o.ok else
+        Fetched(o.source.name, ok=False, status="failed", error=o.error, retry_after=o.retry_after, by=by)
         for o in outcomes])
     added = Counter(i.source for i in new)
     changed_count = Counter(i.source for i in updated)
@@ -364,8 +395,15 @@ def retag(ctx: Context, since: datetime | None = None,
 
 
 def source_health(ctx: Context) -> list[dict[str, str]]:
-    """The health table of the configured sources, as rows (with the next collect `veille run` scheduled)."""
-    return health_rows(ctx.config.sources, ctx.store.fetch_states(), ctx.settings.zone, ctx.store.scheduled_runs())
+    """The health table of the configured sources, as rows (with the next collect `veille run` scheduled, or on
+    PostgreSQL the one its queue's scheduler defers, and the worker that collected each source last)."""
+    states = ctx.store.fetch_states()
+    if not ctx.store.queue_ready():
+        return health_rows(ctx.config.sources, states, ctx.settings.zone, ctx.store.scheduled_runs())
+    now = ctx.clock()
+    scheduled = {f"collect:{s.name}": periods.next_collect(s, states.get(s.name), now)[0] for s in ctx.config.sources}
+    return health_rows(ctx.config.sources, states, ctx.settings.zone, scheduled,
+                       ctx.store.queued_sources(periods.COLLECT))
 
 
 def digest_path(ctx: Context, week: Week, member_id: str | None = None) -> Path:

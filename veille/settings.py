@@ -62,6 +62,16 @@ class Settings(BaseSettings):
                                                    "at most 8; 0: none, parsing runs in the collecting process); a "
                                                    "collect of fewer than 8 sources parses in its own process",
                                              "a number of processes between 0 and 64", ge=0, le=64)
+    worker_concurrency: int = _setting(4, "jobs one `veille worker` runs at once (each collects one source)",
+                                       "a number of jobs between 1 and 64", ge=1, le=64)
+    worker_heartbeat: float = _setting(10.0, "seconds between a worker's heartbeats in the database",
+                                       "a number of seconds between 0.1 and 600", ge=0.1, le=600)
+    worker_timeout: float = _setting(60.0, "seconds without a heartbeat after which a worker is taken to be dead "
+                                           "and its running jobs are given to the others (more than the heartbeat)",
+                                     "a number of seconds between 1 and 3600", ge=1, le=3600)
+    schedule_tick: float = _setting(60.0, "seconds between two passes of the queue's scheduler (`veille run` on "
+                                          "PostgreSQL) over the sources, to defer those due",
+                                    "a number of seconds between 0.1 and 3600", ge=0.1, le=3600)
     site_lang: Literal["fr", "en"] = _setting("fr", "language of the reports site when the browser asks for "
                                                     "neither (`fr` or `en`)", "fr or en")
     site_url: str | None = _setting(None, "public address of the reports site; digests link to it")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -38,21 +38,26 @@ def unhealthy(sources: Sequence[Source], states: Mapping[str, FetchState]) -> li
 
 
 HEALTH_COLUMNS = ("source", "type", "kind", "every", "next collect", "last fetch", "last ok", "status", "failures",
-                  "items", "items 7 days", "health")
+                  "items", "items 7 days", "collected by", "health")
 
 
-def next_collect(source: Source, scheduled: Mapping[str, datetime], zone: ZoneInfo) -> str:
-    """When `veille run` collects the source next (its job in the database), in `zone`."""
+def next_collect(source: Source, scheduled: Mapping[str, datetime], zone: ZoneInfo, queued: bool = False) -> str:
+    """When `veille run` collects the source next (its job in the database), in `zone`; `queued`: a job of the
+    source waits or runs in the queue now."""
     if not source.enabled:
         return "disabled"
+    if queued:
+        return "now (in the queue)"
     at = scheduled.get(f"collect:{source.name}")
     return _when(at, zone) if at else "not scheduled (veille run schedules it)"
 
 
 def health_rows(sources: Sequence[Source], states: Mapping[str, FetchState], zone: ZoneInfo,
-                scheduled: Mapping[str, datetime] | None = None) -> list[dict[str, str]]:
+                scheduled: Mapping[str, datetime] | None = None,
+                queued: Set[str] = frozenset()) -> list[dict[str, str]]:
     """One row per configured source (keys: HEALTH_COLUMNS, plus `ok`: "yes" when nothing is wrong); `scheduled`:
-    the scheduler's next run time of each job id (`collect:NAME`)."""
+    the scheduler's next run time of each job id (`collect:NAME`); `queued`: the sources with a job in the queue
+    (PostgreSQL's workers)."""
     rows = []
     for source in sources:
         state = states.get(source.name, FetchState(source.name))
@@ -62,9 +67,9 @@ def health_rows(sources: Sequence[Source], states: Mapping[str, FetchState], zon
         trouble = problem(source, state)
         health = trouble or ((state.last_error or "")[:120] if state.failures else "ok")
         cells = (source.name, source.type, source.kind, source.every if source.enabled else "disabled",
-                 next_collect(source, scheduled or {}, zone), _when(state.last_fetch_at, zone),
+                 next_collect(source, scheduled or {}, zone, source.name in queued), _when(state.last_fetch_at, zone),
                  _when(state.last_ok_at, zone), status, str(state.failures), str(state.items_total),
-                 str(state.items_recent), health)
+                 str(state.items_recent), state.collected_by or "", health)
         rows.append(dict(zip(HEALTH_COLUMNS, cells, strict=True)) | {"ok": "yes" if health == "ok" else ""})
     return rows
 

@@ -23,6 +23,11 @@ from veille.store import schema as T
 LEASE = timedelta(minutes=15)  # a sender on another machine that went quiet this long is taken to be dead
 SOURCE_LEASE = timedelta(hours=1)  # a collect on another machine that held a source this long is taken to be dead
 OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+# the claims of queue workers' jobs: the queue's lock per source already keeps two workers from collecting one
+# source at once, so a worker takes over at once a claim that another worker left (killed, machine lost), while
+# a `veille collect` still waits for it
+QUEUE = "/queue"
+QUEUE_OWNER = OWNER + QUEUE
 
 
 def _alive(owner: str | None) -> bool:
@@ -75,8 +80,10 @@ def claim(conn: sa.Connection, week: str, recipient: str, digest: str, message: 
     return data
 
 
-def claim_sources(conn: sa.Connection, names: list[str], now: datetime) -> tuple[list[str], dict[str, str]]:
-    """Claim the named sources for this process; return (claimed, {busy source: who holds it})."""
+def claim_sources(conn: sa.Connection, names: list[str], now: datetime,
+                  owner: str = OWNER) -> tuple[list[str], dict[str, str]]:
+    """Claim the named sources for `owner` (this process, or its queue jobs); return (claimed, {busy source: who
+    holds it})."""
     fs = T.fetch_state
     if names:
         from sqlalchemy.dialects import postgresql, sqlite
@@ -87,20 +94,21 @@ def claim_sources(conn: sa.Connection, names: list[str], now: datetime) -> tuple
     busy = {}
     for row in rows:
         stale = not _alive(row.claimed_by) or (row.claimed_at is not None and row.claimed_at < now - SOURCE_LEASE)
-        if row.claimed_by and row.claimed_by != OWNER and not stale:
+        stale = stale or (owner.endswith(QUEUE) and str(row.claimed_by).endswith(QUEUE))
+        if row.claimed_by and row.claimed_by != owner and not stale:
             busy[row.source] = row.claimed_by
             continue
         condition = fs.c.claimed_by.is_(None) if row.claimed_by is None else fs.c.claimed_by == row.claimed_by
         done = conn.execute(fs.update().where(fs.c.source == row.source, condition)
-                            .values(claimed_by=OWNER, claimed_at=now))
+                            .values(claimed_by=owner, claimed_at=now))
         if done.rowcount != 1:  # taken by another process between the read and the write
             busy[row.source] = "another process"
     return [n for n in names if n not in busy], busy
 
 
-def release_sources(conn: sa.Connection, names: list[str]) -> None:
-    """Give back this process's claims on the named sources."""
-    conn.execute(T.fetch_state.update().where(T.fetch_state.c.source.in_(names), T.fetch_state.c.claimed_by == OWNER)
+def release_sources(conn: sa.Connection, names: list[str], owner: str = OWNER) -> None:
+    """Give back `owner`'s claims on the named sources."""
+    conn.execute(T.fetch_state.update().where(T.fetch_state.c.source.in_(names), T.fetch_state.c.claimed_by == owner)
                  .values(claimed_by=None, claimed_at=None))
 
 

@@ -17,6 +17,7 @@ from veille.models import Fetched, FetchState, Item
 from veille.store import bulk, claims, links, schema, search
 from veille.store.browse import Browse
 from veille.store.migrations import MIGRATIONS, migrate
+from veille.store.queue import Queue
 from veille.store.rows import attach_tags, chunks, item_select, read_items, row_item
 from veille.store.verdicts import Verdicts
 
@@ -29,9 +30,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(Browse, Verdicts):
+class Store(Browse, Verdicts, Queue):
     """A handle on the database; create it with `Store.open(url)`. Reading views: `browse.Browse`; readers'
-    verdicts: `verdicts.Verdicts`."""
+    verdicts: `verdicts.Verdicts`; the job queue's tables (PostgreSQL): `queue.Queue`."""
 
     def __init__(self, engine: sa.Engine, clock: Callable[[], datetime] = _now):
         self.engine = engine
@@ -93,22 +94,25 @@ class Store(Browse, Verdicts):
 
     # --- fetch state -----------------------------------------------------------------------------
 
-    def fetch_states(self, counts: bool = True) -> dict[str, FetchState]:
-        """What is remembered of each source's fetches; with `counts`, how many items it gave in all and in the
-        last 7 days (one pass over the items: a collect, which needs no counts, skips it)."""
+    def fetch_states(self, counts: bool = True, names: Sequence[str] | None = None) -> dict[str, FetchState]:
+        """What is remembered of each source's fetches (of the `names` only, when given); with `counts`, how many
+        items it gave in all and in the last 7 days (one pass over the items: a collect, which needs no counts,
+        skips it)."""
         found: dict[str, tuple[int, int]] = {}
         if counts:
             c = T.items.c
             recent = sa.func.sum(sa.case((c.collected_at >= self.clock() - timedelta(days=7), 1), else_=0))
             found = {source: (int(total), int(last or 0)) for source, total, last in self._scalar_rows(
                 sa.select(c.source, sa.func.count(), recent).group_by(c.source))}
+        query = sa.select(T.fetch_state)
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(T.fetch_state)).mappings().all()
+            rows = conn.execute(query if names is None else query.where(T.fetch_state.c.source.in_(names))
+                                ).mappings().all()
         return {r["source"]: FetchState(
             source=r["source"], etag=r["etag"], last_modified=r["last_modified"], last_fetch_at=r["last_fetch_at"],
             last_ok_at=r["last_ok_at"], last_status=r["last_status"], last_error=r["last_error"],
             failures=r["failures"], items_total=found.get(r["source"], (0, 0))[0], next_attempt_at=r["next_attempt_at"],
-            items_recent=found.get(r["source"], (0, 0))[1]) for r in rows}
+            items_recent=found.get(r["source"], (0, 0))[1], collected_by=r["collected_by"]) for r in rows}
 
     def record_fetch(self, source: str, *, ok: bool, status: str, etag: str | None = None,
                      last_modified: str | None = None, error: str | None = None,
@@ -134,6 +138,8 @@ class Store(Browse, Verdicts):
             inserts = []
             for f in {f.source: f for f in fetched}.values():  # a source named twice: its last outcome
                 values: dict[str, Any] = {"last_fetch_at": now, "last_status": f.status}
+                if f.by:
+                    values["collected_by"] = f.by
                 if f.ok:
                     values |= {"last_ok_at": now, "last_error": None, "failures": 0, "next_attempt_at": None}
                     if f.status != "not-modified":
@@ -279,14 +285,16 @@ class Store(Browse, Verdicts):
                 T.deliveries.c.week == week, T.deliveries.c.digest == digest))
             return {r[0]: r[1] for r in rows}
 
-    def claim_sources(self, names: list[str], now: datetime | None = None) -> tuple[list[str], dict[str, str]]:
-        """Claim sources for this process's collect; return (claimed, {busy source: who holds it})."""
+    def claim_sources(self, names: list[str], now: datetime | None = None,
+                      owner: str = claims.OWNER) -> tuple[list[str], dict[str, str]]:
+        """Claim sources for this process's collect (or its queue jobs: `claims.QUEUE_OWNER`); return (claimed,
+        {busy source: who holds it})."""
         with self._begin() as conn:
-            return claims.claim_sources(conn, names, now or self.clock())
+            return claims.claim_sources(conn, names, now or self.clock(), owner)
 
-    def release_sources(self, names: list[str]) -> None:
+    def release_sources(self, names: list[str], owner: str = claims.OWNER) -> None:
         with self._begin() as conn:
-            claims.release_sources(conn, names)
+            claims.release_sources(conn, names, owner)
 
     def end_session(self, sid: str, until: datetime) -> None:
         """Remember a signed-out session of the site until its cookie would have expired (older ones forgotten)."""

@@ -142,6 +142,10 @@ def _v19_seen_index(conn: sa.Connection) -> None:
     conn.execute(sa.text("DROP INDEX IF EXISTS ix_items_seen_at"))  # the new one serves every use of the old
 
 
+def _v20_collected_by(conn: sa.Connection) -> None:
+    _add_columns(conn, "fetch_state", {"collected_by": "VARCHAR(200)"})
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
@@ -169,6 +173,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
      _v18_verdicts),
     (19, "index on items (seen_at, kind, cluster_id, id): the weeks' counts of the digests' trends read from the "
          "index alone", _v19_seen_index),
+    (20, "fetch_state.collected_by: the process that last fetched each source (which queue worker)",
+     _v20_collected_by),
 ]
 
 

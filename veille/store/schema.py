@@ -106,6 +106,7 @@ fetch_state = sa.Table(
     sa.Column("next_attempt_at", UTCDateTime),  # backoff after failures, or the server's Retry-After
     sa.Column("claimed_by", sa.String(200)),  # the process collecting it now (host:pid:nonce), and since when
     sa.Column("claimed_at", UTCDateTime),
+    sa.Column("collected_by", sa.String(200)),  # the process of the last fetch: which worker, on which host
 )
 
 runs = sa.Table(
