@@ -107,7 +107,7 @@ def test_migrations_are_recorded_once(db_url):
     store = Store.open(db_url)
     with store.engine.connect() as conn:
         versions = [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))]
-    assert versions == list(range(1, 20))
+    assert versions == list(range(1, 21))
     store.close()
 
 
@@ -167,7 +167,7 @@ def test_migration_from_version_1(tmp_path):
     assert store.delivered("2026-W01", "full") == {"a@example.org": "sent"}  # migration 4's default
     with store.engine.connect() as conn:
         versions = [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))]
-        assert versions == list(range(1, 20))
+        assert versions == list(range(1, 21))
         assert _columns(conn) == {name: set(table.columns.keys()) for name, table in schema.metadata.tables.items()}
     store.close()
 

@@ -41,6 +41,7 @@ class Feeds:
     def __init__(self, items: int = 5, delay: float = 0.0):
         self.items, self.delay = items, delay
         self.hits: Counter[str] = Counter()
+        self.failing: set[int] = set()  # feeds that answer 503 for now
         self._lock = threading.Lock()
         feeds = self
 
@@ -50,7 +51,11 @@ class Feeds:
                     feeds.hits[self.path] += 1
                 if feeds.delay:
                     time.sleep(feeds.delay)
-                body = feeds.body(self.path.rsplit("/", 1)[-1].split(".")[0])
+                n = self.path.rsplit("/", 1)[-1].split(".")[0]
+                if n.isdigit() and int(n) in feeds.failing:
+                    self.send_error(503)
+                    return
+                body = feeds.body(n)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/rss+xml")
                 self.send_header("Content-Length", str(len(body)))

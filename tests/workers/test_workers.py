@@ -105,8 +105,9 @@ def test_three_workers_one_killed_every_source_once_and_one_digest(pg_url, tmp_p
             wait_for(lambda: len(smtp.handler.messages) >= len(recipients), 30, "the digest sent")
             assert sorted(r for rcpts, _ in smtp.handler.messages for r in rcpts) == sorted(recipients)
 
-            # the next period: every source exactly once more, the digest not again
-            cycle = _defer(pg_url, config, now + timedelta(hours=1))
+            # an hour after the last fetch, every source's next period has begun: each exactly once more, the
+            # digest not again
+            cycle = _defer(pg_url, config, datetime.now(UTC) + timedelta(hours=1))
             assert Counter(d.task for d in cycle) == {periods.COLLECT: sources}
             wait_for(lambda: sum(feeds.hits.values()) == sum(first.values()) + sources, 90,
                      "the second cycle collected")
@@ -196,3 +197,92 @@ def test_schedulers_racing_in_one_period_and_the_next(pg_url, tmp_path):
         finally:
             for ctx in ctxs:
                 ctx.close()
+
+
+def _run_worker_until_empty(config: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "veille", "--config", str(config), "worker", "--until-empty"],
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def _jobs(config: Path, env: dict[str, str], *args: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "veille", "--config", str(config), "jobs", "--json", *args],
+                          env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def test_a_killed_workers_job_is_listed_stalled_then_taken_up(pg_url, tmp_path):
+    with Feeds(delay=1.5) as feeds:
+        config = write_config(tmp_path / "config", feed_sources(feeds, 1))
+        _defer(pg_url, config, datetime.now(UTC))
+        env = veille_process_env(pg_url, worker_heartbeat="0.2", worker_timeout="1")
+        assert [j["state"] for j in _jobs(config, env)["jobs"]] == ["waiting"]
+        worker = _worker(config, env, tmp_path / "worker.log")
+        try:
+            wait_for(lambda: feeds.hits, 30, "the worker fetching")
+            running = _jobs(config, env)
+            assert [(j["state"], j["source"]) for j in running["jobs"]] == [("running", "feed-0000")]
+            assert len(running["workers"]) == 1 and running["jobs"][0]["worker"] == running["workers"][0]["id"]
+        finally:
+            worker.kill()
+            worker.wait()
+        stalled = wait_for(lambda: [j for j in _jobs(config, env)["jobs"] if j["state"] == "stalled"], 10,
+                           "the job listed stalled")
+        assert stalled[0]["source"] == "feed-0000" and stalled[0]["task"] == "collect"
+        table = subprocess.run([sys.executable, "-m", "veille", "--config", str(config), "jobs"], env=env,
+                               capture_output=True, text=True, check=True).stdout
+        assert "stalled" in table and "feed-0000" in table and "1 stalled; 0 workers alive" in table
+        assert _run_worker_until_empty(config, env).returncode == 0
+        (job,) = _jobs(config, env, "--state", "done")["jobs"]
+        assert job["source"] == "feed-0000" and job["attempts"] == 2
+        assert _jobs(config, env)["jobs"] == [] and _rows(pg_url, "SELECT count(*) FROM items")[0][0] == 5
+
+
+def test_a_failed_source_is_deferred_again_when_its_backoff_ends(pg_url, tmp_path):
+    now = datetime.now(UTC)
+    with Feeds() as feeds:
+        config = write_config(tmp_path / "config", feed_sources(feeds, 3))
+        env = veille_process_env(pg_url)
+        feeds.failing = {1}
+        assert len(_defer(pg_url, config, now)) == 3
+        assert _run_worker_until_empty(config, env).returncode == 0
+        failures, wait_until = _rows(pg_url, "SELECT failures, next_attempt_at FROM fetch_state "
+                                             "WHERE source = 'feed-0001'")[0]
+        wait_until = wait_until.replace(tzinfo=UTC)  # stored in UTC
+        assert failures == 1 and wait_until > now + timedelta(minutes=14)
+        # (the other sources are due again whenever their hour-long period starts: only feed-0001 is followed)
+        def deferred(at: datetime) -> list[periods.Deferral]:
+            return [d for d in _defer(pg_url, config, at) if d.args["source"] == "feed-0001"]
+
+        assert deferred(now + timedelta(minutes=10)) == []  # it waits out its backoff
+        feeds.failing = set()
+        (retry,) = deferred(wait_until + timedelta(seconds=1))
+        assert retry.args == {"source": "feed-0001", "timestamp": int(wait_until.timestamp()), "retry": True}
+        assert deferred(wait_until + timedelta(seconds=2)) == []  # once
+        assert _run_worker_until_empty(config, env).returncode == 0
+        assert _rows(pg_url, "SELECT failures, last_status FROM fetch_state WHERE source = 'feed-0001'") == [(0, "ok")]
+        assert feeds.hits["/feed/1.xml"] == 2
+
+
+def test_a_running_worker_collects_a_source_added_to_the_configuration(pg_url, tmp_path):
+    with Feeds() as feeds:
+        config = write_config(tmp_path / "config", feed_sources(feeds, 1))
+        env = veille_process_env(pg_url, worker_heartbeat="0.2")
+        worker = _worker(config, env, tmp_path / "worker.log")
+        try:
+            _defer(pg_url, config, datetime.now(UTC))
+            wait_for(lambda: _collected(pg_url) == 1, 30, "the first source collected")
+            write_config(config, feed_sources(feeds, 2))
+            _defer(pg_url, config, datetime.now(UTC))
+            wait_for(lambda: _collected(pg_url) == 2, 30, "the added source collected")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=30) == 0
+        assert "configuration reloaded" in (tmp_path / "worker.log").read_text()
+
+
+def test_worker_and_jobs_need_postgresql(veille, tmp_path):
+    config = write_config(tmp_path / "config", [])
+    for command in ("worker", "jobs"):
+        result = veille("--config", config, command)
+        assert result.code == 2 and "PostgreSQL" in result.err and "veille run" in result.err, result.err
+    assert not (config / "veille.db").exists()  # nothing created on the way

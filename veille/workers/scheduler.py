@@ -18,7 +18,8 @@ from typing import Any
 
 from veille import pipeline
 from veille.periods import COLLECT, Deferral, due_collects, due_digest, last_send, next_collect
-from veille.workers.app import Runtime, build_app, job, prepare_queue
+from veille.settings import read_settings
+from veille.workers.app import Runtime, build_app, conninfo, job, prepare_queue
 
 log = logging.getLogger("veille.workers")
 KEEP_FINISHED = timedelta(days=7)  # finished jobs stay listed by `veille jobs --state done` this long
@@ -67,6 +68,7 @@ def run_scheduler(config_dir: Path, stop: threading.Event | None = None,
     """Defer due jobs until SIGINT/SIGTERM (or `stop` is set); return the exit code. `on_schedule` is given the
     lines of `planned` at start and after each SIGHUP (the configuration is also read again when its files
     change)."""
+    conninfo(read_settings(config_dir).db_url)  # PostgreSQL, or a clear error before anything is opened
     runtime = Runtime(config_dir, tagging=False)
     stop = stop or threading.Event()
     hup = threading.Event()

@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from veille.settings import read_settings
 from veille.store import Store
-from veille.workers.app import QUEUE, Runtime, build_app, prepare_queue, register_tasks
+from veille.workers.app import QUEUE, Runtime, build_app, conninfo, prepare_queue, register_tasks
 
 log = logging.getLogger("veille.workers")
 # "at once", in the queue's own clock (the database's): a time long past, whatever this process's clock says
@@ -40,15 +41,16 @@ async def recover_stalled(app: Any, store: Store, timeout: float) -> list[int]:
 
 async def _recovering(app: Any, store: Store, timeout: float, every: float) -> None:
     while True:
+        await asyncio.sleep(every)
         try:
             await recover_stalled(app, store, timeout)
         except Exception as exc:  # the database away for a moment: try again at the next turn
             log.warning("stalled jobs not checked: %s: %s", type(exc).__name__, exc)
-        await asyncio.sleep(every)
 
 
 def run_worker(config_dir: Path, *, concurrency: int | None = None, until_empty: bool = False) -> int:
     """Run jobs until SIGINT/SIGTERM (or, `until_empty`, until no job is waiting); return the exit code."""
+    conninfo(read_settings(config_dir).db_url)  # PostgreSQL, or a clear error before anything is opened
     runtime = Runtime(config_dir)
     try:
         settings = runtime.context().settings
@@ -60,6 +62,7 @@ def run_worker(config_dir: Path, *, concurrency: int | None = None, until_empty:
         async def main() -> None:
             async with app.open_async():
                 store = runtime.context().store
+                await recover_stalled(app, store, settings.worker_timeout)  # before the first job is fetched
                 side = asyncio.create_task(_recovering(app, store, settings.worker_timeout, settings.worker_heartbeat))
                 log.info("worker %s: %d jobs at once; stop it with Ctrl-C or SIGTERM", runtime.name, jobs)
                 try:
