@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from bench import boilerplate, collect, tagging
+from bench import boilerplate, collect, tagging, workers
 from bench.archive import fill
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,6 +145,19 @@ ROWS = [  # key, label, baseline key or None, unit, target
     ("digest_1m_peak_mib", "  peak memory", None, "MiB", "≤ 1,024 MiB"),
     ("report_1m_s", "report --topic membranes --format csv", None, "s", "≤ 5 s"),
     ("report_1m_peak_mib", "  peak memory", None, "MiB", "≤ 1,024 MiB"),
+    ("queue_workers1_sources_per_s", "queue on PostgreSQL, {queue} sources × 20 items: sources/s, 1 worker",
+     "queue_collect_sources_per_s", "/s", ""),
+    ("queue_collect_sources_per_s", "  baseline: one `veille collect` into PostgreSQL", None, "/s", ""),
+    ("queue_workers2_sources_per_s", "  2 workers", "queue_workers1_sources_per_s", "/s", "flat from 2 (2 cores)"),
+    ("queue_workers3_sources_per_s", "  3 workers", "queue_workers1_sources_per_s", "/s", "flat from 2 (2 cores)"),
+    ("queue_workers2_cpu_ms_per_source", "  CPU of the workers per source, 2 workers",
+     "queue_collect_cpu_ms_per_source",
+     "ms", ""),
+    ("queue_workers2_xact_commit_per_1000", "  database per 1,000 sources, 2 workers: transactions",
+     "queue_collect_xact_commit_per_1000", "", ""),
+    ("queue_workers2_rows_written_per_1000", "  rows written", "queue_collect_rows_written_per_1000", "", ""),
+    ("queue_workers2_tup_returned_per_1000", "  rows read", "queue_collect_tup_returned_per_1000", "", ""),
+    ("queue_workers2_wal_mib_per_1000", "  WAL written", "queue_collect_wal_mib_per_1000", "MiB", ""),
 ]
 
 
@@ -169,6 +182,8 @@ def main() -> int:
     print(f"  parse and tag done ({time.perf_counter() - started:.0f} s)", flush=True)
     results |= bench_scale(archive, runs=3)
     print(f"  digest and report done ({time.perf_counter() - started:.0f} s)", flush=True)
+    results |= workers.measure(1000 // scale, 20, [1, 2, 3])
+    print(f"  queue workers done ({time.perf_counter() - started:.0f} s)", flush=True)
     table = render(results, sizes, archive, quick, time.perf_counter() - started, collect_runs)
     print(table)
     (ROOT / "bench" / "RESULTS.md").write_text(table, encoding="utf-8")
@@ -186,7 +201,8 @@ def render(results: dict[str, float], sizes: list[int], archive: int, quick: boo
            collect_runs: int) -> str:
     small, large = sizes
     names = {"small": small, "large": large, "archive": f"{archive:,}", "week": f"{results['archive_week_items']:,.0f}",
-             "feeds": 200 // (10 if quick else 1), "polite": f"{results['polite_feeds']:.0f}"}
+             "feeds": 200 // (10 if quick else 1), "polite": f"{results['polite_feeds']:.0f}",
+             "queue": f"{results.get('queue_sources', 0):,.0f}"}
     lines = ["# Benchmark results", "",
              f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.machine()}. "
              f"{'QUICK run: sizes divided by 10. ' if quick else ''}"
@@ -199,6 +215,9 @@ def render(results: dict[str, float], sizes: list[int], archive: int, quick: boo
         if key not in results:
             if key.startswith("newsboat"):
                 lines.append(f"| {label.format(**names)} | newsboat not installed: row skipped | | | |")
+            elif key == "queue_workers1_sources_per_s":
+                lines.append(f"| {label.format(**names)} | PostgreSQL not available (VEILLE_BENCH_PG_URL): rows "
+                             "skipped | | | |")
             continue
         value = results[key]
         base = results.get(baseline.format(**names)) if baseline else None

@@ -133,8 +133,11 @@ def run_once(url: str, farm: FeedFarm, count: int, workers: int | None) -> dict[
             with sa.create_engine(db.url).connect() as conn:
                 stored = conn.execute(sa.text("SELECT count(*) FROM items")).scalar() or 0
         per = 1000 / count
+        delta = {k: (after[k] - before[k]) * per for k in after}
         return {"wall_s": wall, "cpu_s": cpu, "items": float(stored), "sources_per_s": count / wall,
-                **{f"{k}_per_1000": (after[k] - before[k]) * per for k in after}}
+                "cpu_ms_per_source": cpu * 1000 / count, **{f"{k}_per_1000": v for k, v in delta.items()},
+                "rows_written_per_1000": delta["tup_inserted"] + delta["tup_updated"] + delta["tup_deleted"],
+                "wal_mib_per_1000": delta["wal_bytes"] / 2**20}
     finally:
         db.drop()
 
@@ -148,14 +151,14 @@ def measure(count: int, items: int, worker_counts: list[int]) -> dict[str, float
     results: dict[str, float] = {}
     try:
         for workers in [None, *worker_counts]:
-            name = "collect" if workers is None else f"workers{workers}"
+            name = "queue_collect" if workers is None else f"queue_workers{workers}"
             figures = run_once(url, farm, count, workers)
             results |= {f"{name}_{k}": v for k, v in figures.items()}
             print(f"  {name}: {figures['wall_s']:.1f} s, {figures['sources_per_s']:.1f} sources/s, "
                   f"{figures['xact_commit_per_1000']:,.0f} transactions per 1,000 sources", flush=True)
     finally:
         farm.stop()
-    results["workers_sources"] = float(count)
+    results["queue_sources"] = float(count)
     return results
 
 

@@ -76,9 +76,11 @@ class Store(Browse, Verdicts, Queue):
             yield  # already inside one
             return
         with self.engine.begin() as conn:
-            self._batch.conn = conn
+            self._batch.conn, self._batch.bumped = conn, False
             try:
                 yield
+                if self._batch.bumped:  # last: the counter's row is locked only while the transaction commits
+                    _bump(conn)
             finally:
                 self._batch.conn = None
 
@@ -184,7 +186,7 @@ class Store(Browse, Verdicts, Queue):
                 bulk.executemany(conn, T.items.insert(), [_item_row(i, self._fold_search, self.clock()) for i in new])
                 search.index_new(conn, [i.id for i in new])
             if new or updated:
-                _bump(conn)
+                self._bump(conn)
         return new, updated
 
     def insert_new(self, items: Sequence[Item]) -> None:
@@ -195,7 +197,7 @@ class Store(Browse, Verdicts, Queue):
             bulk.executemany(conn, T.items.insert(), [_item_row(i, self._fold_search, self.clock()) for i in items])
             search.index_new(conn, [i.id for i in items])
             _insert_tags(conn, items)
-            _bump(conn)
+            self._bump(conn)
 
     def save_tags(self, items: Iterable[Item], fresh: Iterable[str] = ()) -> None:
         """Replace the topics and member matches stored for each item (the items whose ids are in `fresh` were
@@ -210,6 +212,14 @@ class Store(Browse, Verdicts, Queue):
                 conn.execute(T.item_topics.delete().where(T.item_topics.c.item_id.in_(chunk)))
                 conn.execute(T.item_members.delete().where(T.item_members.c.item_id.in_(chunk)))
             _insert_tags(conn, items)
+            self._bump(conn)
+
+    def _bump(self, conn: sa.Connection) -> None:
+        """Count a write; inside `batch()`, once, as its transaction's last statement: concurrent batches (queue
+        workers) then wait for each other's lock on the counter only while one commits."""
+        if getattr(self._batch, "conn", None) is conn:
+            self._batch.bumped = True
+        else:
             _bump(conn)
 
     def link_all(self, entries: Sequence[links.Entry], is_near: links.Near) -> None:
