@@ -151,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-items", type=int, default=10_000,
                         help="the naive loop runs on the first N of the same items (it is about 100 times slower)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--members", type=int, metavar="N",
+                        help="N member profiles: members.yaml's repeated, each copy with one keyword more (a network's "
+                             "size; default: members.yaml as it is)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
 
@@ -159,11 +162,15 @@ def main(argv: list[str] | None = None) -> int:
 
     config = load(ROOT, options_model)
     topics, _ = load_topics(ROOT)
-    tagger = Tagger.build(config.topics, config.members)
+    members = config.members
+    if args.members:
+        members = [m.model_copy(update={"id": f"{m.id}-{n}", "keywords": [*m.keywords, f"motcle{n}"]})
+                   for n in range(args.members // len(members) + 1) for m in members][:args.members]
+    tagger = Tagger.build(config.topics, members)
     naive = NaiveTagger(tagger, list(topics))
     items = generate(args.items, args.seed)
     print(f"python {platform.python_version()} on {platform.machine()}, {len(config.topics)} topics, "
-          f"{len(config.members)} member profiles, {len(naive.rules)} rules for the naive loop")
+          f"{len(members)} member profiles, {len(naive.rules)} rules for the naive loop")
     tagged = measure_batch("veille (Aho-Corasick + numpy)", tagger, items)
     single = measure("veille, one item per call", tagger.tag, generate(min(args.items, 20_000), args.seed + 1))
     baseline = measure("naive (one regex per rule)", naive.tag, items[:args.naive_items])
