@@ -48,7 +48,9 @@ def test_a_failed_source_waits_out_its_backoff_then_is_retried_once_per_failure(
                        next_attempt_at=NOW + timedelta(minutes=25))
     assert periods.due_collects([a], {"a": later}, NOW) == []
     assert periods.next_collect(a, later, NOW) == (NOW + timedelta(minutes=25), True)
-    over = FetchState("a", last_fetch_at=NOW - timedelta(hours=1), failures=2, next_attempt_at=NOW - timedelta(1))
+    start = periods.period_start("a", 6 * 3600, NOW)
+    ended = datetime.fromtimestamp((start + NOW.timestamp()) // 2, UTC)  # within the current period
+    over = FetchState("a", last_fetch_at=NOW - timedelta(hours=1), failures=2, next_attempt_at=ended)
     (retry,) = periods.due_collects([a], {"a": over}, NOW)
     assert retry.key == "a#retry" and retry.at == int(over.next_attempt_at.timestamp()) and retry.args["retry"]
     # another failure, another time: another key
@@ -82,3 +84,14 @@ def test_the_digest_is_due_after_its_send_time_for_twelve_hours():
     # across the change to summer time, the send stays at 07:30 local
     summer = periods.last_send("mon 07:30", PARIS, datetime(2027, 3, 29, 12, tzinfo=UTC))
     assert summer.astimezone(PARIS).strftime("%a %H:%M") == "Mon 07:30" and summer.hour == 5
+
+
+def test_a_retry_that_changed_nothing_is_deferred_again_next_period():
+    a = _source("a", every="1h")
+    start = periods.period_start("a", 3600, NOW)
+    # the backoff ended in an earlier period (its retry job was skipped or failed): keyed by this period's start
+    stale = FetchState("a", failures=1, next_attempt_at=datetime.fromtimestamp(start - 5000, UTC))
+    (retry,) = periods.due_collects([a], {"a": stale}, NOW)
+    assert retry.key == "a#retry" and retry.at == start
+    (later,) = periods.due_collects([a], {"a": stale}, NOW + timedelta(hours=1))
+    assert later.at == start + 3600

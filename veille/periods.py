@@ -6,7 +6,7 @@ it runs and whenever it started: they are counted from the epoch, each source sh
 name (so that a thousand sources collected every 6 hours do not all fall due on the same minute). A job is keyed
 by its source and the start of its period: the queue records each key once, so any number of schedulers defer it
 once. A source that failed waits out its backoff (the fetch state's `next_attempt_at`), then is deferred again,
-keyed by that time. The weekly digest is keyed by its send time.
+keyed by that time (or by the start of its period, when that is later). The weekly digest is keyed by its send time.
 """
 
 from __future__ import annotations
@@ -73,11 +73,12 @@ def due_collects(sources: Sequence[Source], states: Mapping[str, FetchState], no
         if not source.enabled or source.name in queued:
             continue
         state = states.get(source.name)
-        if state is not None and state.failures and state.next_attempt_at is not None:
-            if state.next_attempt_at <= now:
-                jobs.append(collect_job(source, int(state.next_attempt_at.timestamp()), retry=True))
-            continue
         start = period_start(source.name, source.every_seconds, now)
+        if state is not None and state.failures and state.next_attempt_at is not None:
+            if state.next_attempt_at <= now:  # keyed by the end of the backoff, or by the period once that began
+                # later (a retry that changed nothing, its job skipped or failed, is deferred again next period)
+                jobs.append(collect_job(source, max(int(state.next_attempt_at.timestamp()), start), retry=True))
+            continue
         if state is None or state.last_fetch_at is None or state.last_fetch_at.timestamp() < start:
             jobs.append(collect_job(source, start))
     return jobs

@@ -148,7 +148,7 @@ def collect_queued(ctx: Context, name: str, worker: str, http: HttpSettings | No
         validators = Validators(state.etag, state.last_modified) if state else Validators()
         outcome = collect([source], {name: validators}, http or ctx.http(),
                           parsers=Parsers(_prepare(ctx.tagger), 0, 1))[0]
-        with ctx.store.batch():
+        with ctx.store.batch(serial=True):  # fetched and parsed at once with other jobs, stored one at a time
             return _store_outcomes(ctx, [outcome], collected_at, worker)[0]
     finally:
         ctx.store.release_sources(claimed, owner=QUEUE_OWNER)

@@ -24,6 +24,7 @@ from veille.store.verdicts import Verdicts
 T = schema
 BACKOFF = timedelta(minutes=15)
 BACKOFF_CEILING = timedelta(hours=24)
+WRITE_LOCK = 7_401_116  # the PostgreSQL advisory lock of `batch(serial=True)`
 
 
 def _now() -> datetime:
@@ -70,12 +71,18 @@ class Store(Browse, Verdicts, Queue):
         self.engine.dispose()
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Make every write of this thread inside the block one transaction: all of it is stored, or none."""
+    def batch(self, serial: bool = False) -> Iterator[None]:
+        """Make every write of this thread inside the block one transaction: all of it is stored, or none.
+
+        `serial` (concurrent writers: queue workers on PostgreSQL): such batches run one at a time, so that items
+        of two sources stored at once still see each other when they are clustered as one story, and no two
+        batches wait for each other's rows (a deadlock)."""
         if getattr(self._batch, "conn", None) is not None:
             yield  # already inside one
             return
         with self.engine.begin() as conn:
+            if serial and conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
             self._batch.conn, self._batch.bumped = conn, False
             try:
                 yield

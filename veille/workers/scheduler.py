@@ -59,7 +59,7 @@ def planned(ctx: pipeline.Context, now: datetime) -> list[str]:
             lines.append(f"collect {source.name} every {source.every}: {'retry' if retry else 'next'} {when(at)} "
                          "(deferred to the queue)")
     send_at = ctx.config.digest.send_at
-    lines.append(f"digest ({send_at}): next send {when(last_send(send_at, zone, now) + timedelta(days=7))}")
+    lines.append(f"digest ({send_at}): next send {when(last_send(send_at, zone, now + timedelta(days=7)))}")
     return lines
 
 
@@ -86,17 +86,20 @@ def run_scheduler(config_dir: Path, stop: threading.Event | None = None,
         pruned = None
         async with app.open_async():
             if on_schedule:
-                on_schedule(planned(runtime.context(), runtime.context().clock()))
+                try:
+                    on_schedule(planned(runtime.context(), runtime.context().clock()))
+                except Exception as exc:
+                    log.error("scheduler: schedule not printed: %s: %s", type(exc).__name__, exc)
             log.info("scheduler: deferring due jobs every %gs; `veille worker` processes run them",
                      settings.schedule_tick)
             while not stop.is_set():
                 current = runtime.context()
-                if hup.is_set():
-                    hup.clear()
-                    if on_schedule:
-                        on_schedule(planned(current, current.clock()))
                 now = current.clock()
                 try:
+                    if hup.is_set():
+                        hup.clear()
+                        if on_schedule:
+                            on_schedule(planned(current, now))
                     deferred = await defer_due(app, current, now)
                     if pruned is None or now - pruned > timedelta(hours=1):
                         await app.job_manager.delete_old_jobs(nb_hours=int(KEEP_FINISHED.total_seconds() // 3600),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,16 +28,42 @@ AT_ONCE = datetime(2000, 1, 1, tzinfo=UTC)
 
 async def recover_stalled(app: Any, store: Store, timeout: float) -> list[int]:
     """Give back to the queue the running jobs of workers silent for `timeout` seconds; return their ids. One
-    worker at a time does it (the others skip their turn), so that no job is given back twice."""
-    with store.recovering() as mine:
+    worker at a time does it (the others skip their turn), so that no job is given back twice. A stalled job
+    whose source has another job waiting already is marked failed instead (that one collects the source)."""
+    from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+    from procrastinate.jobs import Status
+
+    async with _lock(store) as mine:
         if not mine:
             return []
-        stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=timeout))
-        for job in stalled:
-            await app.job_manager.retry_job_by_id_async(job.id, retry_at=AT_ONCE)
-            log.warning("job %s (%s %s) given back to the queue: its worker %s sent no heartbeat for %gs",
-                        job.id, job.task_name, job.task_kwargs.get("source", ""), job.worker_id, timeout)
-        return [int(job.id) for job in stalled if job.id is not None]
+        given = []
+        for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=timeout):
+            what = f"job {job.id} ({job.task_name} {job.task_kwargs.get('source', '')})"
+            try:
+                await app.job_manager.retry_job_by_id_async(job.id, retry_at=AT_ONCE)
+            except (AlreadyEnqueued, UniqueViolation):
+                await app.job_manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
+                log.warning("%s marked failed: its worker %s went silent and another job of it waits", what,
+                            job.worker_id)
+                continue
+            except Exception as exc:  # finished meanwhile: nothing to give back
+                log.info("%s not given back: %s", what, exc)
+                continue
+            log.warning("%s given back to the queue: its worker %s sent no heartbeat for %gs", what, job.worker_id,
+                        timeout)
+            given.append(int(job.id))
+        return given
+
+
+@contextlib.asynccontextmanager
+async def _lock(store: Store) -> AsyncIterator[bool]:
+    """The recovery lock, taken and released in a thread: a slow database must not hold up the heartbeats."""
+    holder = store.recovering()
+    mine = await asyncio.to_thread(holder.__enter__)
+    try:
+        yield mine
+    finally:
+        await asyncio.to_thread(holder.__exit__, None, None, None)
 
 
 async def _recovering(app: Any, store: Store, timeout: float, every: float) -> None:
@@ -46,6 +73,19 @@ async def _recovering(app: Any, store: Store, timeout: float, every: float) -> N
             await recover_stalled(app, store, timeout)
         except Exception as exc:  # the database away for a moment: try again at the next turn
             log.warning("stalled jobs not checked: %s: %s", type(exc).__name__, exc)
+
+
+async def _beating(app: Any, worker: Any, every: float) -> None:
+    """Heartbeats until the worker has stopped: procrastinate stops its own before waiting for the running jobs
+    to finish, and a job still running after the timeout would be given to another worker while it runs."""
+    while True:
+        await asyncio.sleep(every)
+        if worker.worker_id is None:
+            continue
+        try:
+            await app.job_manager.update_heartbeat(worker.worker_id)
+        except Exception as exc:
+            log.warning("heartbeat not written: %s: %s", type(exc).__name__, exc)
 
 
 def run_worker(config_dir: Path, *, concurrency: int | None = None, until_empty: bool = False) -> int:
@@ -60,22 +100,31 @@ def run_worker(config_dir: Path, *, concurrency: int | None = None, until_empty:
         register_tasks(app, runtime)
 
         async def main() -> None:
+            from procrastinate.worker import Worker
+
             async with app.open_async():
                 store = runtime.context().store
-                await recover_stalled(app, store, settings.worker_timeout)  # before the first job is fetched
-                side = asyncio.create_task(_recovering(app, store, settings.worker_timeout, settings.worker_heartbeat))
+                worker = Worker(app, queues=[QUEUE], concurrency=jobs, name=runtime.name, wait=not until_empty,
+                                update_heartbeat_interval=settings.worker_heartbeat,
+                                stalled_worker_timeout=settings.worker_timeout, listen_notify=True,
+                                fetch_job_polling_interval=max(settings.worker_heartbeat, 1.0),
+                                install_signal_handlers=True, delete_jobs="never")
+                try:  # before the first job is fetched
+                    await recover_stalled(app, store, settings.worker_timeout)
+                except Exception as exc:
+                    log.warning("stalled jobs not checked: %s: %s", type(exc).__name__, exc)
+                side = [asyncio.create_task(_recovering(app, store, settings.worker_timeout,
+                                                        settings.worker_heartbeat)),
+                        asyncio.create_task(_beating(app, worker, settings.worker_heartbeat))]
                 log.info("worker %s: %d jobs at once; stop it with Ctrl-C or SIGTERM", runtime.name, jobs)
                 try:
-                    await app.run_worker_async(
-                        queues=[QUEUE], concurrency=jobs, name=runtime.name, wait=not until_empty,
-                        update_heartbeat_interval=settings.worker_heartbeat,
-                        stalled_worker_timeout=settings.worker_timeout, listen_notify=True,
-                        fetch_job_polling_interval=max(settings.worker_heartbeat, 1.0),
-                        install_signal_handlers=True, delete_jobs="never")
+                    await worker.run()
                 finally:
-                    side.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await side
+                    for task in side:
+                        task.cancel()
+                    for task in side:
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
 
         asyncio.run(main())
     finally:
