@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-import yaml
 
+from bench.collect import write_config
 from bench.feeds import FeedFarm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,13 +62,6 @@ class Database:
         with self.admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
         self.admin.dispose()
-
-
-def write_config(directory: Path, farm: FeedFarm, count: int) -> None:
-    (directory / "members.yaml").write_text((ROOT / "members.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    (directory / "sources.yaml").write_text(yaml.safe_dump({"sources": [
-        {"name": f"feed-{i}", "kind": "news", "type": "feed", "url": farm.url(i), "allow_private_network": True}
-        for i in range(count)]}))
 
 
 def env_for(db: str) -> dict[str, str]:
