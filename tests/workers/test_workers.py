@@ -286,3 +286,24 @@ def test_worker_and_jobs_need_postgresql(veille, tmp_path):
         result = veille("--config", config, command)
         assert result.code == 2 and "PostgreSQL" in result.err and "veille run" in result.err, result.err
     assert not (config / "veille.db").exists()  # nothing created on the way
+
+
+def test_a_stopping_worker_keeps_its_jobs_until_they_end(pg_url, tmp_path):
+    """SIGTERM: the running job finishes on its worker, which keeps sending heartbeats meanwhile, so another
+    worker does not take it up even once the timeout has passed."""
+    with Feeds(delay=3.0) as feeds:
+        config = write_config(tmp_path / "config", feed_sources(feeds, 1))
+        env = veille_process_env(pg_url, worker_heartbeat="0.2", worker_timeout="1")
+        _defer(pg_url, config, datetime.now(UTC))
+        first = _worker(config, env, tmp_path / "first.log")
+        wait_for(lambda: feeds.hits, 30, "the first worker fetching")
+        first.send_signal(signal.SIGTERM)
+        other = _worker(config, env, tmp_path / "other.log")
+        try:
+            assert first.wait(timeout=30) == 0  # after its job, three seconds in: well past the timeout
+        finally:
+            other.send_signal(signal.SIGTERM)
+            assert other.wait(timeout=30) == 0
+        assert feeds.hits == Counter({"/feed/0.xml": 1})
+        (job,) = _jobs(config, env, "--state", "done")["jobs"]
+        assert job["attempts"] == 1 and _collected(pg_url) == 1
