@@ -578,19 +578,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     from veille import pipeline
-    from veille.workers.listing import QUEUE_STATES, job_rows, jobs_table
+    from veille.store.queue import queue_statuses
+    from veille.workers.app import conninfo
+    from veille.workers.listing import job_rows, jobs_table
 
     states = args.state or list(SHOWN)
     ctx = pipeline.open_context(args.config, readonly=True)
     try:
-        if not ctx.settings.db_url.startswith("postgresql"):
-            raise InputError("veille jobs lists the job queue, which lives in PostgreSQL (VEILLE_DB="
-                             "postgresql+psycopg://…); on SQLite, `veille run` collects by itself: see `veille "
-                             "sources`")
+        conninfo(ctx.settings.db_url)  # the queue lives in PostgreSQL: a clear error on SQLite
         timeout = ctx.settings.worker_timeout
         if ctx.store.queue_ready():
-            wanted = sorted({s for state in states for s in QUEUE_STATES[state]})
-            rows = job_rows(ctx.store.queue_jobs(wanted, timeout, args.limit), states, ctx.settings.zone)
+            rows = job_rows(ctx.store.queue_jobs(queue_statuses(states), timeout, args.limit), states,
+                            ctx.settings.zone)
             counts, workers = ctx.store.queue_counts(timeout), ctx.store.live_workers(timeout)
         else:  # no worker nor scheduler has started yet
             rows, counts, workers = [], {}, []

@@ -15,9 +15,11 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from veille.models import FetchState, Source
+if TYPE_CHECKING:  # annotations only: the command line reads this module's names at start-up
+    from veille.models import FetchState, Source
 
 COLLECT = "veille.collect"
 DIGEST = "veille.digest"

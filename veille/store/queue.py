@@ -8,25 +8,26 @@ list `veille jobs` prints, and which workers are alive.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from veille.errors import VeilleError
-
 SCHEMA_LOCK = 7_401_114  # the advisory lock under which the queue's schema is created
 RECOVERY_LOCK = 7_401_115  # held by the one worker that gives stalled jobs back to the queue at a time
+# procrastinate's job statuses as veille names them (`aborting` is a legacy status, shown as aborted)
 JOB_STATES = {"todo": "waiting", "doing": "running", "failed": "failed", "succeeded": "done",
-              "cancelled": "cancelled", "aborted": "aborted", "aborting": "aborting"}
+              "cancelled": "cancelled", "aborted": "aborted", "aborting": "aborted"}
+# a running job whose worker sent no heartbeat for `:stalled` seconds (or was removed as dead)
+STALLED = "j.status = 'doing' AND (w.id IS NULL OR w.last_heartbeat < now() - make_interval(secs => :stalled))"
 
 
-def _postgres(engine: sa.Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        raise VeilleError("the job queue needs PostgreSQL (VEILLE_DB=postgresql+psycopg://…); on SQLite, "
-                          "`veille run` collects the sources and sends the digest by itself")
+def queue_statuses(states: Iterable[str]) -> list[str]:
+    """procrastinate's statuses of jobs in veille's `states` (a stalled job is one of its running ones)."""
+    wanted = set(states) | ({"running"} if "stalled" in states else set())
+    return sorted(status for status, state in JOB_STATES.items() if state in wanted)
 
 
 class Queue:
@@ -44,7 +45,6 @@ class Queue:
     def ensure_queue(self, schema_sql: str) -> bool:
         """Create the queue's schema from `schema_sql` unless it exists (one process at a time: two workers
         starting together create it once); return whether it was created now."""
-        _postgres(self.engine)
         with self.engine.begin() as conn:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             if conn.execute(sa.text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")).scalar():
@@ -72,8 +72,7 @@ class Queue:
             SELECT * FROM (
               SELECT j.id, j.task_name, j.status::text AS status, j.args, j.attempts, j.worker_id,
                      j.scheduled_at, w.last_heartbeat,
-                     (j.status = 'doing' AND (w.id IS NULL
-                        OR w.last_heartbeat < now() - make_interval(secs => :stalled))) AS stalled,
+                     (""" + STALLED + """) AS stalled,
                      (SELECT min(e.at) FROM procrastinate_events e
                        WHERE e.job_id = j.id AND e.type = 'deferred') AS deferred_at,
                      (SELECT max(e.at) FROM procrastinate_events e
@@ -91,14 +90,16 @@ class Queue:
     def queue_counts(self, stalled_after: float) -> dict[str, int]:
         """How many jobs are in each state (veille's names, `stalled` apart from `running`)."""
         query = sa.text("""
-            SELECT CASE WHEN j.status = 'doing' AND (w.id IS NULL
-                          OR w.last_heartbeat < now() - make_interval(secs => :stalled)) THEN 'stalled'
-                        ELSE j.status::text END AS state, count(*)
+            SELECT CASE WHEN """ + STALLED + """ THEN 'stalled' ELSE j.status::text END AS state, count(*)
               FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w.id = j.worker_id
              GROUP BY 1""")
         with self.engine.connect() as conn:
             rows = conn.execute(query, {"stalled": float(stalled_after)}).all()
-        return {("stalled" if state == "stalled" else JOB_STATES.get(state, state)): int(n) for state, n in rows}
+        counts: dict[str, int] = {}
+        for state, n in rows:
+            name = "stalled" if state == "stalled" else JOB_STATES.get(state, state)
+            counts[name] = counts.get(name, 0) + int(n)
+        return counts
 
     def live_workers(self, stalled_after: float) -> list[tuple[int, datetime]]:
         """(id, last heartbeat) of the workers heard from within `stalled_after` seconds."""

@@ -12,9 +12,6 @@ from veille.periods import COLLECT, DIGEST
 
 STATES = ("waiting", "running", "stalled", "failed", "done", "cancelled", "aborted")
 SHOWN = ("waiting", "running", "stalled", "failed")  # what `veille jobs` lists unless told otherwise
-# veille's names of the job states → procrastinate's (a stalled job is a running one whose worker went silent)
-QUEUE_STATES = {"waiting": ("todo",), "running": ("doing",), "stalled": ("doing",), "failed": ("failed",),
-                "done": ("succeeded",), "cancelled": ("cancelled",), "aborted": ("aborted", "aborting")}
 JOB_COLUMNS = ("id", "task", "source", "state", "attempts", "worker", "deferred", "started")
 TASKS = {COLLECT: "collect", DIGEST: "digest"}
 

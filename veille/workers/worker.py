@@ -66,13 +66,17 @@ async def _lock(store: Store) -> AsyncIterator[bool]:
         await asyncio.to_thread(holder.__exit__, None, None, None)
 
 
+async def _recover(app: Any, store: Store, timeout: float) -> None:
+    try:
+        await recover_stalled(app, store, timeout)
+    except Exception as exc:  # the database away for a moment: try again at the next turn
+        log.warning("stalled jobs not checked: %s: %s", type(exc).__name__, exc)
+
+
 async def _recovering(app: Any, store: Store, timeout: float, every: float) -> None:
     while True:
         await asyncio.sleep(every)
-        try:
-            await recover_stalled(app, store, timeout)
-        except Exception as exc:  # the database away for a moment: try again at the next turn
-            log.warning("stalled jobs not checked: %s: %s", type(exc).__name__, exc)
+        await _recover(app, store, timeout)
 
 
 async def _beating(app: Any, worker: Any, every: float) -> None:
@@ -109,10 +113,7 @@ def run_worker(config_dir: Path, *, concurrency: int | None = None, until_empty:
                                 stalled_worker_timeout=settings.worker_timeout, listen_notify=True,
                                 fetch_job_polling_interval=max(settings.worker_heartbeat, 1.0),
                                 install_signal_handlers=True, delete_jobs="never")
-                try:  # before the first job is fetched
-                    await recover_stalled(app, store, settings.worker_timeout)
-                except Exception as exc:
-                    log.warning("stalled jobs not checked: %s: %s", type(exc).__name__, exc)
+                await _recover(app, store, settings.worker_timeout)  # before the first job is fetched
                 side = [asyncio.create_task(_recovering(app, store, settings.worker_timeout,
                                                         settings.worker_heartbeat)),
                         asyncio.create_task(_beating(app, worker, settings.worker_heartbeat))]
