@@ -391,7 +391,7 @@ def cmd_try(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     import yaml
 
-    from veille import pipeline
+    from veille.collect.inspect import inspect_file
 
     options = None
     if args.options:
@@ -401,7 +401,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             raise InputError(f"--options is not JSON or YAML: {exc}") from exc
         if not isinstance(options, dict):
             raise InputError("--options must be a mapping, e.g. '{item: li, title: a}'")
-    for item in pipeline.inspect_file(args.type, args.file, options, args.kind, args.country):
+    for item in inspect_file(args.type, args.file, options, args.kind, args.country):
         print(json.dumps(item.to_json(), ensure_ascii=False))
     return EXIT_OK
 

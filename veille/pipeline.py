@@ -18,9 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from veille import periods
-from veille.collect import HttpSettings, SourceOutcome, Validators, collect
-from veille.collect.inspect import inspect_file
-from veille.collect.parsing import Parsers, default_processes
 from veille.collect.report import CollectReport, SourceReport, busy_report, waiting
 from veille.context import Context, load_config, open_context
 from veille.digest.outbox import Email, by_smtp, to_outbox
@@ -28,17 +25,17 @@ from veille.digest.weeks import Week
 from veille.errors import InputError
 from veille.export.health import health_rows, unhealthy
 from veille.models import Config, Fetched, Item, ItemQuery, Lang, Source, Suggestion
-from veille.tag.duplicates import link_entries, same_story
 from veille.tokens import GROUP, member_token, verdict_code
-from veille.writer import Writer
 
-if TYPE_CHECKING:  # the digest's and the exports' modules (pandas, Jinja2, icalendar) load when first used
+if TYPE_CHECKING:  # the collect's, the digest's and the exports' modules (the HTTP client, the parsers, pandas,
+    # Jinja2, icalendar) load when first used
+    from veille.collect import HttpSettings, SourceOutcome
     from veille.digest import assemble
     from veille.digest.render import Feedback, SiteLinks
     from veille.store import links
     from veille.tag import Tagger
 
-__all__ = ["CollectReport", "Context", "DigestReport", "Email", "SourceReport", "Week", "inspect_file",
+__all__ = ["CollectReport", "Context", "DigestReport", "Email", "SourceReport", "Week",
            "load_config", "open_context"]
 log = logging.getLogger("veille.pipeline")
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"  # who fetched a source, as `veille sources` shows it
@@ -62,6 +59,10 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
                     on_done: Callable[[SourceOutcome], None] | None = None,
                     http: HttpSettings | None = None, now: datetime | None = None) -> CollectReport:
     """Fetch the sources, store new and changed items, tag them; return what happened per source."""
+    from veille.collect import Validators, collect
+    from veille.collect.parsing import Parsers, default_processes
+    from veille.writer import Writer
+
     sources = select_sources(ctx.config, names)
     states = ctx.store.fetch_states(counts=False)
     run_id = ctx.store.start_run("collect")
@@ -112,6 +113,8 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
 def _prepare(tagger: Tagger) -> Callable[[Source, list[Item]], Sequence[links.Entry]]:
     """What the parsers do next to a source's items: tag them, and compute their link keys (what most of one
     source's items share is its boilerplate: keys are found source by source)."""
+    from veille.tag.duplicates import link_entries
+
     def prepare(source: Source, items: list[Item]) -> Sequence[links.Entry]:
         tagger.tag_many(items, [source.topics] * len(items))
         return link_entries(items)
@@ -133,6 +136,8 @@ def collect_queued(ctx: Context, name: str, worker: str, http: HttpSettings | No
     """Collect one source for a queue job (`veille worker`): fetched, parsed and tagged in this thread, stored in
     one transaction with its fetch state (recorded as collected by `worker`). A source no longer configured, or
     disabled since the job was deferred, is skipped; so is one that a `veille collect` is collecting now."""
+    from veille.collect import Validators, collect
+    from veille.collect.parsing import Parsers
     from veille.store.claims import QUEUE_OWNER
 
     source = ctx.config.source(name)
@@ -159,6 +164,8 @@ def _store_outcomes(ctx: Context, outcomes: Sequence[SourceOutcome], collected_a
     """Store fetched sources' items together, tag and link the new and changed ones, record every fetch state (as
     fetched `by` that process); return one report per outcome. One call is one batch: each statement runs once
     for all the sources."""
+    from veille.tag.duplicates import same_story
+
     fetched = [o for o in outcomes if o.ok]
     for outcome in fetched:
         for item in outcome.items:
@@ -187,6 +194,8 @@ def _store_outcomes(ctx: Context, outcomes: Sequence[SourceOutcome], collected_a
 
 def try_source(ctx: Context, name: str, http: HttpSettings | None = None) -> tuple[SourceOutcome, list[Item]]:
     """Fetch one source and tag its items without storing anything (an admin's dry run)."""
+    from veille.collect import collect
+
     source = select_sources(ctx.config, [name])[0]
     outcome = collect([source], {}, http or ctx.http(), keep_payloads=True)[0]
     ctx.tagger.tag_many(outcome.items, [source.topics] * len(outcome.items))
@@ -351,10 +360,10 @@ def report_items(ctx: Context, query: ItemQuery, fmt: str, sort: str = "relevanc
         raise InputError(f"unknown source {unknown[0]!r}; sources: {', '.join(s.name for s in ctx.config.sources)}")
     lang = lang or ctx.config.lang_of(query.member)
     if fmt == "csv":  # from the store's rows through a frame: no object per item
-        from veille.export.frame import COLUMNS, report_csv
+        from veille.export.frame import CELLS, COLUMNS, report_csv
 
         rows = ctx.store.report_rows(replace(query, limit=None if sort == "relevance" else query.limit,
-                                             order="deadline" if sort == "deadline" else "newest"), COLUMNS)
+                                             order="deadline" if sort == "deadline" else "newest"), COLUMNS, CELLS)
         return report_csv(*rows, member=query.member, by_relevance=sort == "relevance", limit=query.limit,
                           lang=lang, zone=ctx.settings.zone)
     if sort == "relevance":

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import MEMBERS, WATCH_SOURCES, store_items, watch_items, write_config
 from veille import pipeline
 from veille.export import formats
-from veille.export.frame import COLUMNS, report_csv
+from veille.export.frame import CELLS, COLUMNS, report_csv
 from veille.models import Item, ItemQuery, MemberMatch, TopicTag
 
 ZONE = ZoneInfo("Europe/Paris")
@@ -29,7 +29,7 @@ def _tricky() -> list[Item]:
                      "drinking_water": TopicTag(1.5, ["CPV 42912300", '"eau" potable, \\ é — 水'])},
              members={"polymem": MemberMatch(4.5, ["topic membranes", "keyword 'ultrafiltration'"])}),
         Item(id="range", source="water", kind="tender", title="Sensors, \"quoted\"; line\nbreak", summary="",
-             url=None, published_at=None, collected_at=at, country=None, value_min=1000.5, value_max=2.0e7,
+             url=None, published_at=None, collected_at=at, country=None, buyer="\tRégie", value_min=1000.5, value_max=2.0e7,
              value_currency="CAD", deadline_at=datetime(2026, 12, 1, 11, 0, tzinfo=UTC), deadline_kind="participation",
              topics={"sensors": TopicTag(1.0, ["'sensor' in title"])},
              members={"neosens": MemberMatch(3.0, ["topic sensors"])}),
@@ -63,13 +63,13 @@ def test_the_frame_writes_the_same_csv_as_the_items(ctx, lang, member, by_releva
     items = items[:limit] if limit else items
     expected = formats.to_csv(items, lang=lang, zone=ZONE)
     count, written = report_csv(*ctx.store.report_rows(replace(query, limit=None if by_relevance else limit),
-                                                       COLUMNS),
+                                                       COLUMNS, CELLS),
                                 member=member, by_relevance=by_relevance, limit=limit, lang=lang, zone=ZONE)
     assert count == len(items) > 0
     assert written == expected
 
 
 def test_an_empty_report_has_its_headers(ctx):
-    count, written = report_csv(*ctx.store.report_rows(ItemQuery(topics=("algae",)), COLUMNS), member=None,
+    count, written = report_csv(*ctx.store.report_rows(ItemQuery(topics=("algae",)), COLUMNS, CELLS), member=None,
                                 by_relevance=True, limit=None, lang="fr", zone=ZONE)
     assert count == 0 and written == formats.to_csv([], lang="fr", zone=ZONE)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from functools import cache
 from itertools import groupby
 from operator import itemgetter
@@ -21,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from veille import sheets
+from veille.cells import FORMULA_START
 from veille.export.formats import CSV_COLUMNS
 from veille.ids import region_of
 from veille.models import Lang
@@ -30,16 +30,12 @@ from veille.zones import zone_named
 COLUMNS = ("id", "kind", "published_at", "title", "url", "source", "country", "deadline_at", "deadline_date_only",
            "deadline_zone", "deadline_kind", "buyer", "notice_id", "cpv", "value_amount", "value_currency",
            "value_kind", "value_min", "value_max", "summary")
-TEXT = ("id", "kind", "title", "url", "source", "country", "region", "topics", "members", "why", "deadline_kind",
-        "buyer", "notice_id", "cpv", "value_currency", "value_kind", "summary")
 NUMBERS = ("value_amount", "value_min", "value_max")
+# the columns the store gives as text cells (`Store.report_rows(..., texts=CELLS)`), used as they come
+CELLS = ("id", "kind", "title", "url", "source", "country", "deadline_kind", "buyer", "notice_id", "cpv",
+         "value_currency", "value_kind", "summary")
+_FORMULA = frozenset(FORMULA_START)
 _NONE = ("", "", 0)  # an item without topics: no keys, no reasons, Item.relevance's integer 0
-
-
-def _loaded(value: Any) -> list[Any]:
-    if value is None or value == "[]":
-        return []
-    return json.loads(value) if isinstance(value, str) else list(value)
 
 
 def _utc(values: pd.Series) -> pd.Series:
@@ -59,6 +55,11 @@ def _region(country: str | None) -> str:
     return region_of(country) or ""
 
 
+def _texts(values: Sequence[Any]) -> list[str]:
+    """A text column's cells: "" for none, a leading `'` where a spreadsheet would see a formula."""
+    return ["" if v is None else f"'{v}" if v[:1] in _FORMULA else v for v in values]
+
+
 def _per_item(rows: Sequence[tuple[Any, ...]]) -> dict[str, tuple[str, str, float]]:
     """{item id: (keys joined, its "why" part, the scores summed)} of (id, key, score, notes joined) rows ordered
     by id then key (as the store gives them): grouped in one pass, as `formats.cells` and `Item.relevance` make
@@ -66,16 +67,24 @@ def _per_item(rows: Sequence[tuple[Any, ...]]) -> dict[str, tuple[str, str, floa
     out: dict[str, tuple[str, str, float]] = {}
     for item_id, group in groupby(rows, key=itemgetter(0)):
         entries = list(group)
-        out[item_id] = (";".join(e[1] for e in entries), " | ".join(f"{e[1]}: {e[3]}" for e in entries),
-                        round(sum(e[2] for e in entries), 2))
+        if len(entries) == 1:  # most items have one or two topics, and a match or two at most
+            _, key, score, notes = entries[0]
+            out[item_id] = (key, f"{key}: {notes}", round(score, 2))
+        elif len(entries) == 2:
+            (_, key, score, notes), (_, key2, score2, notes2) = entries
+            out[item_id] = (f"{key};{key2}", f"{key}: {notes} | {key2}: {notes2}", round(score + score2, 2))
+        else:
+            out[item_id] = (";".join(e[1] for e in entries), " | ".join(f"{e[1]}: {e[3]}" for e in entries),
+                            round(sum(e[2] for e in entries), 2))
     return out
 
 
 def report_csv(items: Sequence[tuple[Any, ...]], topics: Sequence[tuple[Any, ...]],
                members: Sequence[tuple[Any, ...]], *, member: str | None, by_relevance: bool, limit: int | None,
                lang: Lang, zone: tzinfo) -> tuple[int, str]:
-    """(rows written, the CSV) of a report from the store's rows (`Store.report_rows` with COLUMNS), most relevant
-    first when `by_relevance` (the member's score with `member`; the store's order among equals), at most `limit`."""
+    """(rows written, the CSV) of a report from the store's rows (`Store.report_rows` with COLUMNS and CELLS),
+    most relevant first when `by_relevance` (the member's score with `member`; the store's order among equals),
+    at most `limit`. Text cells come straight from the rows' columns; pandas converts the times."""
     text = io.StringIO()
     text.write(sheets.BOM)
     writer = csv.writer(text, delimiter=sheets.SEPARATORS[lang], lineterminator="\r\n")
@@ -90,38 +99,32 @@ def report_csv(items: Sequence[tuple[Any, ...]], topics: Sequence[tuple[Any, ...
         items = sorted(items, key=lambda r: -score(r))
     if limit:
         items = items[:limit]
-    df = pd.DataFrame(list(items), columns=list(COLUMNS))
-    tagged = [on.get(i, _NONE) for i in df["id"]]
-    matched = [by.get(i, _NONE) for i in df["id"]]
-    df["topics"] = [t[0] for t in tagged]
-    df["members"] = [m[0] for m in matched]
-    df["why"] = [f"{t[1]} | {m[1]}" if t[1] and m[1] else t[1] or m[1] for t, m in zip(tagged, matched, strict=True)]
+    column = dict(zip(COLUMNS, zip(*items, strict=True), strict=True))
+    tagged = [on.get(i, _NONE) for i in column["id"]]
+    matched = [by.get(i, _NONE) for i in column["id"]]
+    out: dict[str, list[str]] = {name: column[name] for name in CELLS}  # type: ignore[misc]
+    out["topics"] = _texts([t[0] for t in tagged])
+    out["members"] = _texts([m[0] for m in matched])
+    out["why"] = _texts([f"{t[1]} | {m[1]}" if t[1] and m[1] else t[1] or m[1]
+                         for t, m in zip(tagged, matched, strict=True)])
+    out["region"] = [_region(c) for c in column["country"]]
     mark = sheets.DECIMAL_MARKS[lang]
-    out: dict[str, list[str]] = {}
-    for column in TEXT:
-        if column == "region":
-            values = [_region(c if isinstance(c, str) else None) for c in df["country"].tolist()]
-        elif column == "cpv":
-            values = [";".join(_loaded(v)) for v in df["cpv"].tolist()]
-        else:
-            values = ["" if v is None or v != v else str(v) for v in df[column].tolist()]
-        out[column] = [f"'{v}" if v.startswith(sheets.FORMULA_START) else v for v in values]
-    for column in NUMBERS:
-        out[column] = ["" if v is None or v != v else str(float(v)).replace(".", mark) for v in df[column].tolist()]
+    for name in NUMBERS:
+        out[name] = ["" if v is None else str(float(v)).replace(".", mark) for v in column[name]]
     out["relevance"] = [str(t[2]).replace(".", mark) for t in tagged]
-    out["published_at"] = _clock(_utc(df["published_at"]), zone).tolist()
-    out["deadline_at"] = _deadlines(df, zone).tolist()
+    published = _utc(pd.Series(column["published_at"], dtype=object))
+    out["published_at"] = _clock(published, zone).tolist()
+    out["deadline_at"] = _deadlines(column, zone).tolist()
     writer.writerows(zip(*(out[c] for c in CSV_COLUMNS), strict=True))
-    return len(df), text.getvalue()
+    return len(items), text.getvalue()
 
 
-def _deadlines(df: pd.DataFrame, zone: tzinfo) -> pd.Series:
+def _deadlines(column: dict[str, tuple[Any, ...]], zone: tzinfo) -> pd.Series:
     """The deadline as readers see it: the day the source wrote when it gave no time (in the buyer's zone), else
     the time on the clock of `zone`; "" for none."""
-    due = _utc(df["deadline_at"])
-    shown = _clock(due, zone) if len(df) else pd.Series([], dtype=object)
-    days = df["deadline_date_only"].astype(bool) & due.notna() if len(df) else pd.Series([], dtype=bool)
-    for n in days[days].index:
-        moment: datetime = due[n].to_pydatetime()
-        shown[n] = moment.astimezone(zone_named(df.at[n, "deadline_zone"])).date().isoformat()
+    due = _utc(pd.Series(column["deadline_at"], dtype=object))
+    shown = _clock(due, zone)
+    for n, (moment, day_only) in enumerate(zip(column["deadline_at"], column["deadline_date_only"], strict=True)):
+        if day_only and moment is not None:
+            shown[n] = due[n].to_pydatetime().astimezone(zone_named(column["deadline_zone"][n])).date().isoformat()
     return shown

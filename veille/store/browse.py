@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from veille.cells import FORMULA_START
 from veille.models import Item, ItemQuery
 from veille.store import schema as T
 from veille.store import search
-from veille.store.rows import attach_tags, chunks, item_select, read_items
+from veille.store.rows import attach_tags, chunks, driver_rows, item_select, read_items
 from veille.store.rows import raw as rows_raw
 
 
@@ -31,6 +32,15 @@ def _joined(dialect: str, column: str, glue: str) -> sa.ColumnElement[str]:
     else:
         expr = f"coalesce((SELECT group_concat(j.value, '{glue}') FROM json_each({column}) AS j), '')"
     return sa.literal_column(expr, sa.Text)
+
+
+def _cell(dialect: str, column: sa.Column[Any]) -> sa.ColumnElement[str]:
+    """`column` as a spreadsheet's text cell, made by the database: "" for none, a JSON list of texts joined by
+    ";", and a leading `'` when the text would start a formula (`cells.FORMULA_START`)."""
+    text: sa.ColumnElement[Any] = _joined(dialect, f"items.{column.name}", ";") if isinstance(column.type, sa.JSON) \
+        else sa.func.coalesce(column, "")
+    return sa.case((sa.func.substr(text, 1, 1).in_(FORMULA_START), sa.literal("'") + text), else_=text) \
+        .label(column.name)
 
 
 def _deadlines(c: Any, bound: datetime, after: bool) -> sa.ColumnElement[bool]:
@@ -60,20 +70,23 @@ class Browse:
             attach_tags(conn, found, among=sa.select(c.id).where(*conditions))
         return found
 
-    def report_rows(self, query: ItemQuery, columns: Sequence[str]) -> tuple[
+    def report_rows(self, query: ItemQuery, columns: Sequence[str], texts: Collection[str] = ()) -> tuple[
             list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """The rows a spreadsheet of `query`'s items is written from, as the driver gives them (times and JSON
-        as stored): the items' `columns` (in the order of `items`), their (item id, topic, score, evidence) and
-        their (item id, member, score, reasons), each ordered by item id then topic or member. No `Item` is made:
-        a report of a hundred thousand items is a frame, not objects."""
+        """The rows a spreadsheet of `query`'s items is written from, as the driver gives them (times and JSON as
+        stored; the columns named in `texts` as spreadsheet cells, see `_cell`): the items' `columns` (in the order
+        of `items`), then (item id, topic, score, evidence) and (item id, member, score, reasons) rows ordered by
+        item id then topic or member, for at least those items (readers look them up by id). No `Item` is made: a
+        report of a hundred thousand items is a frame, not objects."""
         c = T.items.c
-        conditions = self._conditions(query)
-        stmt = sa.select(*(rows_raw(c[name]) for name in columns)).where(*conditions).order_by(*_order(query))
+        dialect = self.engine.dialect.name
+        stmt = sa.select(*(_cell(dialect, c[name]) if name in texts else rows_raw(c[name]) for name in columns)) \
+            .where(*self._conditions(query)).order_by(*_order(query))
         if query.limit:
             stmt = stmt.limit(query.limit)
-        among = sa.select(c.id).where(*conditions)
+        # the tags of every copy in view: the same filters without the one asking each item whether a newer copy
+        # of its cluster stands for it (that one costs as much as reading the tags)
+        among = sa.select(c.id).where(*self._scope(query, T.items), *_judged(query, c.id))
         topics, members = T.item_topics.c, T.item_members.c
-        dialect = self.engine.dialect.name
         queries = [stmt,
                    sa.select(topics.item_id, topics.topic, topics.score, _joined(dialect, "item_topics.evidence", ", "))
                    .where(topics.item_id.in_(among)).order_by(topics.item_id, topics.topic),
@@ -83,9 +96,9 @@ class Browse:
 
         def read(query: sa.Select[Any]) -> list[tuple[Any, ...]]:
             with self.engine.connect() as conn:
-                return [tuple(r) for r in conn.execute(query).all()]
+                return driver_rows(conn, query)
 
-        # three connections at once: the database works on one query while Python takes in another's rows
+        # a connection per query: the database works on one while Python takes in another's rows
         with ThreadPoolExecutor(len(queries), thread_name_prefix="report") as pool:
             items, tags, matches = pool.map(read, queries)
         return items, tags, matches
