@@ -165,6 +165,9 @@ class DigestSettings(_Strict):
     subject: str | None = Field(default=None, pattern=r"^[^\r\n]+$")  # default: the language's own subject
     lang: Lang = "fr"
     members_see_each_other: bool = False  # a member's digest and site view show other members' matches too
+    # entries printed per section (and in "closing soon"), most relevant first; the others are counted, with a link
+    # to them on the reports site. 0: every entry
+    per_section: int = Field(default=15, ge=0)
 
     _recipients = field_validator("recipients", "admins")(classmethod(lambda cls, v: _check_emails(v)))
 

@@ -145,7 +145,8 @@ def reader(digest: Plan, settings: Settings) -> Reader:
     lang = settings.lang(digest.member)
     return Reader(Formats(lang, settings.zone), {t.id: t.label_in(lang) for t in config.topics},
                   {m.id: m.name for m in config.members}, digest.member,
-                  see_others=digest.member is None or config.digest.members_see_each_other)
+                  see_others=digest.member is None or config.digest.members_see_each_other,
+                  per_section=config.digest.per_section)
 
 
 def trend_weeks(week: Week) -> list[Week]:

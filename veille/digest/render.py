@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -81,6 +81,7 @@ class Reader:
     member_names: Mapping[str, str]
     member_id: str | None = None
     see_others: bool = True  # show which members an item matches (the working group, or members_see_each_other)
+    per_section: int = 0  # entries printed per section, the most relevant (0: all); the rest are counted
 
     def _(self, text: str) -> str:
         return self.fmt.gettext(text)
@@ -138,18 +139,26 @@ def _sort_key(item: Item, member: str | None, zone: ZoneInfo) -> tuple[object, .
     return (-item.relevance(member), -(when.timestamp() if when else 0), item.title)
 
 
+def _printed(entries: Sequence[Item], reader: Reader) -> Sequence[Item]:
+    """The entries a section prints: the first `reader.per_section` (all with 0)."""
+    return entries[:reader.per_section] if reader.per_section else entries
+
+
 def _sections(listed: Sequence[Item], reader: Reader, now: datetime, histories: Mapping[str, Sequence[Item]],
-              site: SiteLinks | None, closing_ids: set[str]) -> list[dict[str, Any]]:
-    """One section per kind (in KIND_ORDER), its items most relevant first; a tender already in "closing soon"
-    is counted in its section but not printed again."""
+              site: SiteLinks | None, closing_ids: set[str], week_view: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One section per kind (in KIND_ORDER), its items most relevant first, the first `reader.per_section` printed
+    (the others counted, with their view on the site: `week_view` are its parameters); a tender already in
+    "closing soon" is counted in its section but not printed again."""
     sections: list[dict[str, Any]] = []
     for kind in sorted({i.kind for i in listed}, key=lambda k: KIND_ORDER.get(k, 99)):
         of_kind = sorted((i for i in listed if i.kind == kind),
                          key=lambda i: _sort_key(i, reader.member_id, reader.fmt.zone))
         shown = [i for i in of_kind if (i.cluster_id or i.id) not in closing_ids]
+        printed = _printed(shown, reader)
         sections.append({"kind": kind, "label": reader._(KIND_LABELS.get(kind, kind)), "count": len(of_kind),
-                         "above": len(of_kind) - len(shown),
-                         "entries": [_item_view(i, reader, now, histories.get(i.id, ()), site) for i in shown]})
+                         "above": len(of_kind) - len(shown), "more": len(shown) - len(printed),
+                         "more_url": site.url("/", kind=kind, **week_view) if site else None,
+                         "entries": [_item_view(i, reader, now, histories.get(i.id, ()), site) for i in printed]})
     return sections
 
 
@@ -226,14 +235,14 @@ def _trend(trend: Trend, reader: Reader) -> dict[str, Any] | None:
     return {"rows": rows, "first": f"{first.number:02d}", "last": f"{last.number:02d}", "weeks": len(trend.weeks)}
 
 
-def _site_context(site: SiteLinks | None, start: datetime, last_day: date, zone: ZoneInfo, member_id: str | None,
-                  topic_labels: Mapping[str, str], listed: Sequence[Item]) -> dict[str, object] | None:
-    """Links to the week and to each topic of the week on the reports site (None without a site)."""
+def _site_context(site: SiteLinks | None, week_view: Mapping[str, str], topic_labels: Mapping[str, str],
+                  listed: Sequence[Item]) -> dict[str, object] | None:
+    """Links to the week (`week_view`: the site's parameters for it) and to each topic of the week on the reports
+    site (None without a site)."""
     if site is None:
         return None
     return {
-        "week": site.url("/", since=start.astimezone(zone).date().isoformat(), until=last_day.isoformat(),
-                         **({"member": member_id} if member_id else {})),
+        "week": site.url("/", **week_view),
         "topics": [(label, site.url("/", topic=t)) for t, label in topic_labels.items()
                    if any(t in i.topics for i in listed)],
     }
@@ -294,8 +303,10 @@ def render_digest(content: DigestContent, week: Week, reader: Reader, *, now: da
     listed = listed_items(content.items)
     closing = listed_items(content.closing)
     closing_ids = {i.cluster_id or i.id for i in closing}
-    sections = _sections(listed, reader, now, content.histories, site, closing_ids)
-    closing_views = [_item_view(i, reader, now, site=site) for i in closing]
+    week_view = {"since": start.astimezone(zone).date().isoformat(), "until": last_day.isoformat(),
+                 **({"member": reader.member_id} if reader.member_id else {})}
+    sections = _sections(listed, reader, now, content.histories, site, closing_ids, week_view)
+    closing_views = [_item_view(i, reader, now, site=site) for i in _printed(closing, reader)]
     trend = content.trend() if callable(content.trend) else content.trend  # laid out first, then counted
     before = _per_kind(content.previous) if content.previous is not None else {
         kind: counts[-2] for kind, counts in trend.kinds.items() if len(counts) >= 2}
@@ -306,7 +317,9 @@ def render_digest(content: DigestContent, week: Week, reader: Reader, *, now: da
         "headline": {"tenders": count.get("tender", 0), "closing": len(closing),
                      "regulation": count.get("regulation", 0)},
         "total": len(listed), "previous": sum(before.values()),
-        "closing": closing_views,
+        "closing": closing_views, "closing_more": len(closing) - len(closing_views),
+        "closing_url": site.url("/", kind="tender", open="1", sort="deadline",
+                                **({"member": reader.member_id} if reader.member_id else {})) if site else None,
         "feedback": content.feedback,
         "sections": sections,
         "tables": _tables(listed, before, reader, topic_order),
@@ -314,7 +327,7 @@ def render_digest(content: DigestContent, week: Week, reader: Reader, *, now: da
         "unlisted": len(content.items) - len(listed),
         "source_health": [{"source": s, "problem": p} for s, p in source_health],
         "generated": fmt.moment(now), "tz": str(zone),
-        "site": _site_context(site, start, last_day, zone, reader.member_id, reader.topic_labels, listed),
+        "site": _site_context(site, week_view, reader.topic_labels, listed),
     }
     env = template_environment("veille.digest", fmt.lang)
     body = env.get_template("body.html.j2").render(context)
