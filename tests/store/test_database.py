@@ -107,7 +107,7 @@ def test_migrations_are_recorded_once(db_url):
     store = Store.open(db_url)
     with store.engine.connect() as conn:
         versions = [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))]
-    assert versions == list(range(1, 21))
+    assert versions == list(range(1, 22))
     store.close()
 
 
@@ -142,6 +142,11 @@ def test_migrations_build_the_current_schema(db_url):
     store = Store.open(db_url)
     with store.engine.connect() as conn:
         assert _columns(conn) == {name: set(table.columns.keys()) for name, table in schema.metadata.tables.items()}
+        inspector = sa.inspect(conn)
+        for name in ("items", "item_topics", "item_members"):  # the indexes the queries are planned with
+            indexes = {i.name for i in schema.metadata.tables[name].indexes}
+            found = {i["name"] for i in inspector.get_indexes(name)} - {"ix_items_search"}  # PostgreSQL's full text
+            assert found == indexes
     store.close()
 
 
@@ -167,7 +172,7 @@ def test_migration_from_version_1(tmp_path):
     assert store.delivered("2026-W01", "full") == {"a@example.org": "sent"}  # migration 4's default
     with store.engine.connect() as conn:
         versions = [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_version"))]
-        assert versions == list(range(1, 21))
+        assert versions == list(range(1, 22))
         assert _columns(conn) == {name: set(table.columns.keys()) for name, table in schema.metadata.tables.items()}
     store.close()
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event
+from icalendar import Calendar
 
 from veille import __version__
 from veille.i18n import Formats, gettext_for
@@ -63,7 +63,7 @@ def to_ics(items: Sequence[Item], now: datetime | None = None, zone: tzinfo = UT
     for item in latest_per_tender(items, zone):
         key = (item.id, lang)
         if key not in made:
-            made[key] = _event(item, stamp, zone, lang).to_ical()
+            made[key] = _event(item, stamp, zone, lang)
         body.append(made[key])
     head = calendar.to_ical()
     end = b"END:VCALENDAR\r\n"
@@ -71,31 +71,63 @@ def to_ics(items: Sequence[Item], now: datetime | None = None, zone: tzinfo = UT
     return (head[:-len(end)] + b"".join(body) + end).decode("utf-8")
 
 
-def _event(item: Item, stamp: datetime, zone: tzinfo, lang: str) -> Event:
+def _event(item: Item, stamp: datetime, zone: tzinfo, lang: str) -> bytes:
+    """One VEVENT, written as icalendar 7 writes the same event (its property order, escaping and folding; the
+    tests compare both byte for byte): 0.7 ms an event through icalendar's objects, 2,000 tenders in a week."""
     _ = gettext_for(lang)
     due = item.local_deadline(zone)
     assert due is not None
-    event = Event()
-    event.add("uid", f"{item.cluster_id or item.id}@veille")
-    event.add("dtstamp", stamp)
     if isinstance(due, datetime):
-        event.add("dtstart", due.astimezone(UTC) - EVENT_LENGTH)
-        event.add("dtend", due.astimezone(UTC))
+        end = due.astimezone(UTC)
+        start, finish = f"DTSTART:{_utc(end - EVENT_LENGTH)}", f"DTEND:{_utc(end)}"
     else:  # all day: DTSTART;VALUE=DATE and the next day as its exclusive end
-        event.add("dtstart", due)
-        event.add("dtend", due + timedelta(days=1))
-    event.add("summary", _("Deadline: {title}").format(title=item.title))
+        start, finish = f"DTSTART;VALUE=DATE:{due:%Y%m%d}", f"DTEND;VALUE=DATE:{due + timedelta(days=1):%Y%m%d}"
     lines = [item.title, *tender_lines(item, lang=lang, zone=zone)]
     if item.url:
         lines.append(item.url)
-        event.add("url", item.url)
-    event.add("description", "\n".join(lines))
+    event = ["BEGIN:VEVENT", "SUMMARY:" + _text(_("Deadline: {title}").format(title=item.title)), start, finish,
+             f"DTSTAMP:{_utc(stamp)}", "UID:" + _text(f"{item.cluster_id or item.id}@veille"),
+             "CATEGORIES:" + ",".join(_text(c) for c in ["tender", *sorted(item.topics)]),
+             "DESCRIPTION:" + _text("\n".join(lines))]
     if item.country:
-        event.add("location", item.country)
-    event.add("categories", ["tender", *sorted(item.topics)])
-    alarm = Alarm()
-    alarm.add("action", "DISPLAY")
-    alarm.add("description", _("Tender closes in 3 days: {title}").format(title=item.title))
-    alarm.add("trigger", -REMINDER, parameters={"RELATED": "END"})
-    event.add_component(alarm)
-    return event
+        event.append("LOCATION:" + _text(item.country))
+    if item.url:
+        event.append("URL:" + item.url)
+    event += ["BEGIN:VALARM", "ACTION:DISPLAY",
+              "DESCRIPTION:" + _text(_("Tender closes in 3 days: {title}").format(title=item.title)),
+              f"TRIGGER;RELATED=END:-P{REMINDER.days}D", "END:VALARM", "END:VEVENT"]
+    return b"".join(_fold(line) + b"\r\n" for line in event)
+
+
+def _utc(moment: datetime) -> str:
+    """A UTC time as a DATE-TIME value: 20261204T225959Z (seconds, as icalendar writes them)."""
+    return f"{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def _text(value: str) -> str:
+    """A TEXT value escaped as RFC 5545 says (and as icalendar does it, in its order)."""
+    return (value.replace(r"\N", "\n").replace("\\", "\\\\").replace(";", r"\;").replace(",", r"\,")
+            .replace("\r\n", r"\n").replace("\n", r"\n").replace("\r", r"\n"))
+
+
+_CONTINUATION = range(0x80, 0xC0)  # the bytes inside a UTF-8 character
+_ESCAPES = b"\\^"  # not left at the end of a folded part: a value's escape stays whole
+
+
+def _fold(line: str) -> bytes:
+    """A content line folded as RFC 5545 says: parts of at most 74 octets (never inside a character, never ending
+    on an escape character), each next one after a CRLF and a space."""
+    data = line.encode("utf-8")
+    if len(data) <= 74:
+        return data
+    parts, start = [], 0
+    while len(data) - start > 74:
+        cut = start + 74
+        while data[cut] in _CONTINUATION:
+            cut -= 1
+        if data[cut - 1] in _ESCAPES and cut - start > 1:
+            cut -= 1
+        parts.append(data[start:cut])
+        start = cut
+    parts.append(data[start:])
+    return b"\r\n ".join(parts)

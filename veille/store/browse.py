@@ -136,7 +136,8 @@ class Browse:
                          for n, (start, end) in enumerate(weeks)]).label("week")
         inside = (c.seen_at >= min(s for s, _ in weeks), c.seen_at < max(e for _, e in weeks))
         story = sa.func.count(sa.distinct(sa.func.coalesce(c.cluster_id, c.id)))
-        tagged = sa.or_(c.id.in_(sa.select(t.item_id)), c.id.in_(sa.select(m.item_id)))
+        # looked up per item of the weeks (by the tags' keys), not the whole tag tables scanned
+        tagged = sa.or_(sa.exists().where(t.item_id == c.id), sa.exists().where(m.item_id == c.id))
         group = sa.literal(None, sa.String).label("reader")
         queries = [  # aggregates only: the rows never come into Python one by one
             (kinds, sa.select(week, group, c.kind, story).where(*inside, tagged).group_by(week, c.kind)),
@@ -149,11 +150,17 @@ class Browse:
                 (topics, sa.select(week, m.member, t.topic, story).join_from(T.items, T.item_members, m.item_id == c.id)
                  .join(T.item_topics, t.item_id == c.id).where(*inside, m.member.in_(list(members)))
                  .group_by(week, m.member, t.topic))]
-        with self.engine.connect() as conn:
-            for out, query in queries:
-                for n, reader, key, count in conn.execute(query):
-                    if n is not None:
-                        out.setdefault((reader, key), [0] * len(weeks))[int(n)] = int(count)
+        def read(query: sa.Select[Any]) -> list[tuple[Any, ...]]:
+            with self.engine.connect() as conn:
+                return driver_rows(conn, query)
+
+        # a connection per query: the database counts on every core (an aggregate holds no Python lock)
+        with ThreadPoolExecutor(len(queries), thread_name_prefix="trend") as pool:
+            counted = list(pool.map(read, [query for _, query in queries]))
+        for (out, _), rows in zip(queries, counted, strict=True):
+            for n, reader, key, count in rows:
+                if n is not None:
+                    out.setdefault((reader, key), [0] * len(weeks))[int(n)] = int(count)
         return kinds, topics
 
     def scheduled_runs(self) -> dict[str, datetime]:

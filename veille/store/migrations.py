@@ -146,6 +146,11 @@ def _v20_collected_by(conn: sa.Connection) -> None:
     _add_columns(conn, "fetch_state", {"collected_by": "VARCHAR(200)"})
 
 
+def _v21_deadline_index(conn: sa.Connection) -> None:
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_items_kind_deadline ON items (kind, deadline_at)"))
+    conn.execute(sa.text("DROP INDEX IF EXISTS ix_items_kind"))  # the new one serves lookups by kind too
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema: items, tags, member matches, fetch state, runs, deliveries", _v1_initial),
     (2, "item_links: identifiers shared by the notices of one tender; index on items.cluster_id", _v2_item_links),
@@ -175,6 +180,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
          "index alone", _v19_seen_index),
     (20, "fetch_state.collected_by: the process that last fetched each source (which queue worker)",
      _v20_collected_by),
+    (21, "index on items (kind, deadline_at): the tenders still open read by deadline, not every tender",
+     _v21_deadline_index),
 ]
 
 

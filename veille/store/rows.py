@@ -84,7 +84,7 @@ def item_from(r: Sequence[Any]) -> Item:
 
 def read_items(conn: sa.Connection, stmt: sa.Select[Any]) -> list[Item]:
     """The items of `stmt` (an `item_select`), without their tags."""
-    return [item_from(r) for r in conn.execute(stmt).all()]
+    return [item_from(r) for r in driver_rows(conn, stmt)]
 
 
 def row_item(row: Any) -> Item:
@@ -105,9 +105,9 @@ def attach_tags(conn: sa.Connection, items: list[Item], among: sa.Select[Any] | 
              (members, members.member, members.reasons, "members", MemberMatch))
     for scope in scopes:
         for (table, key, notes, field, tag), where in zip(kinds, scope, strict=True):
-            for item_id, name, score, text in conn.execute(
-                    sa.select(table.item_id, key, table.score, raw(notes)).where(where)
-                    .order_by(table.item_id, key)).all():
+            for item_id, name, score, text in driver_rows(
+                    conn, sa.select(table.item_id, key, table.score, raw(notes)).where(where)
+                    .order_by(table.item_id, key)):
                 item = by_id.get(item_id)
                 if item is not None:
                     getattr(item, field)[name] = tag(score, list(loaded(text)))

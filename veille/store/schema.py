@@ -39,7 +39,7 @@ items = sa.Table(
     "items", metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("source", sa.String(200), nullable=False),  # indexed with collected_at (below)
-    sa.Column("kind", sa.String(20), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # indexed with deadline_at (below)
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("summary", sa.Text, nullable=False, default=""),
     sa.Column("url", sa.Text),
@@ -66,7 +66,7 @@ items = sa.Table(
     sa.Column("value_min", sa.Float),  # a value given only as a range
     sa.Column("value_max", sa.Float),
     sa.Column("procedure", sa.String(100)),
-    sa.Column("cluster_id", sa.String(64)),
+    sa.Column("cluster_id", sa.String(64), index=True),  # migration 2
     sa.Column("simhash", sa.BigInteger),  # SimHash of the story's text (signed 64-bit), for near-duplicates
     # title, summary and buyer folded (lower case, no accents), for PostgreSQL's full-text index; SQLite's
     # FTS5 table folds by itself and leaves it empty
@@ -75,6 +75,8 @@ items = sa.Table(
     sa.Index("ix_items_source_collected", "source", "collected_at"),
     # the weeks' counts of the digests' trends (kind, cluster) read from the index alone (migration 19)
     sa.Index("ix_items_seen_cover", "seen_at", "kind", "cluster_id", "id"),
+    # the tenders still open, by deadline: the digest's "closing soon" and the site's open view (migration 21)
+    sa.Index("ix_items_kind_deadline", "kind", "deadline_at"),
 )
 
 item_topics = sa.Table(
