@@ -335,3 +335,24 @@ def test_a_readers_last_verdict_counts_and_the_same_again_changes_nothing(db_url
     assert [v.item_id for v in store.verdicts("group")] == ["id-2"]
     assert store.verdicts(since=now[0] + timedelta(minutes=1)) == []
     assert store.verdict("id-1", "polymem") == "relevant" and store.verdict("id-2", "polymem") is None
+
+
+def test_bulk_rows_as_values_store_what_rows_as_dicts_store(db_url):
+    """`bulk.executemany` with `keys` and `values` (no dict per row, JSON serialised once per distinct list)
+    writes the same rows as with dicts, on both databases; lists that are not keys (nested) still go through."""
+    from veille.store import bulk
+
+    store = Store.open(db_url)
+    store.upsert_items([_item(1), _item(2)])
+    shared = ["'membranes' in title", "CPV 45252127"]
+    rows = [("id-1", "membranes", 2.5, shared), ("id-1", "sensors", 1.0, [["nested", 1], {"a": "é"}]),
+            ("id-2", "membranes", 2.5, list(shared))]
+    with store.engine.begin() as conn:
+        bulk.executemany(conn, schema.item_topics.insert(), keys=("item_id", "topic", "score", "evidence"),
+                         values=rows)
+        bulk.executemany(conn, schema.item_members.insert(),
+                         [{"item_id": r[0], "member": r[1], "score": r[2], "reasons": r[3]} for r in rows])
+        topics = conn.execute(sa.select(schema.item_topics).order_by("item_id", "topic")).all()
+        members = conn.execute(sa.select(schema.item_members).order_by("item_id", "member")).all()
+    assert [tuple(t) for t in topics] == [tuple(m) for m in members] == sorted(rows, key=lambda r: (r[0], r[1]))
+    store.close()

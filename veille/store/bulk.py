@@ -28,22 +28,54 @@ def _compiled(conn: sa.Connection, statement: sa.Insert | sa.Update, keys: Seque
     return compiled, names, processors
 
 
-def executemany(conn: sa.Connection, statement: sa.Insert | sa.Update, rows: Sequence[dict[str, Any]]) -> None:
+def _memoized(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process` (a JSON column's serializer) run once per distinct list of one statement's rows: the tags of a
+    batch repeat the same few evidence lists thousands of times."""
+    made: dict[tuple[Any, ...], Any] = {}
+
+    def run(value: Any) -> Any:
+        if type(value) is not list:
+            return process(value)
+        key = tuple(value)
+        try:
+            return made[key]
+        except KeyError:
+            made[key] = out = process(value)
+            return out
+        except TypeError:  # a list of lists or dicts: not a key
+            return process(value)
+
+    return run
+
+
+def executemany(conn: sa.Connection, statement: sa.Insert | sa.Update, rows: Sequence[dict[str, Any]] | None = None,
+                *, keys: Sequence[str] = (), values: Sequence[Sequence[Any]] = ()) -> None:
     """Run `statement` (an insert into a table, or an update with `bindparam`s) once per row; every row gives the
-    same keys (for an insert, every column that has a Python-side default too)."""
-    if not rows:
+    same keys (for an insert, every column that has a Python-side default too). Rows come as dicts (`rows`), or as
+    `values` in the order of `keys` (no dict made per row)."""
+    if rows is not None:
+        if not rows:
+            return
+        keys = list(rows[0])
+    elif not values:
         return
-    keys = list(rows[0])
     compiled, names, processors = _compiled(conn, statement, keys)
     if isinstance(statement, sa.Insert):
         missing = [c.name for c in statement.table.columns if c.default is not None and c.name not in keys]
         if missing:
             raise ValueError(f"rows for {statement.table} lack {', '.join(missing)}")
-    converted = [(n, p) for n, p in enumerate(processors) if p is not None]  # most columns need no conversion
-    values = [list(row) for row in map(itemgetter(*names), rows)] if len(names) > 1 else [[r[names[0]]] for r in rows]
-    for row in values:
+    converted = [(n, _memoized(p) if isinstance(compiled.binds[names[n]].type, sa.JSON) else p)
+                 for n, p in enumerate(processors) if p is not None]  # most columns need no conversion
+    if rows is not None:
+        table = [list(row) for row in map(itemgetter(*names), rows)] if len(names) > 1 else \
+            [[r[names[0]]] for r in rows]
+    else:
+        order = [list(keys).index(name) for name in names]
+        table = [list(row) for row in values] if order == list(range(len(order))) else \
+            [[row[i] for i in order] for row in values]
+    for row in table:
         for n, process in converted:
             row[n] = process(row[n])
-    params: list[Any] = [tuple(row) for row in values] if compiled.positional else [
-        dict(zip(names, row, strict=True)) for row in values]
+    params: list[Any] = [tuple(row) for row in table] if compiled.positional else [
+        dict(zip(names, row, strict=True)) for row in table]
     conn.exec_driver_sql(str(compiled), params)

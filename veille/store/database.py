@@ -402,12 +402,10 @@ def _bump(conn: sa.Connection) -> None:
 
 
 def _insert_tags(conn: sa.Connection, items: Sequence[Item]) -> None:
-    topics = [{"item_id": i.id, "topic": t, "score": tag.score, "evidence": tag.evidence}
-              for i in items for t, tag in i.topics.items()]
-    members = [{"item_id": i.id, "member": m, "score": match.score, "reasons": match.reasons}
-               for i in items for m, match in i.members.items()]
-    bulk.executemany(conn, T.item_topics.insert(), topics)
-    bulk.executemany(conn, T.item_members.insert(), members)
+    topics = [(i.id, t, tag.score, tag.evidence) for i in items for t, tag in i.topics.items()]
+    members = [(i.id, m, match.score, match.reasons) for i in items for m, match in i.members.items()]
+    bulk.executemany(conn, T.item_topics.insert(), keys=("item_id", "topic", "score", "evidence"), values=topics)
+    bulk.executemany(conn, T.item_members.insert(), keys=("item_id", "member", "score", "reasons"), values=members)
 
 
 def _readable(engine: sa.Engine) -> int | None:
