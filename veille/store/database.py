@@ -18,7 +18,7 @@ from veille.store import bulk, claims, links, schema, search
 from veille.store.browse import Browse
 from veille.store.migrations import MIGRATIONS, migrate
 from veille.store.queue import Queue
-from veille.store.rows import attach_tags, chunks, item_select, read_items, row_item
+from veille.store.rows import attach_tags, chunks, item_select, one_of, read_items, row_item
 from veille.store.verdicts import Verdicts
 
 T = schema
@@ -177,8 +177,8 @@ class Store(Browse, Verdicts, Queue):
         new: list[Item] = []
         updated: list[Item] = []
         with self._begin() as conn:
-            existing = {row["id"]: row for chunk in chunks([i.id for i in items]) for row in conn.execute(
-                sa.select(T.items).where(T.items.c.id.in_(chunk))).mappings()}
+            existing = {row["id"]: row for row in conn.execute(sa.select(T.items).where(
+                one_of(conn.dialect.name, T.items.c.id, [i.id for i in items]))).mappings()}
             for item in _unique(items):
                 row = existing.get(item.id)
                 if row is None:
@@ -215,9 +215,9 @@ class Store(Browse, Verdicts, Queue):
         skip = set(fresh)
         ids = [i.id for i in items if i.id not in skip]
         with self._begin() as conn:
-            for chunk in chunks(ids):
-                conn.execute(T.item_topics.delete().where(T.item_topics.c.item_id.in_(chunk)))
-                conn.execute(T.item_members.delete().where(T.item_members.c.item_id.in_(chunk)))
+            if ids:
+                conn.execute(T.item_topics.delete().where(one_of(conn.dialect.name, T.item_topics.c.item_id, ids)))
+                conn.execute(T.item_members.delete().where(one_of(conn.dialect.name, T.item_members.c.item_id, ids)))
             _insert_tags(conn, items)
             self._bump(conn)
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from veille.models import Item
 from veille.store import bulk
 from veille.store import schema as T
-from veille.store.rows import chunks
+from veille.store.rows import chunks, driver_rows, one_of
 
 Entry = tuple[Item, Sequence[str], Sequence[str], int | None]  # (item, exact keys, band keys, signature)
 Near = Callable[[int, str, int, str], bool]  # (signature, title, their signature, their title) -> same story
@@ -120,30 +120,28 @@ class Joining:
 def _replace_links(conn: sa.Connection, entries: Sequence[Entry]) -> tuple[dict[str, set[str]], set[str]]:
     """Drop the batch's old links; return {key: ids of the stored items holding it} for the batch's keys that
     are not saturated, and the saturated ones."""
-    for chunk in chunks([item.id for item, *_ in entries]):
-        conn.execute(T.item_links.delete().where(T.item_links.c.item_id.in_(chunk)))
+    links, dialect = T.item_links.c, conn.dialect.name
+    conn.execute(T.item_links.delete().where(one_of(dialect, links.item_id, [item.id for item, *_ in entries])))
     every = list(dict.fromkeys(k for _, keys, bands, _ in entries for k in (*keys, *bands)))
-    saturated: set[str] = set()
-    for chunk in chunks(every):
-        counts = sa.select(T.item_links.c.key).where(T.item_links.c.key.in_(chunk)).group_by(
-            T.item_links.c.key).having(sa.func.count() >= KEY_CAP)
-        saturated.update(conn.execute(counts).scalars())
+    counts = sa.select(links.key).where(one_of(dialect, links.key, every)).group_by(links.key) \
+        .having(sa.func.count() >= KEY_CAP)
+    saturated: set[str] = set(conn.execute(counts).scalars())
     by_key: dict[str, set[str]] = {}
-    for chunk in chunks([k for k in every if k not in saturated]):
-        query = sa.select(T.item_links.c.key, T.item_links.c.item_id).where(T.item_links.c.key.in_(chunk))
-        for r in conn.execute(query):
-            by_key.setdefault(r.key, set()).add(r.item_id)
+    query = sa.select(links.key, links.item_id).where(one_of(dialect, links.key, [k for k in every
+                                                                                   if k not in saturated]))
+    for key, item_id in driver_rows(conn, query):
+        by_key.setdefault(key, set()).add(item_id)
     return by_key, saturated
 
 
 def _stored_items(conn: sa.Connection, by_key: dict[str, set[str]]) -> dict[str, tuple[str, int | None, str]]:
     """{id: (cluster id, signature, title)} of the stored items that hold one of the keys."""
     stored: dict[str, tuple[str, int | None, str]] = {}
-    for chunk in chunks(sorted({i for found in by_key.values() for i in found})):
-        for row in conn.execute(sa.select(T.items.c.id, T.items.c.cluster_id, T.items.c.simhash, T.items.c.title)
-                                .where(T.items.c.id.in_(chunk))):
-            signature = None if row.simhash is None else unsigned(row.simhash)
-            stored[row.id] = (row.cluster_id or row.id, signature, row.title)
+    c = T.items.c
+    ids = sorted({i for found in by_key.values() for i in found})
+    for item_id, cluster_id, simhash, title in driver_rows(conn, sa.select(c.id, c.cluster_id, c.simhash, c.title)
+                                                             .where(one_of(conn.dialect.name, c.id, ids))):
+        stored[item_id] = (cluster_id or item_id, None if simhash is None else unsigned(simhash), title)
     return stored
 
 

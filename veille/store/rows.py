@@ -32,6 +32,16 @@ def chunks(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:
         yield list(values[start:start + size])
 
 
+def one_of(dialect: str, column: sa.ColumnElement[str], values: Sequence[str]) -> sa.ColumnElement[bool]:
+    """`column IN values` with the values as one bound parameter (a JSON array on SQLite, an array on
+    PostgreSQL), however many: one statement, compiled once and cached, where an IN list of literals is split
+    in chunks and each chunk's hundreds of parameters are rendered again on every execution."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values), type_=sa.ARRAY(sa.String)))
+    each = sa.func.json_each(sa.bindparam(None, json.dumps(list(values)), type_=sa.Text)).table_valued("value")
+    return column.in_(sa.select(each.c.value))
+
+
 def raw(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
     """`column` as the driver returns it: times and JSON are converted by `utc` and `loaded`, not by SQLAlchemy."""
     if isinstance(column.type, T.UTCDateTime | sa.JSON):
