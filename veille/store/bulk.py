@@ -9,7 +9,6 @@ make: aware UTC times to the stored form, JSON to text), and the driver receives
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,16 +65,14 @@ def executemany(conn: sa.Connection, statement: sa.Insert | sa.Update, rows: Seq
             raise ValueError(f"rows for {statement.table} lack {', '.join(missing)}")
     converted = [(n, _memoized(p) if isinstance(compiled.binds[names[n]].type, sa.JSON) else p)
                  for n, p in enumerate(processors) if p is not None]  # most columns need no conversion
+    # column by column: each conversion is one map over a column, the rows are put together by zip (in C)
     if rows is not None:
-        table = [list(row) for row in map(itemgetter(*names), rows)] if len(names) > 1 else \
-            [[r[names[0]]] for r in rows]
+        columns = [[row[name] for row in rows] for name in names]
     else:
-        order = [list(keys).index(name) for name in names]
-        table = [list(row) for row in values] if order == list(range(len(order))) else \
-            [[row[i] for i in order] for row in values]
-    for row in table:
-        for n, process in converted:
-            row[n] = process(row[n])
-    params: list[Any] = [tuple(row) for row in table] if compiled.positional else [
-        dict(zip(names, row, strict=True)) for row in table]
+        given = list(zip(*values, strict=True))
+        columns = [given[list(keys).index(name)] for name in names]  # type: ignore[misc]
+    for n, process in converted:
+        columns[n] = list(map(process, columns[n]))
+    params: list[Any] = list(zip(*columns, strict=True)) if compiled.positional else [
+        dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
     conn.exec_driver_sql(str(compiled), params)
