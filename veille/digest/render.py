@@ -303,8 +303,8 @@ def render_digest(content: DigestContent, week: Week, reader: Reader, *, now: da
     listed = listed_items(content.items)
     closing = listed_items(content.closing)
     closing_ids = {i.cluster_id or i.id for i in closing}
-    week_view = {"since": start.astimezone(zone).date().isoformat(), "until": last_day.isoformat(),
-                 **({"member": reader.member_id} if reader.member_id else {})}
+    own = {"member": reader.member_id} if reader.member_id else {}  # a member's views on the site are its own
+    week_view = {"since": start.astimezone(zone).date().isoformat(), "until": last_day.isoformat(), **own}
     sections = _sections(listed, reader, now, content.histories, site, closing_ids, week_view)
     closing_views = [_item_view(i, reader, now, site=site) for i in _printed(closing, reader)]
     trend = content.trend() if callable(content.trend) else content.trend  # laid out first, then counted
@@ -318,8 +318,7 @@ def render_digest(content: DigestContent, week: Week, reader: Reader, *, now: da
                      "regulation": count.get("regulation", 0)},
         "total": len(listed), "previous": sum(before.values()),
         "closing": closing_views, "closing_more": len(closing) - len(closing_views),
-        "closing_url": site.url("/", kind="tender", open="1", sort="deadline",
-                                **({"member": reader.member_id} if reader.member_id else {})) if site else None,
+        "closing_url": site.url("/", kind="tender", open="1", sort="deadline", **own) if site else None,
         "feedback": content.feedback,
         "sections": sections,
         "tables": _tables(listed, before, reader, topic_order),

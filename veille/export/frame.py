@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from veille import sheets
-from veille.cells import FORMULA_START
+from veille.cells import neutralise
 from veille.export.formats import CSV_COLUMNS
 from veille.ids import region_of
 from veille.models import Lang
@@ -34,7 +34,6 @@ NUMBERS = ("value_amount", "value_min", "value_max")
 # the columns the store gives as text cells (`Store.report_rows(..., texts=CELLS)`), used as they come
 CELLS = ("id", "kind", "title", "url", "source", "country", "deadline_kind", "buyer", "notice_id", "cpv",
          "value_currency", "value_kind", "summary")
-_FORMULA = frozenset(FORMULA_START)
 _NONE = ("", "", 0)  # an item without topics: no keys, no reasons, Item.relevance's integer 0
 
 
@@ -55,9 +54,9 @@ def _region(country: str | None) -> str:
     return region_of(country) or ""
 
 
-def _texts(values: Sequence[Any]) -> list[str]:
-    """A text column's cells: "" for none, a leading `'` where a spreadsheet would see a formula."""
-    return ["" if v is None else f"'{v}" if v[:1] in _FORMULA else v for v in values]
+def _texts(values: Sequence[str]) -> list[str]:
+    """Cells made here (the tags' keys and reasons), neutralised as the store's are (`cells.neutralise`)."""
+    return [neutralise(v) for v in values]
 
 
 def _per_item(rows: Sequence[tuple[Any, ...]]) -> dict[str, tuple[str, str, float]]:

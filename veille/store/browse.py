@@ -93,15 +93,18 @@ class Browse:
                    sa.select(members.item_id, members.member, members.score,
                              _joined(dialect, "item_members.reasons", "; "))
                    .where(members.item_id.in_(among)).order_by(members.item_id, members.member)]
+        # the database works on one query while Python takes in another's rows
+        items, tags, matches = self._read_at_once(queries)
+        return items, tags, matches
 
+    def _read_at_once(self, queries: Sequence[sa.Select[Any]]) -> list[list[tuple[Any, ...]]]:
+        """The driver's rows of each query, the queries run at once, each on its own connection in a thread."""
         def read(query: sa.Select[Any]) -> list[tuple[Any, ...]]:
             with self.engine.connect() as conn:
                 return driver_rows(conn, query)
 
-        # a connection per query: the database works on one while Python takes in another's rows
-        with ThreadPoolExecutor(len(queries), thread_name_prefix="report") as pool:
-            items, tags, matches = pool.map(read, queries)
-        return items, tags, matches
+        with ThreadPoolExecutor(len(queries), thread_name_prefix="store-read") as pool:
+            return list(pool.map(read, queries))
 
     def item(self, item_id: str) -> Item | None:
         """Return one stored item with its tags, or None."""
@@ -150,13 +153,8 @@ class Browse:
                 (topics, sa.select(week, m.member, t.topic, story).join_from(T.items, T.item_members, m.item_id == c.id)
                  .join(T.item_topics, t.item_id == c.id).where(*inside, m.member.in_(list(members)))
                  .group_by(week, m.member, t.topic))]
-        def read(query: sa.Select[Any]) -> list[tuple[Any, ...]]:
-            with self.engine.connect() as conn:
-                return driver_rows(conn, query)
-
-        # a connection per query: the database counts on every core (an aggregate holds no Python lock)
-        with ThreadPoolExecutor(len(queries), thread_name_prefix="trend") as pool:
-            counted = list(pool.map(read, [query for _, query in queries]))
+        # the database counts on every core (an aggregate holds no Python lock)
+        counted = self._read_at_once([query for _, query in queries])
         for (out, _), rows in zip(queries, counted, strict=True):
             for n, reader, key, count in rows:
                 if n is not None:
