@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import socketserver
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -59,6 +60,12 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # 32 concurrent clients must not find the listen backlog full
     daemon_threads = True
 
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse lookup of the address (`getfqdn`): no name is resolved, and a farm of
+        500 addresses starts at once instead of waiting on a resolver for each."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
 
 class FeedFarm:
     """`sources` feeds spread over `hosts` loopback addresses (127.0.0.2, 127.0.0.3, …, 127.0.1.2, …), each answer
@@ -66,7 +73,8 @@ class FeedFarm:
     each feed has 50–200 items, or `items`, described by `boilerplate` when it is given, with distinct titles
     when `distinct`.
 
-    Feeds carry an ETag and answer 304 to a matching If-None-Match. Body bytes sent are counted.
+    Feeds carry an ETag and answer 304 to a matching If-None-Match; any other path (robots.txt) is answered 404 at
+    once, on the same connection. Body bytes sent are counted.
     """
 
     def __init__(self, sources: int, hosts: int, seed: int = 7, latency: tuple[float, float] = (0.1, 0.3),
@@ -86,7 +94,13 @@ class FeedFarm:
                 pass
 
             def do_GET(self) -> None:
-                index = int(self.path.strip("/").split(".")[0])
+                name = self.path.strip("/").split(".")[0]
+                if not name.isdigit():  # robots.txt and any other path: not found, at once (a static answer)
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                index = int(name)
                 time.sleep(farm.delays[index])
                 body = farm.bodies[index]
                 etag = f'"b{index}-{len(body)}"'
