@@ -39,6 +39,9 @@ if TYPE_CHECKING:  # the collect's, the digest's and the exports' modules (the H
 __all__ = ["CollectReport", "Context", "DigestReport", "Email", "SourceReport", "Week",
            "load_config", "open_context"]
 log = logging.getLogger("veille.pipeline")
+# the writer's batches within this many seconds share a transaction: 500 feeds stored in about 15 commits
+# instead of 100 (each commit rewrites the pages it touched); a killed run loses at most that much of its work
+COMMIT_EVERY = 0.5
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"  # who fetched a source, as `veille sources` shows it
 
 
@@ -76,26 +79,31 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
                                              {w.name for w in report.sources}], collected_at)
     report.sources += [busy_report(name, owner) for name, owner in busy.items()]
 
-    def store(outcomes: list[SourceOutcome]) -> None:
-        # in the writer thread, off the event loop; a batch is one transaction (its sources released with it),
-        # stored as soon as it is done: a run killed half-way keeps what it had fetched
+    def store(outcomes: list[SourceOutcome]) -> Callable[[], None]:
+        # in the writer thread, off the event loop; the batches of a moment are one transaction (their sources
+        # released with it), stored as they come: a run killed half-way keeps what it had fetched before the
+        # last commit, and a source is said stored (logged, shown) once its transaction has committed
         with ctx.store.batch():
             stored = _store_outcomes(ctx, outcomes, collected_at, PROCESS)
             ctx.store.release_sources([outcome.source.name for outcome in outcomes])
-        for outcome, source in zip(outcomes, stored, strict=True):
-            report.sources.append(source)
-            details = {k: v for k, v in vars(source).items() if k != "name"}
-            log.log(logging.WARNING if source.status == "failed" else logging.INFO, "source %s: %s", source.name,
-                    source.status, extra={"run": run_id, **details, "source": source.name})
-            if on_done:
-                on_done(outcome)
+
+        def say() -> None:
+            for outcome, source in zip(outcomes, stored, strict=True):
+                report.sources.append(source)
+                details = {k: v for k, v in vars(source).items() if k != "name"}
+                log.log(logging.WARNING if source.status == "failed" else logging.INFO, "source %s: %s",
+                        source.name, source.status, extra={"run": run_id, **details, "source": source.name})
+                if on_done:
+                    on_done(outcome)
+
+        return say
 
     validators = {n: Validators(s.etag, s.last_modified) for n, s in states.items()}
     chosen = [s for s in sources if s.name in claimed]
     # forked before the writer's thread starts: the workers inherit the tagger compiled here
     processes = ctx.settings.collect_processes
     parsers = Parsers(_prepare(ctx.tagger), default_processes() if processes is None else processes, len(chosen))
-    writer: Writer[SourceOutcome] = Writer(store)
+    writer: Writer[SourceOutcome] = Writer(store, transaction=ctx.store.batch, group=COMMIT_EVERY)
     try:
         collect(chosen, validators, http or ctx.http(), writer.put, parsers=parsers)
         writer.close()
@@ -171,15 +179,15 @@ def _store_outcomes(ctx: Context, outcomes: Sequence[SourceOutcome], collected_a
     for outcome in fetched:
         for item in outcome.items:
             item.collected_at = collected_at
-    new, updated = ctx.store.upsert_items([item for o in fetched for item in o.items])
+    prepared = [e for o in fetched  # the parsers tagged the items and found their link keys (see `_prepare`)
+                for e in (o.prepared if o.prepared is not None else _prepare(ctx.tagger)(o.source, o.items))]
+    # a new item is stored with its signature, as its own cluster: only those that join others are updated
+    new, updated = ctx.store.upsert_items([item for o in fetched for item in o.items],
+                                          signatures={e[0].id: e[3] for e in prepared})
     changed = {item.id for item in [*new, *updated]}
-    entries = []
-    for outcome in fetched:  # the parsers tagged the items and found their link keys (see `_prepare`)
-        prepared = outcome.prepared if outcome.prepared is not None else _prepare(ctx.tagger)(outcome.source,
-                                                                                              outcome.items)
-        entries += [e for e in prepared if e[0].id in changed]
-    ctx.store.link_all(entries, same_story)
-    ctx.store.save_tags([*new, *updated], fresh=[i.id for i in new])
+    fresh = [item.id for item in new]
+    ctx.store.link_all([e for e in prepared if e[0].id in changed], same_story, fresh=fresh)
+    ctx.store.save_tags([*new, *updated], fresh=fresh)
     ctx.store.record_fetches([
         Fetched(o.source.name, ok=True, status=o.status, etag=o.validators.etag,
                 last_modified=o.validators.last_modified, by=by) if o.ok else

@@ -1,27 +1,39 @@
 """One thread that does a run's slow work (storing, tagging, linking) in batches, fed by a queue.
 
 The collect's event loop only hands outcomes over (`put`): its sockets never wait for the database. The
-thread takes what has queued up, at most `most` at a time, and gives it to `handle` in one call (one
-transaction): the slower the store, the larger the batches.
+thread takes what has queued up, at most `most` at a time, and gives it to `handle` in one call: the slower the
+store, the larger the batches. With a `transaction`, the batches handled within `group` seconds of each other
+share one (a commit writes every page the transaction touched: one commit for many small batches writes each
+page once, where a commit per batch wrote the same pages again and again). What `handle` returns is called
+once its transaction has committed (what was stored is said only then).
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+Then = Callable[[], None] | None  # what `handle` asks to run once its batch is committed
 _END = object()
 
 
 class Writer(Generic[T]):
     """Call `handle(batch)` in a thread of its own for everything `put`; `close` waits for the last one."""
 
-    def __init__(self, handle: Callable[[list[T]], None], most: int = 50, name: str = "veille-writer"):
+    def __init__(self, handle: Callable[[list[T]], Then], most: int = 50, name: str = "veille-writer", *,
+                 transaction: Callable[[], AbstractContextManager[object]] | None = None, group: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic):
         self._handle = handle
         self._most = most
+        self._transaction = transaction or contextlib.nullcontext
+        self._group = group if transaction else 0.0
+        self._clock = clock
         self._queue: queue.Queue[object] = queue.Queue()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
@@ -51,25 +63,52 @@ class Writer(Generic[T]):
             raise error
 
     def _work(self) -> None:
-        while True:
-            batch: list[T] = []
+        ending = False
+        while not ending:
             first = self._queue.get()
-            ending = first is _END
-            if not ending:
-                batch.append(first)  # type: ignore[arg-type]
-            while not ending and len(batch) < self._most:
+            if first is _END:
+                return
+            try:
+                ending = self._one_transaction(first)
+            except BaseException as exc:  # handed to the caller by put/close; later batches are dropped
+                self._error = exc
+                return
+
+    def _one_transaction(self, first: object) -> bool:
+        """Handle `first`, what is queued and what comes within `group` seconds, in one transaction; then run
+        what the batches asked for. Return whether the end was met."""
+        done: list[Callable[[], None]] = []
+        with self._transaction():
+            until = self._clock() + self._group
+            pending: object = first
+            while True:
+                batch, ending = self._take(pending)
+                if batch:
+                    then = self._handle(batch)
+                    if then is not None:
+                        done.append(then)
+                left = until - self._clock()
+                if ending or left <= 0:
+                    break
                 try:
-                    thing = self._queue.get_nowait()
+                    pending = self._queue.get(timeout=left)
                 except queue.Empty:
                     break
-                ending = thing is _END
-                if not ending:
-                    batch.append(thing)  # type: ignore[arg-type]
-            if batch:
-                try:
-                    self._handle(batch)
-                except BaseException as exc:  # handed to the caller by put/close; later batches are dropped
-                    self._error = exc
-                    return
-            if ending:
-                return
+        for then in done:
+            then()
+        return ending
+
+    def _take(self, first: object) -> tuple[list[T], bool]:
+        """`first` and what is queued after it, at most `most`; and whether the end came among them."""
+        if first is _END:
+            return [], True
+        batch: list[T] = [first]  # type: ignore[list-item]
+        while len(batch) < self._most:
+            try:
+                thing = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if thing is _END:
+                return batch, True
+            batch.append(thing)  # type: ignore[arg-type]
+        return batch, False

@@ -56,3 +56,39 @@ def test_ted_numbers_meet_whatever_format_they_come_in(given, number):
     from veille.collect.tender import ted_number
 
     assert ted_number(given) == number
+
+
+TRICKY = ["http://example.com", "https://example.com/", "https://a.example.org/x/y.html", "http://a//b",
+          "https://Example.com/a", "HTTP://example.com/a", "https://example.com:443/a", "https://example.com:80/a",
+          "http://example.com:80", "https://user@example.com/a", "https://example.com/a?b=1", "https://example.com/a#f",
+          "https://example.com/a?utm_source=x", "https://example.com/a b", "https://example.com/a\tb",
+          "https://example.com/é/ü", "https://xn--bcher-kva.example/a", "https://exa_mple.com/a", "http://./",
+          "https://example.com/a;b=c/d", "https://[::1]/a", "https://example.com/%7Euser", "https://example.com?x",
+          "https://example.com/a?", "https://example.com/a#", "ftp://example.com/a", "https:example.com/a",
+          "https:///a", "http://-/a", "https://example.com\\a", "https://10.0.0.1/a"]
+
+
+def test_the_quick_way_gives_what_the_general_way_gives():
+    """Every address the quick path takes comes out as splitting it would make it: tricky ones, and every link
+    of the shared corpus."""
+    import re
+
+    from tests.conftest import CORPUS
+    from veille.collect.normalize import canonical_parts
+
+    found = {m.decode("utf-8", "replace") for path in CORPUS.rglob("*") if path.is_file()
+             for m in re.findall(rb"https?://[^\s<>\"']+", path.read_bytes())}
+    assert len(found) > 1000 or not CORPUS.is_dir()
+    for url in [*TRICKY, *sorted(found)]:
+        assert canonical_url(url) == canonical_parts(url.strip()), url
+
+
+def test_an_absolute_link_is_taken_as_it_is_and_a_relative_one_joined():
+    """The feed connector leaves urljoin out for an absolute link: the same address either way."""
+    from urllib.parse import urljoin
+
+    from veille.collect.connectors.feed import _link
+
+    for base in ("https://feeds.example.org/rss/all.xml", "http://example.net/"):
+        for link in [*TRICKY, "/relative/page", "page.html", "//cdn.example.com/x", "?page=2"]:
+            assert _link(link, base) == canonical_url(urljoin(base, link)), (base, link)

@@ -44,6 +44,29 @@ def test_simhash_is_stable_and_tolerant():
     assert len(band_keys(a)) == 4
 
 
+def test_shingles_and_signatures_are_what_their_definition_gives():
+    """The signatures stored by earlier versions stay comparable: each shingle hashed as defined (two CRC-32 of
+    its folded words' UTF-8), each signature bit the majority of its shingles' bits, on texts of every length."""
+    import random
+    import zlib
+
+    from veille.tag.duplicates import BITS, MIN_SHINGLES, shingles, signature_of
+    from veille.text import fold_phrase
+
+    rng = random.Random(3)
+    vocabulary = [*STORY.split(), "Ação", "dessalinização", "ÉPURATION", "l'eau", "—", "2027", "ü", "日本"]
+    texts = [STORY, "", "un", "deux mots", *(" ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 70)))
+                                           for _ in range(300))]
+    for text in texts:
+        words = fold_phrase(text).split()
+        grams = [" ".join(words[i:i + 3]).encode() for i in range(len(words) - 2)]
+        expected = [(zlib.crc32(g) << 32) | zlib.crc32(g, 0x9E3779B9) for g in grams]
+        assert shingles(text) == expected, text
+        majority = None if len(expected) < MIN_SHINGLES else sum(
+            1 << bit for bit in range(BITS) if 2 * sum(h >> bit & 1 for h in expected) > len(expected))
+        assert signature_of(expected) == majority, text
+
+
 def test_clusters_do_not_depend_on_arrival_order(tmp_path):
     """Every order of arrival gives the same clusters, and the same cluster ids."""
     results = set()

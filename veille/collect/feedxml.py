@@ -56,6 +56,7 @@ _LANGUAGE = {*((ns, "language") for ns in _PLAIN), (_DC, "language")}
 _TEXT_TYPES = {None, "text", "html", "text/plain", "text/html", "plain"}
 _HTML_TYPES = {"text/html", "application/xhtml+xml", "html", "xhtml"}
 _CP1252 = {c: bytes([c]).decode("cp1252") for c in range(0x80, 0xA0) if c not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
+_C1 = re.compile("[\x80-\x9f]")  # C1 controls: what _CP1252 maps
 _URI_FIXER = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[T ]\d{2}:\d{2})")  # extended form: the one both parsers read alike
 _REFERENCE = re.compile(r"&([A-Za-z0-9_]+);")
@@ -168,8 +169,12 @@ def _text(element: etree._Element, utf8: bool) -> str:
     Latin-1 mended in a UTF-8 document."""
     if len(element):
         raise Declined("markup inside a field")
-    text = (element.text or "").strip().translate(_CP1252)
-    if utf8 and not text.isascii():
+    text = (element.text or "").strip()
+    if text.isascii():  # most fields: nothing to mend
+        return text
+    if _C1.search(text):
+        text = text.translate(_CP1252)
+    if utf8:
         with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             text = text.encode("iso-8859-1").decode("utf-8")
     return text
@@ -198,6 +203,10 @@ def _feed_lang(root: etree._Element, scope: list[etree._Element], utf8: bool) ->
 
 
 def _uri(value: str) -> str:
+    """`value` without the slashes feedparser drops after its scheme's `://` (when a slash follows it)."""
+    at = value.find("://")
+    if at < 0 or not value.startswith("/", at + 3):
+        return value
     return _URI_FIXER.sub(r"\1\3", value)
 
 
@@ -290,7 +299,7 @@ def _link(elements: list[etree._Element], utf8: bool) -> str | None:
         raise Declined("links of two kinds")
     if texts:
         text = _text(texts[0], utf8).replace("&amp;", "&")
-        return _uri(_REFERENCE.sub(r"&\1", text)) if text else text
+        return _uri(_REFERENCE.sub(r"&\1", text) if "&" in text else text) if text else text
     link = None
     for element in hrefs:
         href = element.get("href") or element.get("url") or element.get("uri") or ""

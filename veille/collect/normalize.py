@@ -6,7 +6,7 @@ import hashlib
 import re
 import warnings
 from datetime import UTC, datetime
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import lxml.html
@@ -27,7 +27,7 @@ def plain_text(value: str | None, cap: int = SUMMARY_CAP) -> str:
         return ""
     if _MARKUP.search(value):
         value = _html_text(value)
-    text = _SPACE.sub(" ", value).strip()
+    text = " ".join(value.split())  # whitespace runs made one space (what `\s+` matches), ends stripped
     if len(text) > cap:
         text = text[: cap - 1].rsplit(" ", 1)[0] + "…"
     return text
@@ -54,11 +54,34 @@ def _html_text(value: str) -> str:
         return str(soup.get_text(" "))
 
 
+# an address already canonical but for its path: lower-case scheme and host, no port, user, query or fragment
+_CANONICAL = re.compile(r"(https?://[a-z0-9.-]+)(/[^?#\s]*)?", re.ASCII)
+
+
 def canonical_url(url: str | None) -> str | None:
     """Return `url` with scheme and host lower-cased, no fragment, default port or tracking parameters."""
     if not url:
         return None
     url = url.strip()
+    plain = _CANONICAL.fullmatch(url)
+    if plain:  # most links: nothing to change but an empty path (what `canonical_parts` gives, quicker)
+        return url if plain[2] else f"{url}/"
+    return canonical_parts(url)
+
+
+def joined_url(base: str | None, link: str | None) -> str | None:
+    """`link` made absolute against `base` (when both are given), canonical. A link that is already canonical
+    but for its path is its own: urljoin would give it back."""
+    if not link:
+        return canonical_url(link)
+    plain = _CANONICAL.fullmatch(link)
+    if plain:
+        return link if plain[2] else f"{link}/"
+    return canonical_url(urljoin(base, link) if base else link)
+
+
+def canonical_parts(url: str) -> str | None:
+    """`canonical_url` of a stripped `url`, the general way: split, each part made canonical, joined."""
     try:
         parts = urlsplit(url)
     except ValueError:

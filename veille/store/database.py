@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -170,8 +170,11 @@ class Store(Browse, Verdicts, Queue):
 
     # --- items -----------------------------------------------------------------------------------
 
-    def upsert_items(self, items: Sequence[Item]) -> tuple[list[Item], list[Item]]:
-        """Store new items and update changed ones; return (new, updated). Unchanged items are skipped."""
+    def upsert_items(self, items: Sequence[Item], signatures: Mapping[str, int | None] | None = None
+                     ) -> tuple[list[Item], list[Item]]:
+        """Store new items and update changed ones; return (new, updated). Unchanged items are skipped. With
+        `signatures` (an item's text signature by id, see `link_all`), each new item is stored with its signature
+        as a cluster of its own: `link_all(..., fresh=)` then updates only the new items that join others."""
         if not items:
             return [], []
         new: list[Item] = []
@@ -190,7 +193,12 @@ class Store(Browse, Verdicts, Queue):
                     conn.execute(T.items.update().where(T.items.c.id == item.id).values(**values))
                     updated.append(item)
             if new:
-                bulk.executemany(conn, T.items.insert(), [_item_row(i, self._fold_search, self.clock()) for i in new])
+                rows = [_item_row(i, self._fold_search, self.clock()) for i in new]
+                if signatures is not None:
+                    for values in rows:
+                        values["cluster_id"] = values["id"]
+                        values["simhash"] = links.signed(signatures.get(values["id"]))
+                bulk.executemany(conn, T.items.insert(), rows)
                 search.index_new(conn, [i.id for i in new])
             if new or updated:
                 self._bump(conn)
@@ -229,17 +237,19 @@ class Store(Browse, Verdicts, Queue):
         else:
             _bump(conn)
 
-    def link_all(self, entries: Sequence[links.Entry], is_near: links.Near) -> None:
+    def link_all(self, entries: Sequence[links.Entry], is_near: links.Near, fresh: Iterable[str] = ()) -> None:
         """Cluster many items in one transaction: (item, exact keys, band keys, signature) each.
 
         An item joins the items sharing one of its exact keys, and the items indexed under one of its
         band keys that `is_near(signature, title, theirs, their title)` confirms (near-duplicates); the
         clusters so joined merge (see `store.links`, saturated keys included). The cluster id is the
-        smallest item id of the cluster, whatever the order of arrival.
+        smallest item id of the cluster, whatever the order of arrival. The items whose ids are in `fresh` were
+        just inserted with their signatures, each as its own cluster (`upsert_items(..., signatures=)`): they have
+        no links to replace, and only those that join others are updated.
         """
         if entries:
             with self._begin() as conn:
-                links.link_all(conn, entries, is_near)
+                links.link_all(conn, entries, is_near, frozenset(fresh))
 
     def clusters(self, cluster_ids: Iterable[str]) -> dict[str, list[Item]]:
         """Return every stored item of the given clusters, oldest first: a tender's history."""

@@ -117,11 +117,14 @@ class Joining:
             self.links.append({"item_id": item.id, "key": k})
 
 
-def _replace_links(conn: sa.Connection, entries: Sequence[Entry]) -> tuple[dict[str, set[str]], set[str]]:
-    """Drop the batch's old links; return {key: ids of the stored items holding it} for the batch's keys that
-    are not saturated, and the saturated ones."""
+def _replace_links(conn: sa.Connection, entries: Sequence[Entry], fresh: frozenset[str]
+                   ) -> tuple[dict[str, set[str]], set[str]]:
+    """Drop the batch's old links (`fresh` items have none); return {key: ids of the stored items holding it} for
+    the batch's keys that are not saturated, and the saturated ones."""
     links, dialect = T.item_links.c, conn.dialect.name
-    conn.execute(T.item_links.delete().where(one_of(dialect, links.item_id, [item.id for item, *_ in entries])))
+    stale = [item.id for item, *_ in entries if item.id not in fresh]
+    if stale:
+        conn.execute(T.item_links.delete().where(one_of(dialect, links.item_id, stale)))
     every = list(dict.fromkeys(k for _, keys, bands, _ in entries for k in (*keys, *bands)))
     counts = sa.select(links.key).where(one_of(dialect, links.key, every)).group_by(links.key) \
         .having(sa.func.count() >= KEY_CAP)
@@ -145,16 +148,16 @@ def _stored_items(conn: sa.Connection, by_key: dict[str, set[str]]) -> dict[str,
     return stored
 
 
-def _write(conn: sa.Connection, joining: Joining) -> dict[str, str]:
-    """Store the links, the batch's clusters and signatures, and move joined stored clusters; return
-    {item id: cluster id}."""
+def _write(conn: sa.Connection, joining: Joining, fresh: frozenset[str]) -> dict[str, str]:
+    """Store the links, the batch's clusters and signatures (a `fresh` item alone in its cluster already has
+    both), and move joined stored clusters; return {item id: cluster id}."""
     bulk.executemany(conn, T.item_links.insert(), joining.links)
     components = joining.groups.components()
     cluster_of = {node: min(nodes) for nodes in components for node in nodes}
     bulk.executemany(conn, T.items.update().where(T.items.c.id == sa.bindparam("b_id")).values(
         cluster_id=sa.bindparam("b_cluster"), simhash=sa.bindparam("b_simhash")), [
         {"b_id": i, "b_cluster": cluster_of[i], "b_simhash": signed(signature)}
-        for i, (signature, _) in joining.signatures.items()])
+        for i, (signature, _) in joining.signatures.items() if i not in fresh or cluster_of[i] != i])
     for nodes in components:
         if len(nodes) > 1:  # stored items (and their clusters) joined: the whole cluster moves
             members = sorted(nodes)
@@ -164,13 +167,14 @@ def _write(conn: sa.Connection, joining: Joining) -> dict[str, str]:
     return cluster_of
 
 
-def link_all(conn: sa.Connection, entries: Sequence[Entry], is_near: Near) -> None:
+def link_all(conn: sa.Connection, entries: Sequence[Entry], is_near: Near, fresh: frozenset[str] = frozenset()
+             ) -> None:
     """Cluster the entries' items with each other and with the stored items (see the module's doc); set
-    each item's `cluster_id`."""
-    by_key, saturated = _replace_links(conn, entries)
+    each item's `cluster_id`. The `fresh` items were inserted with their signatures, each its own cluster."""
+    by_key, saturated = _replace_links(conn, entries, fresh)
     joining = Joining(by_key, _stored_items(conn, by_key), saturated)
     for entry in entries:
         joining.add(entry, is_near)
-    cluster_of = _write(conn, joining)
+    cluster_of = _write(conn, joining, fresh)
     for item, *_ in entries:
         item.cluster_id = cluster_of[item.id]

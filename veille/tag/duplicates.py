@@ -55,15 +55,16 @@ BOILERPLATE_MIN_ITEMS = 3
 MIN_TITLE_WORDS = 3  # a title contained in another is the same title only from this many words
 
 
-def _shingle_hash(shingle: str) -> int:
-    data = shingle.encode()
-    return (zlib.crc32(data) << 32) | zlib.crc32(data, 0x9E3779B9)  # stable across runs, unlike hash()
-
-
 def shingles(text: str) -> list[int]:
-    """The hashes of a text's word 3-grams (folded), in order."""
+    """The hashes of a text's word 3-grams (folded), in order: each its UTF-8 bytes' CRC-32 in the high 32 bits,
+    their CRC-32 seeded with 0x9E3779B9 in the low ones (stable across runs, unlike hash())."""
     words = fold_phrase(text).split()
-    return [_shingle_hash(" ".join(words[i:i + 3])) for i in range(len(words) - 2)]
+    data = [f"{a} {b} {c}".encode() for a, b, c in zip(words, words[1:], words[2:], strict=False)]
+    return [(high << 32) | low for high, low in zip(map(zlib.crc32, data), map(_seeded_crc32, data), strict=True)]
+
+
+def _seeded_crc32(data: bytes) -> int:
+    return zlib.crc32(data, 0x9E3779B9)
 
 
 def signature_of(hashes: Sequence[int]) -> int | None:
@@ -71,7 +72,8 @@ def signature_of(hashes: Sequence[int]) -> int | None:
     if len(hashes) < MIN_SHINGLES:
         return None
     ones = np.unpackbits(np.array(hashes, dtype="<u8").view(np.uint8), bitorder="little").reshape(-1, BITS).sum(axis=0)
-    return sum(1 << bit for bit in range(BITS) if 2 * int(ones[bit]) > len(hashes))
+    majority = np.packbits(2 * ones > len(hashes), bitorder="little")  # 8 bytes, lowest bit first
+    return int.from_bytes(majority.tobytes(), "little")
 
 
 def simhash(text: str) -> int | None:

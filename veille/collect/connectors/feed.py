@@ -10,11 +10,10 @@ import xml.sax
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
 from veille.collect import feedxml
 from veille.collect.connectors import Connector, NoOptions, Skipped
-from veille.collect.normalize import TITLE_CAP, canonical_url, item_id, parse_date, plain_text
+from veille.collect.normalize import TITLE_CAP, item_id, joined_url, parse_date, plain_text
 from veille.errors import TerminalSourceError
 from veille.models import Item, Source
 
@@ -62,7 +61,7 @@ def _lang(value: str | None, fallback: str | None) -> str | None:
 def _link(link: str | None, url: str) -> str | None:
     """Return the entry's link made absolute against the feed's URL, canonical; None when unusable."""
     try:
-        return canonical_url(urljoin(url, link) if url and link else link)
+        return joined_url(url, link)
     except ValueError:
         return None
 
