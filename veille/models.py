@@ -268,11 +268,19 @@ class TopicTag:
     score: float
     evidence: list[str]
 
+    def __reduce__(self) -> tuple[type[TopicTag], tuple[float, list[str]]]:
+        # rebuilt by the constructor: quicker than the slots' generic state (a collect sends millions back from
+        # its parsing process)
+        return TopicTag, (self.score, self.evidence)
+
 
 @dataclass(slots=True)
 class MemberMatch:
     score: float
     reasons: list[str]
+
+    def __reduce__(self) -> tuple[type[MemberMatch], tuple[float, list[str]]]:
+        return MemberMatch, (self.score, self.reasons)
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,17 @@ def test_each_text_its_own_language_when_the_sample_disagrees():
     texts = [english if n % 2 else french for n in range(4 * SAMPLE)]
     assert detect_many(texts) == ["en" if n % 2 else "fr" for n in range(4 * SAMPLE)]
     assert detect_many(["Ozone", english]) == [None, "en"]  # a handful: each alone
+
+
+def test_tags_come_back_from_a_worker_whole():
+    """What the parsing processes send back (pickled): every score, piece of evidence and reason."""
+    import pickle
+
+    from veille.models import Item, MemberMatch, TopicTag
+
+    item = Item(id="x", source="s", kind="news", title="t",
+                topics={"membranes": TopicTag(2.5, ["'ultrafiltration' in title"])},
+                members={"polymem": MemberMatch(3.0, ["topic membranes: 'ultrafiltration' in title", "keyword"])})
+    back = pickle.loads(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == item and isinstance(back.topics["membranes"], TopicTag)
+    assert back.members["polymem"].reasons == ["topic membranes: 'ultrafiltration' in title", "keyword"]
