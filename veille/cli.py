@@ -250,8 +250,15 @@ CONFIG_VARIABLE = "VEILLE_CONFIG"
 GC_THRESHOLDS = (50_000, 20, 20)
 
 
+# numpy's BLAS with one thread (unless the environment says otherwise; read when numpy first loads, after this):
+# veille's matrix products are small (language detection), and a second BLAS thread only spins between them,
+# a tenth of a collect's CPU on two cores
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "1")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     gc.set_threshold(*GC_THRESHOLDS)
+    os.environ.setdefault(*BLAS_THREADS)
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors (2) return their code

@@ -34,7 +34,6 @@ if TYPE_CHECKING:  # the collect's, the digest's and the exports' modules (the H
     from veille.digest import assemble
     from veille.digest.render import Feedback, SiteLinks
     from veille.store import links
-    from veille.tag import Tagger
 
 __all__ = ["CollectReport", "Context", "DigestReport", "Email", "SourceReport", "Week",
            "load_config", "open_context"]
@@ -100,9 +99,10 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
 
     validators = {n: Validators(s.etag, s.last_modified) for n, s in states.items()}
     chosen = [s for s in sources if s.name in claimed]
-    # forked before the writer's thread starts: the workers inherit the tagger compiled here
+    # forked before the writer's thread starts; the tagger is compiled where the items are parsed (see Parsers)
     processes = ctx.settings.collect_processes
-    parsers = Parsers(_prepare(ctx.tagger), default_processes() if processes is None else processes, len(chosen))
+    parsers = Parsers(_prepare(ctx), default_processes() if processes is None else processes, len(chosen),
+                      load=lambda: ctx.tagger)
     writer: Writer[SourceOutcome] = Writer(store, transaction=ctx.store.batch, group=COMMIT_EVERY)
     try:
         collect(chosen, validators, http or ctx.http(), writer.put, parsers=parsers)
@@ -119,13 +119,14 @@ def collect_sources(ctx: Context, names: Sequence[str] = (), *,
     return _finish(ctx, run_id, report)
 
 
-def _prepare(tagger: Tagger) -> Callable[[Source, list[Item]], Sequence[links.Entry]]:
-    """What the parsers do next to a source's items: tag them, and compute their link keys (what most of one
-    source's items share is its boilerplate: keys are found source by source)."""
+def _prepare(ctx: Context) -> Callable[[Source, list[Item]], Sequence[links.Entry]]:
+    """What the parsers do next to a source's items: tag them (the tagger compiled when first needed, in the
+    process that parses), and compute their link keys (what most of one source's items share is its
+    boilerplate: keys are found source by source)."""
     from veille.tag.duplicates import link_entries
 
     def prepare(source: Source, items: list[Item]) -> Sequence[links.Entry]:
-        tagger.tag_many(items, [source.topics] * len(items))
+        ctx.tagger.tag_many(items, [source.topics] * len(items))
         return link_entries(items)
 
     return prepare
@@ -161,7 +162,7 @@ def collect_queued(ctx: Context, name: str, worker: str, http: HttpSettings | No
         state = states.get(name)
         validators = Validators(state.etag, state.last_modified) if state else Validators()
         outcome = collect([source], {name: validators}, http or ctx.http(),
-                          parsers=Parsers(_prepare(ctx.tagger), 0, 1))[0]
+                          parsers=Parsers(_prepare(ctx), 0, 1))[0]
         with ctx.store.batch(serial=True):  # fetched and parsed at once with other jobs, stored one at a time
             return _store_outcomes(ctx, [outcome], collected_at, worker)[0]
     finally:
@@ -180,7 +181,7 @@ def _store_outcomes(ctx: Context, outcomes: Sequence[SourceOutcome], collected_a
         for item in outcome.items:
             item.collected_at = collected_at
     prepared = [e for o in fetched  # the parsers tagged the items and found their link keys (see `_prepare`)
-                for e in (o.prepared if o.prepared is not None else _prepare(ctx.tagger)(o.source, o.items))]
+                for e in (o.prepared if o.prepared is not None else _prepare(ctx)(o.source, o.items))]
     # a new item is stored with its signature, as its own cluster: only those that join others are updated
     new, updated = ctx.store.upsert_items([item for o in fetched for item in o.items],
                                           signatures={e[0].id: e[3] for e in prepared})

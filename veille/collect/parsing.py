@@ -2,9 +2,10 @@
 
 Parsing, guessing languages and whatever the caller does next to a source's items (`prepare`: the pipeline tags
 them and computes their link keys) hold the interpreter's lock; in worker processes they run on the other cores
-while the fetching process keeps its sockets and the store busy. The workers are forked once the caller's
-tagger and the language model are loaded, before any thread starts: they inherit both instead of loading them
-again. A worker that dies leaves the rest of the run to this process's threads.
+while the fetching process keeps its sockets and the store busy. The workers are forked before any thread
+starts. Several workers are forked once the language model and what `prepare` needs (`load`: the tagger) are
+loaded: they inherit them instead of loading them each. A single worker loads them itself, while this process
+starts fetching. A worker that dies leaves the rest of the run to this process's threads.
 """
 
 from __future__ import annotations
@@ -126,6 +127,16 @@ def _ready() -> int:
     return os.getpid()
 
 
+_load: Callable[[], object] | None = None  # what the forking process's `prepare` needs loaded, for `_warm`
+
+
+def _warm() -> None:
+    """A worker's first task: load the language model and what `prepare` needs before the first payload."""
+    identifier()
+    if _load is not None:
+        _load()
+
+
 def default_processes() -> int:
     """One worker per core the process may use but one (the collecting process keeps it busy), at most 8; none on
     a single core. On 2 cores, one worker collects 500 feeds in 9.2–9.8 s where two take 11.7 s (`make bench`)."""
@@ -141,16 +152,23 @@ class Parsers:
     prepare: Prepare | None = None
     processes: int = 0
     sources: int = MIN_SOURCES
+    load: Callable[[], object] | None = None  # what `prepare` needs loaded (the tagger compiled), see the module
     _pool: ProcessPoolExecutor | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        global _inherited
+        global _inherited, _load
         if self.processes <= 0 or self.sources < MIN_SOURCES or "fork" not in multiprocessing.get_all_start_methods():
             return
-        identifier()  # loaded once, here: every worker inherits it
-        _inherited = self.prepare
+        if self.processes > 1:  # loaded once, here: every worker inherits them
+            identifier()
+            if self.load is not None:
+                self.load()
+        _inherited, _load = self.prepare, self.load
         self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("fork"))
-        self._pool.submit(_ready).result()  # every worker is forked now, before the run's threads start
+        if self.processes > 1:
+            self._pool.submit(_ready).result()  # every worker is forked now, before the run's threads start
+        else:  # forked within submit (before the run's threads start); it loads while this process fetches
+            self._pool.submit(_warm)
 
     @property
     def in_processes(self) -> bool:
@@ -172,8 +190,8 @@ class Parsers:
         return await asyncio.to_thread(parse_source, source, payloads, self.prepare)
 
     def close(self) -> None:
-        global _inherited
+        global _inherited, _load
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
-        _inherited = None
+        _inherited = _load = None
