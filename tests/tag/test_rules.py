@@ -59,10 +59,15 @@ def test_abbreviations_are_case_sensitive_tokens():
     assert "wastewater" not in topics("A step forward", "step")
 
 
-def test_weak_terms_alone_need_repetition():
-    """An ambiguous word once in a title is not enough; repeated in the summary it counts."""
+def test_weak_terms_alone_need_two_different_ones():
+    """An ambiguous word once in a title is not enough, nor the same word again in the summary (in any case, or
+    its plural); a second ambiguous word counts."""
     assert "membranes" not in topics("Membranes and Magnolias")
-    assert "membranes" in topics("Membranes : un marché mûr", "Les membranes progressent en France.")
+    assert "membranes" not in topics("Membranes : un marché mûr", "Les membranes progressent en France.")
+    assert "membranes" not in topics("Membrane : un marché mûr", "Les MEMBRANES progressent en France.")
+    assert "industrial_water" not in topics("Recueil d'informations sur les mines", "Les mines du nord.")
+    assert "membranes" in topics("Membranes : un marché mûr", "La filtration progresse en France.")
+    assert "membranes" in topics("Un marché mûr", "Membranes, filtration et osmose progressent en France.")
 
 
 def test_evidence_names_word_and_field():

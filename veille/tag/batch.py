@@ -10,7 +10,9 @@ also does step 1), and the rules of `rules.py` are applied to whole arrays of hi
    group and dropping those overlapping it;
 3. a hit strictly inside a longer strong hit of another topic is dropped ("treated wastewater" is reuse);
 4. a hit with an excluding phrase of its topic within EXCLUDE_WINDOW characters is dropped;
-5. a term counts once per field (same text, case aside); scores add up per item and topic.
+5. a term counts once per field (same text, case aside); scores add up per item and topic; a topic with
+   ambiguous words alone counts each of them once per item (in its best field): one ambiguous word is not
+   evidence twice for being in both the title and the summary ("mines", "laboratoires", a utility's name).
 
 Python only touches what is kept: the words quoted as evidence, and the found profile phrases.
 """
@@ -35,7 +37,7 @@ KIND_ORDER = np.array([0, 1, 2, 0])  # longest first, then strong (and phrases) 
 EXCLUDE_WINDOW = 30  # characters: an excluding context this close cancels a term ("membrane … EPDM")
 MAX_EVIDENCE = 4
 THRESHOLD = 1.0
-WEAK_ONLY_THRESHOLD = 1.5  # ambiguous words alone must repeat (title and summary) to count
+WEAK_ONLY_THRESHOLD = 1.5  # ambiguous words alone: two different ones (one in the title, or three)
 
 
 @dataclass
@@ -230,9 +232,30 @@ def _topic_scores(h: Hits, counted: np.ndarray, count: int, topics: int,
     weight = KIND_WEIGHT[h.kind[counted]] * np.where(h.field[counted] == 0, FIELD_WEIGHT[0], FIELD_WEIGHT[1])
     score = np.bincount(pair, weights=weight, minlength=count * topics)
     strong = np.bincount(pair, weights=(h.kind[counted] == 0).astype(float), minlength=count * topics) > 0
+    weak_only = ~strong[pair] & (score[pair] >= WEAK_ONLY_THRESHOLD)
+    if weak_only.any():  # only there can a repeated word make the difference: the rare pairs, in Python
+        score -= np.bincount(pair, weights=weight * _repeated_in_summary(h, counted, pair, weak_only),
+                             minlength=count * topics)
     wanted = (score >= np.where(strong, THRESHOLD, WEAK_ONLY_THRESHOLD)) & (score > 0)
     wanted |= np.repeat(np.asarray(need_all, dtype=bool), topics) & (score > 0)
     return pair, score, strong, wanted
+
+
+def _repeated_in_summary(h: Hits, counted: np.ndarray, pair: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Whether each counted hit (of the pairs marked `among`) is in the summary a word its pair already has in
+    the title (case and a plural's final s aside)."""
+    repeated = np.zeros(counted.size, dtype=bool)
+    in_title: set[tuple[int, str]] = set()
+    original = h.text
+    marked = np.flatnonzero(among)
+    for k in marked[np.argsort(h.field[counted[marked]], kind="stable")].tolist():  # titles first
+        n = int(counted[k])
+        key = (int(pair[k]), original[h.start[n]:h.end[n]].casefold().removesuffix("s"))
+        if h.field[n] == 0:
+            in_title.add(key)
+        else:
+            repeated[k] = key in in_title
+    return repeated
 
 
 def _evidence(h: Hits, quoted: np.ndarray, quoted_pair: np.ndarray) -> list[list[str]]:
