@@ -178,3 +178,17 @@ def test_member_reasons_follow_each_members_topic_order_then_keywords_then_cpv()
                                 cpv=item.cpv))
         assert {m: (v.score, v.reasons) for m, v in alone.members.items()} == {
             m: (v.score, v.reasons) for m, v in item.members.items()}
+
+
+def test_rain_and_unfit_water_are_not_reuse_by_themselves():
+    """Rain and water declared unfit to drink are news of weather and contamination: no reuse alone; harvesting
+    rainwater is reuse."""
+    assert "water_reuse" not in topics("Orages : les eaux de pluie ont inondé le centre-ville")
+    assert "water_reuse" not in topics("L'eau du robinet déclarée non potable à Saint-Martin")
+    assert "water_reuse" in topics("Récupération des eaux de pluie : un guide pour les collectivités")
+
+
+def test_an_inquiry_is_not_a_probe():
+    """"Probe" alone is as often an inquiry as an instrument; a named probe measures."""
+    assert "sensors" not in topics("Judge rules on jurors", "As part of his broader probe of election meddling")
+    assert "sensors" in topics("New pH probe for wastewater", "A conductivity probe measures salinity online.")
