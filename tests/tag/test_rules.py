@@ -192,3 +192,13 @@ def test_an_inquiry_is_not_a_probe():
     """"Probe" alone is as often an inquiry as an instrument; a named probe measures."""
     assert "sensors" not in topics("Judge rules on jurors", "As part of his broader probe of election meddling")
     assert "sensors" in topics("New pH probe for wastewater", "A conductivity probe measures salinity online.")
+
+
+def test_words_of_other_trades_need_a_second_network_word():
+    """Leaks of documents, asset managers, power lines, a factory's digital twin: not water networks alone; with a
+    second network word they are."""
+    assert "networks" not in topics("Nouvelles fuites au ministère", "Les fuites se multiplient dans la presse.")
+    assert "networks" not in topics("Asset management giant buys a rival", "The deal creates a new leader.")
+    assert "networks" not in topics("A digital twin for the car plant", "Engineers model the assembly line.")
+    assert "networks" not in topics("New transmission line approved", "The power line will carry 400 kV.")
+    assert "networks" in topics("Fuites : la ville renouvelle son réseau", "Les fuites atteignent 20 %.")
