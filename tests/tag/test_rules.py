@@ -202,3 +202,14 @@ def test_words_of_other_trades_need_a_second_network_word():
     assert "networks" not in topics("A digital twin for the car plant", "Engineers model the assembly line.")
     assert "networks" not in topics("New transmission line approved", "The power line will carry 400 kV.")
     assert "networks" in topics("Fuites : la ville renouvelle son réseau", "Les fuites atteignent 20 %.")
+
+
+def test_mud_electricity_meters_and_patient_monitoring_are_not_water_topics_alone():
+    """Mud is not sludge, an electricity meter or a patient's remote monitoring not water sensing, a weather
+    station not a water-quality one, by themselves; with a second word of the topic they count."""
+    assert "wastewater" not in topics("Intempéries : des coulées de boues dans le village")
+    assert "wastewater" not in topics("Inundaciones: calles cubiertas de lodos")
+    assert "sensors" not in topics("Smart meters for every home", "The electricity supplier starts next year.")
+    assert "sensors" not in topics("Remote monitoring of heart patients", "A hospital trial.")
+    assert "sensors" not in topics("Météo : les stations de mesure ont relevé 40 °C")
+    assert "wastewater" in topics("Boues : la station d'épuration investit", "Les boues seront séchées.")
