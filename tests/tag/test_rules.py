@@ -213,3 +213,13 @@ def test_mud_electricity_meters_and_patient_monitoring_are_not_water_topics_alon
     assert "sensors" not in topics("Remote monitoring of heart patients", "A hospital trial.")
     assert "sensors" not in topics("Météo : les stations de mesure ont relevé 40 °C")
     assert "wastewater" in topics("Boues : la station d'épuration investit", "Les boues seront séchées.")
+
+
+def test_carbon_capture_cleaning_in_place_and_hospital_resistance_need_water_words():
+    """Carbon capture is no catchment, a food plant's cleaning in place no membrane, antibiotic resistance in a
+    hospital no micropollutant, by themselves; a catchment is drinking water."""
+    assert "drinking_water" not in topics("Captage du CO2 : un pilote à Dunkerque", "Le captage et stockage progresse.")
+    assert "drinking_water" in topics("Protection du captage de Saint-Martin", "Le captage alimente 3000 habitants.")
+    assert "membranes" not in topics("Dairy upgrades its clean-in-place system", "Tanks are cleaned faster.")
+    assert "micropollutants" not in topics("Antimicrobial resistance rises in hospitals", "Doctors warn.")
+    assert "micropollutants" in topics("Antibiorésistance et micropolluants dans les rivières")
