@@ -47,24 +47,36 @@ def test_batches_put_together_share_a_transaction_and_are_said_after_its_commit(
     assert [e for e in log.events[commit + 1:]] == [f"said {list(b)}" for b in batches]
 
 
-def test_a_transaction_ends_once_its_time_is_up():
+def test_a_transaction_ends_once_its_time_is_up_though_batches_keep_coming():
     log = Log()
     now = [0.0]
-    handled = threading.Semaphore(0)
+    release = threading.Event()
 
     def handle(batch: list[int]):
+        release.wait(10)  # the first batch waits until all three are queued
         log.events.append(tuple(batch))
         now[0] += 1.0  # each batch takes a second on this clock
-        handled.release()
         return None
 
-    writer: Writer[int] = Writer(handle, transaction=log.transaction, group=1.5, clock=lambda: now[0])
+    writer: Writer[int] = Writer(handle, most=1, transaction=log.transaction, group=1.5, clock=lambda: now[0])
     for n in range(3):
         writer.put(n)
-        assert handled.acquire(timeout=10)  # one at a time: each is its own batch
+    release.set()
     writer.close()
-    # 0 and 1 within 1.5 s of the transaction's start; 2 came after: a second transaction
+    # 0 and 1 within 1.5 s of the transaction's start; 2 after: a second transaction
     assert log.events == ["begin", (0,), (1,), "commit", "begin", (2,), "commit"]
+
+
+def test_nothing_waiting_commits_at_once():
+    """An idle writer holds no transaction open (on SQLite, the write lock): what it stored is committed and
+    said while the run goes on, long before its group's time is up."""
+    log = Log()
+    said = threading.Event()
+    writer: Writer[int] = Writer(lambda batch: said.set, transaction=log.transaction, group=3600)
+    writer.put(1)
+    assert said.wait(10)
+    assert log.events == ["begin", "commit"]  # committed before anything else came, and before close
+    writer.close()
 
 
 def test_without_a_transaction_each_batch_is_said_at_once():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,14 +35,18 @@ class Context:
     store: Store
     clock: Callable[[], datetime] = field(default=wall_clock)
     _tagger: Tagger | None = field(default=None, repr=False)
+    _compiling: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def tagger(self) -> Tagger:
-        """The taxonomy and member profiles compiled (only the commands that tag items pay for it)."""
+        """The taxonomy and member profiles compiled (only the commands that tag items pay for it), once even
+        when parsing threads first ask for it together."""
         if self._tagger is None:
-            from veille.tag import Tagger
+            with self._compiling:
+                if self._tagger is None:
+                    from veille.tag import Tagger
 
-            self._tagger = Tagger.build(self.config.topics, self.config.members)
+                    self._tagger = Tagger.build(self.config.topics, self.config.members)
         return self._tagger
 
     def http(self) -> HttpSettings:

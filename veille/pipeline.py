@@ -38,8 +38,8 @@ if TYPE_CHECKING:  # the collect's, the digest's and the exports' modules (the H
 __all__ = ["CollectReport", "Context", "DigestReport", "Email", "SourceReport", "Week",
            "load_config", "open_context"]
 log = logging.getLogger("veille.pipeline")
-# the writer's batches within this many seconds share a transaction: 500 feeds stored in about 15 commits
-# instead of 100 (each commit rewrites the pages it touched); a killed run loses at most that much of its work
+# the writer's batches that keep coming while it stores share a transaction for this many seconds at most (each
+# commit rewrites the pages it touched; it commits at once when nothing waits); a killed run loses at most that
 COMMIT_EVERY = 0.5
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"  # who fetched a source, as `veille sources` shows it
 
@@ -180,7 +180,7 @@ def _store_outcomes(ctx: Context, outcomes: Sequence[SourceOutcome], collected_a
     for outcome in fetched:
         for item in outcome.items:
             item.collected_at = collected_at
-    prepared = [e for o in fetched  # the parsers tagged the items and found their link keys (see `_prepare`)
+    prepared = [e for o in fetched if o.items  # the parsers tagged the items, found their link keys (`_prepare`)
                 for e in (o.prepared if o.prepared is not None else _prepare(ctx)(o.source, o.items))]
     # a new item is stored with its signature, as its own cluster: only those that join others are updated
     new, updated = ctx.store.upsert_items([item for o in fetched for item in o.items],

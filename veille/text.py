@@ -163,6 +163,13 @@ def _word_pattern(word: str) -> str:
     return rule.pattern(stem)
 
 
+def phrase_key(phrase: str) -> str:
+    """One key for a phrase's spellings: folded (case, accents, apostrophes), each word by its stem, so that its
+    singular and plural forms give the same key ("Stations de mesure", "station de mesure")."""
+    return " ".join(word if len(word) <= 2 or word.isdigit() else _plural_rule(word, pattern=False)[0]
+                    for word in fold_phrase(phrase).split())
+
+
 def word_forms(word: str) -> set[str]:
     """Return the usual FR/EN/PT/ES singular and plural forms of a folded word (see `_PLURAL`)."""
     if len(word) <= 2 or word.isdigit():

@@ -2,10 +2,11 @@
 
 The collect's event loop only hands outcomes over (`put`): its sockets never wait for the database. The
 thread takes what has queued up, at most `most` at a time, and gives it to `handle` in one call: the slower the
-store, the larger the batches. With a `transaction`, the batches handled within `group` seconds of each other
-share one (a commit writes every page the transaction touched: one commit for many small batches writes each
-page once, where a commit per batch wrote the same pages again and again). What `handle` returns is called
-once its transaction has committed (what was stored is said only then).
+store, the larger the batches. With a `transaction`, the batches that keep coming while it stores share one,
+for at most `group` seconds (a commit writes every page the transaction touched: one commit for many small
+batches writes each page once, where a commit per batch wrote the same pages again and again); it commits as
+soon as nothing is waiting, so that it never holds the database's write lock while idle. What `handle`
+returns is called once its transaction has committed (what was stored is said only then).
 """
 
 from __future__ import annotations
@@ -75,8 +76,9 @@ class Writer(Generic[T]):
                 return
 
     def _one_transaction(self, first: object) -> bool:
-        """Handle `first`, what is queued and what comes within `group` seconds, in one transaction; then run
-        what the batches asked for. Return whether the end was met."""
+        """Handle `first`, what is queued and what is queued meanwhile (for `group` seconds at most) in one
+        transaction, committed once nothing is waiting; then run what the batches asked for. Return whether the
+        end was met."""
         done: list[Callable[[], None]] = []
         with self._transaction():
             until = self._clock() + self._group
@@ -87,12 +89,11 @@ class Writer(Generic[T]):
                     then = self._handle(batch)
                     if then is not None:
                         done.append(then)
-                left = until - self._clock()
-                if ending or left <= 0:
+                if ending or self._clock() >= until:
                     break
                 try:
-                    pending = self._queue.get(timeout=left)
-                except queue.Empty:
+                    pending = self._queue.get_nowait()
+                except queue.Empty:  # nothing waiting: commit now, not while idle
                     break
         for then in done:
             then()

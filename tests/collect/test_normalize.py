@@ -65,7 +65,10 @@ TRICKY = ["http://example.com", "https://example.com/", "https://a.example.org/x
           "https://example.com/é/ü", "https://xn--bcher-kva.example/a", "https://exa_mple.com/a", "http://./",
           "https://example.com/a;b=c/d", "https://[::1]/a", "https://example.com/%7Euser", "https://example.com?x",
           "https://example.com/a?", "https://example.com/a#", "ftp://example.com/a", "https:example.com/a",
-          "https:///a", "http://-/a", "https://example.com\\a", "https://10.0.0.1/a"]
+          "https:///a", "http://-/a", "https://example.com\\a", "https://10.0.0.1/a", "https://ex.org/a.php;",
+          "https://ex.org/a;", "https://ex.org/a;b", "https://ex.org/a\xa0", "https://ex.org/a\u2028",
+          "https://ex.org/a\x1c", "https://ex.org/a\x85", "https://ex.org/a\u3000", "\xa0https://ex.org/a",
+          "https://ex.org/\u3000a", "https://ex.org/a\x01"]
 
 
 def test_the_quick_way_gives_what_the_general_way_gives():

@@ -66,6 +66,12 @@ def test_weak_terms_alone_need_two_different_ones():
     assert "membranes" not in topics("Membranes : un marché mûr", "Les membranes progressent en France.")
     assert "membranes" not in topics("Membrane : un marché mûr", "Les MEMBRANES progressent en France.")
     assert "industrial_water" not in topics("Recueil d'informations sur les mines", "Les mines du nord.")
+    # whatever its spelling: a French plural in -x, a plural on the first word, accents, apostrophes, and twice in
+    # one field
+    assert "networks" not in topics("Le réseau de Lyon", "Les réseaux de la ville.")
+    assert "sensors" not in topics("Une station de mesure installée", "Les stations de mesure relèvent.")
+    assert "sensors" not in topics("La qualité de l’eau en question", "La qualité de l'eau se dégrade.")
+    assert "membranes" not in topics("Un marché mûr", "La membrane et les membranes progressent, filtration.")
     assert "membranes" in topics("Membranes : un marché mûr", "La filtration progresse en France.")
     assert "membranes" in topics("Un marché mûr", "Membranes, filtration et osmose progressent en France.")
 

@@ -54,8 +54,9 @@ def _html_text(value: str) -> str:
         return str(soup.get_text(" "))
 
 
-# an address already canonical but for its path: lower-case scheme and host, no port, user, query or fragment
-_CANONICAL = re.compile(r"(https?://[a-z0-9.-]+)(/[^?#\s]*)?", re.ASCII)
+# an address already canonical but for its path: lower-case scheme and host, no port, user, query, fragment,
+# parameters (urlparse drops an empty ";") or whitespace of any script (\s without re.ASCII)
+_CANONICAL = re.compile(r"(https?://[a-z0-9.-]+)(/[^?#;\s]*)?")
 
 
 def canonical_url(url: str | None) -> str | None:

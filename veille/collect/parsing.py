@@ -15,7 +15,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -130,6 +130,12 @@ def _ready() -> int:
 _load: Callable[[], object] | None = None  # what the forking process's `prepare` needs loaded, for `_warm`
 
 
+def _said_if_failed(warming: Future[None]) -> None:
+    """Log, once, a worker that could not load its models (each payload it parses then fails, saying why)."""
+    if not warming.cancelled() and warming.exception() is not None:
+        log.error("the parsing process could not load the language model or the tagger: %s", warming.exception())
+
+
 def _warm() -> None:
     """A worker's first task: load the language model and what `prepare` needs before the first payload."""
     identifier()
@@ -168,7 +174,7 @@ class Parsers:
         if self.processes > 1:
             self._pool.submit(_ready).result()  # every worker is forked now, before the run's threads start
         else:  # forked within submit (before the run's threads start); it loads while this process fetches
-            self._pool.submit(_warm)
+            self._pool.submit(_warm).add_done_callback(_said_if_failed)
 
     @property
     def in_processes(self) -> bool:

@@ -11,8 +11,9 @@ also does step 1), and the rules of `rules.py` are applied to whole arrays of hi
 3. a hit strictly inside a longer strong hit of another topic is dropped ("treated wastewater" is reuse);
 4. a hit with an excluding phrase of its topic within EXCLUDE_WINDOW characters is dropped;
 5. a term counts once per field (same text, case aside); scores add up per item and topic; a topic with
-   ambiguous words alone counts each of them once per item (in its best field): one ambiguous word is not
-   evidence twice for being in both the title and the summary ("mines", "laboratoires", a utility's name).
+   ambiguous words alone counts each of them once per item, in its best field, whatever its spelling (case,
+   accents, singular or plural): one ambiguous word is not evidence twice for being in both the title and the
+   summary ("mines", "laboratoires", a utility's name).
 
 Python only touches what is kept: the words quoted as evidence, and the found profile phrases.
 """
@@ -28,6 +29,7 @@ import numpy as np
 from veille.models import TopicTag
 from veille.tag.hits import Compiled, Hits, find_hits
 from veille.tag.matcher import Matcher
+from veille.text import phrase_key
 
 FIELDS = ("title", "summary")
 QUOTE_SUFFIX = tuple(f"' in {name}" for name in FIELDS)  # "'PVDF' in title"
@@ -234,27 +236,25 @@ def _topic_scores(h: Hits, counted: np.ndarray, count: int, topics: int,
     strong = np.bincount(pair, weights=(h.kind[counted] == 0).astype(float), minlength=count * topics) > 0
     weak_only = ~strong[pair] & (score[pair] >= WEAK_ONLY_THRESHOLD)
     if weak_only.any():  # only there can a repeated word make the difference: the rare pairs, in Python
-        score -= np.bincount(pair, weights=weight * _repeated_in_summary(h, counted, pair, weak_only),
+        score -= np.bincount(pair, weights=weight * _repeated(h, counted, pair, weak_only),
                              minlength=count * topics)
     wanted = (score >= np.where(strong, THRESHOLD, WEAK_ONLY_THRESHOLD)) & (score > 0)
     wanted |= np.repeat(np.asarray(need_all, dtype=bool), topics) & (score > 0)
     return pair, score, strong, wanted
 
 
-def _repeated_in_summary(h: Hits, counted: np.ndarray, pair: np.ndarray, among: np.ndarray) -> np.ndarray:
-    """Whether each counted hit (of the pairs marked `among`) is in the summary a word its pair already has in
-    the title (case and a plural's final s aside)."""
+def _repeated(h: Hits, counted: np.ndarray, pair: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Whether each counted hit (of the pairs marked `among`) spells a word its pair already has, in the title or
+    earlier in the same field (`phrase_key`: case, accents and plurals aside)."""
     repeated = np.zeros(counted.size, dtype=bool)
-    in_title: set[tuple[int, str]] = set()
+    seen: set[tuple[int, str]] = set()
     original = h.text
     marked = np.flatnonzero(among)
-    for k in marked[np.argsort(h.field[counted[marked]], kind="stable")].tolist():  # titles first
+    for k in marked[np.lexsort((h.start[counted[marked]], h.field[counted[marked]]))].tolist():  # titles first
         n = int(counted[k])
-        key = (int(pair[k]), original[h.start[n]:h.end[n]].casefold().removesuffix("s"))
-        if h.field[n] == 0:
-            in_title.add(key)
-        else:
-            repeated[k] = key in in_title
+        key = (int(pair[k]), phrase_key(original[h.start[n]:h.end[n]]))
+        repeated[k] = key in seen
+        seen.add(key)
     return repeated
 
 
