@@ -73,12 +73,9 @@ def canonical_url(url: str | None) -> str | None:
 def joined_url(base: str | None, link: str | None) -> str | None:
     """`link` made absolute against `base` (when both are given), canonical. A link that is already canonical
     but for its path is its own: urljoin would give it back."""
-    if not link:
+    if not base or not link or _CANONICAL.fullmatch(link):
         return canonical_url(link)
-    plain = _CANONICAL.fullmatch(link)
-    if plain:
-        return link if plain[2] else f"{link}/"
-    return canonical_url(urljoin(base, link) if base else link)
+    return canonical_url(urljoin(base, link))
 
 
 def canonical_parts(url: str) -> str | None:

@@ -137,7 +137,8 @@ def _said_if_failed(warming: Future[None]) -> None:
 
 
 def _warm() -> None:
-    """A worker's first task: load the language model and what `prepare` needs before the first payload."""
+    """Load the language model and what `prepare` needs: a single worker's first task, or before several are
+    forked."""
     identifier()
     if _load is not None:
         _load()
@@ -165,11 +166,9 @@ class Parsers:
         global _inherited, _load
         if self.processes <= 0 or self.sources < MIN_SOURCES or "fork" not in multiprocessing.get_all_start_methods():
             return
-        if self.processes > 1:  # loaded once, here: every worker inherits them
-            identifier()
-            if self.load is not None:
-                self.load()
         _inherited, _load = self.prepare, self.load
+        if self.processes > 1:  # loaded once, here: every worker inherits them
+            _warm()
         self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("fork"))
         if self.processes > 1:
             self._pool.submit(_ready).result()  # every worker is forked now, before the run's threads start
